@@ -1,0 +1,123 @@
+/* stack_api.c — creating a stack and driving it: input, poll, deadlines. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stack.h"
+#include "net/net.h"
+#include "tcp/tcp.h"
+#include "ustcp/ustcp.h"
+#include "wire/wire.h"
+
+static bool config_valid(const struct ustcp_config *c)
+{
+	return c->max_conns > 0 && c->conn_hash_size > 0 &&
+	       (c->conn_hash_size & (c->conn_hash_size - 1)) == 0 && c->sndbuf > 0 &&
+	       c->rcvbuf > 0 && c->mtu >= 576 && c->mtu <= 9000 && c->default_mss >= 64 &&
+	       c->tx_queue > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
+	       c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;
+}
+
+struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg)
+{
+	struct ustcp_config def;
+	if (!cfg) {
+		ustcp_config_default(&def);
+		cfg = &def;
+	}
+	if (!config_valid(cfg)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct ustcp_stack *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	rng_seed(&s->rng, cfg->seed);
+	tw_init(&s->wheel, 0);
+	s->frame_cap = ETH_HLEN + 9000u;
+	s->txq = calloc(cfg->tx_queue, sizeof(*s->txq));
+	if (!s->txq)
+		goto fail;
+	for (uint32_t i = 0; i < cfg->tx_queue; i++) {
+		s->txq[i].buf = malloc(s->frame_cap);
+		if (!s->txq[i].buf)
+			goto fail;
+	}
+	if (net_create(s) < 0 || tcp_create(s) < 0)
+		goto fail;
+	return s;
+fail:
+	ustcp_stack_free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void ustcp_stack_free(struct ustcp_stack *s)
+{
+	if (!s)
+		return;
+	tcp_destroy(s);
+	net_destroy(s);
+	if (s->txq)
+		for (uint32_t i = 0; i < s->cfg.tx_queue; i++)
+			free(s->txq[i].buf);
+	free(s->txq);
+	free(s);
+}
+
+const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s) { return &s->cfg; }
+
+static void advance(struct ustcp_stack *s, uint64_t now)
+{
+	if (now > s->now)
+		s->now = now;
+}
+
+/* Every event ends the same way: send what it produced, free what ended. */
+void stack_event_end(struct ustcp_stack *s)
+{
+	if (--s->depth > 0)
+		return;
+	stack_tx_flush(s);
+	tcp_reap(s);
+}
+
+void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now)
+{
+	advance(s, now);
+	struct ustcp_trace_event ev = {
+	    .stack = s,
+	    .now = s->now,
+	    .dir = USTCP_TRACE_IN,
+	    .iface = iface,
+	    .frame = frame,
+	    .len = len,
+	};
+	stat_inc(s, USTCP_C_frames_in);
+	stack_event_begin(s);
+	s->cur_in = &ev;
+	net_input(s, iface, frame, len);
+	stack_event_end(s);
+}
+
+void ustcp_poll(struct ustcp_stack *s, uint64_t now)
+{
+	advance(s, now);
+	stack_event_begin(s);
+	tw_run(&s->wheel, s->now);
+	stack_event_end(s);
+}
+
+uint64_t ustcp_next_deadline(const struct ustcp_stack *s) { return tw_next(&s->wheel); }
+
+void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
+{
+	tcp_pool_usage(s, u);
+}
+
+void ustcp_set_event_handler(struct ustcp_stack *s, ustcp_event_fn fn, void *ctx)
+{
+	s->on_event = fn;
+	s->event_ctx = ctx;
+}

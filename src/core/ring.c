@@ -1,0 +1,61 @@
+/* ring.c — byte ring buffer. */
+#include "core/ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ring_init(struct ring *r, uint32_t cap)
+{
+	r->buf = malloc(cap ? cap : 1);
+	r->cap = cap;
+	r->head = r->len = 0;
+	return r->buf ? 0 : -ENOMEM;
+}
+
+void ring_free(struct ring *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = r->head = r->len = 0;
+}
+
+uint32_t ring_write(struct ring *r, const void *data, uint32_t n)
+{
+	const uint8_t *src = data;
+	if (n > ring_space(r))
+		n = ring_space(r);
+	uint32_t tail = (r->head + r->len) % (r->cap ? r->cap : 1);
+	uint32_t first = r->cap - tail < n ? r->cap - tail : n;
+	memcpy(r->buf + tail, src, first);
+	memcpy(r->buf, src + first, n - first);
+	r->len += n;
+	return n;
+}
+
+void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n)
+{
+	uint8_t *dst = out;
+	uint32_t start = (r->head + off) % r->cap;
+	uint32_t first = r->cap - start < n ? r->cap - start : n;
+	memcpy(dst, r->buf + start, first);
+	memcpy(dst + first, r->buf, n - first);
+}
+
+void ring_drop(struct ring *r, uint32_t n)
+{
+	if (n > r->len)
+		n = r->len;
+	r->len -= n;
+	r->head = r->len ? (r->head + n) % r->cap : 0;
+}
+
+uint32_t ring_read(struct ring *r, void *out, uint32_t n)
+{
+	if (n > r->len)
+		n = r->len;
+	if (n)
+		ring_peek(r, 0, out, n);
+	ring_drop(r, n);
+	return n;
+}

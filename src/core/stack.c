@@ -1,0 +1,147 @@
+/* stack.c — counters, drops, the transmit queue and the trace hook. */
+#include "core/stack.h"
+
+#include <string.h>
+
+#include "ustcp/ustcp.h"
+
+#define NAME_OF(name, desc) #name,
+#define DESC_OF(name, desc) desc,
+static const char *const counter_names[] = {USTCP_COUNTERS(NAME_OF)};
+static const char *const counter_descs[] = {USTCP_COUNTERS(DESC_OF)};
+static const char *const drop_names[] = {USTCP_DROPS(NAME_OF)};
+static const char *const drop_descs[] = {USTCP_DROPS(DESC_OF)};
+#undef NAME_OF
+#undef DESC_OF
+
+void ustcp_config_default(struct ustcp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->seed = 1;
+	cfg->max_conns = 4096;
+	cfg->conn_hash_size = 1024;
+	cfg->max_backlog = 128;
+	cfg->sndbuf = 64 * 1024;
+	cfg->rcvbuf = 64 * 1024;
+	cfg->mtu = 1500;
+	cfg->default_mss = 536;
+	cfg->msl = 30 * USTCP_NS_PER_SEC;
+	cfg->rto_initial = 1 * USTCP_NS_PER_SEC;
+	cfg->rto_min = 1 * USTCP_NS_PER_SEC;
+	cfg->rto_max = 60 * USTCP_NS_PER_SEC;
+	cfg->syn_retries = 6;
+	cfg->synack_retries = 5;
+	cfg->data_retries = 15;
+	cfg->fin_wait2_timeout = 60 * USTCP_NS_PER_SEC;
+	cfg->challenge_ack_limit = 1000;
+	cfg->ephemeral_lo = 49152;
+	cfg->ephemeral_hi = 65535;
+	cfg->tx_queue = 64;
+}
+
+uint64_t ustcp_counter(const struct ustcp_stack *s, enum ustcp_counter c)
+{
+	return (unsigned)c < USTCP_C_COUNT ? s->counters[c] : 0;
+}
+
+uint64_t ustcp_drops(const struct ustcp_stack *s, enum ustcp_drop d)
+{
+	return (unsigned)d < USTCP_DROP_COUNT ? s->drops[d] : 0;
+}
+
+uint64_t ustcp_drops_total(const struct ustcp_stack *s)
+{
+	uint64_t n = 0;
+	for (int i = 1; i < USTCP_DROP_COUNT; i++)
+		n += s->drops[i];
+	return n;
+}
+
+const char *ustcp_counter_name(enum ustcp_counter c)
+{
+	return (unsigned)c < USTCP_C_COUNT ? counter_names[c] : "?";
+}
+const char *ustcp_counter_desc(enum ustcp_counter c)
+{
+	return (unsigned)c < USTCP_C_COUNT ? counter_descs[c] : "?";
+}
+const char *ustcp_drop_name(enum ustcp_drop d)
+{
+	return (unsigned)d < USTCP_DROP_COUNT ? drop_names[d] : "?";
+}
+const char *ustcp_drop_desc(enum ustcp_drop d)
+{
+	return (unsigned)d < USTCP_DROP_COUNT ? drop_descs[d] : "?";
+}
+
+void stack_drop(struct ustcp_stack *s, enum ustcp_drop reason)
+{
+	s->drops[reason]++;
+	if (s->cur_in && !s->cur_in->drop)
+		s->cur_in->drop = reason;
+}
+
+void ustcp_set_trace(struct ustcp_stack *s, ustcp_trace_fn fn, void *ctx)
+{
+	s->trace = fn;
+	s->trace_ctx = ctx;
+}
+
+uint64_t ustcp_now(const struct ustcp_stack *s) { return s->now; }
+
+static void report_input(struct ustcp_stack *s)
+{
+	struct ustcp_trace_event *ev = s->cur_in;
+	if (!ev)
+		return;
+	s->cur_in = NULL;
+	if (s->trace)
+		s->trace(s->trace_ctx, ev);
+}
+
+void stack_tx_flush(struct ustcp_stack *s)
+{
+	report_input(s);
+	for (uint32_t i = 0; i < s->txq_len; i++) {
+		struct txbuf *tb = &s->txq[i];
+		if (s->trace) {
+			struct ustcp_trace_event ev = {
+			    .stack = s,
+			    .now = s->now,
+			    .dir = USTCP_TRACE_OUT,
+			    .iface = tb->iface,
+			    .frame = tb->buf,
+			    .len = tb->len,
+			    .has_conn = tb->has_conn,
+			    .state_before = tb->state_before,
+			    .state_after = tb->state_after,
+			    .conn_id = tb->conn_id,
+			};
+			s->trace(s->trace_ctx, &ev);
+		}
+		stat_inc(s, USTCP_C_frames_out);
+		struct iface *ifc = &s->ifaces[tb->iface];
+		if (ifc->transmit(ifc->transmit_ctx, tb->buf, tb->len) < 0)
+			stat_inc(s, USTCP_C_tx_errors);
+	}
+	s->txq_len = 0;
+}
+
+struct txbuf *stack_tx_begin(struct ustcp_stack *s)
+{
+	if (s->txq_len == s->cfg.tx_queue)
+		stack_tx_flush(s);
+	struct txbuf *tb = &s->txq[s->txq_len];
+	tb->len = 0;
+	tb->iface = 0;
+	tb->has_conn = false;
+	tb->state_before = tb->state_after = 0;
+	tb->conn_id = 0;
+	return tb;
+}
+
+void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb)
+{
+	(void)tb; /* tb is always the slot stack_tx_begin handed out */
+	s->txq_len++;
+}

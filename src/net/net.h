@@ -1,0 +1,59 @@
+/* net.h — interfaces: Ethernet, ARP, IPv4 and ICMP (internal).
+ *
+ * net_input() takes a received frame through Ethernet, ARP and IPv4 and
+ * hands TCP segments to tcp_input(). Output: a layer above reserves the
+ * Ethernet and IP headers (NET_HDR_ROOM4) in a transmit slot, writes its
+ * payload behind them and calls net_output4(), which fills the headers in. */
+#ifndef USTCP_NET_H
+#define USTCP_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/stack.h"
+
+#define NET_HDR_ROOM4 (14 + 20)
+#define NET_NEIGH_MAX 64
+
+/* A received IPv4 packet, as TCP sees it. */
+struct net_pkt {
+	int iface;
+	uint32_t src, dst;      /* host order */
+	uint8_t ttl, tos;
+	const uint8_t *l4;      /* transport header */
+	size_t l4len;           /* transport header + payload */
+};
+
+struct neigh {
+	uint32_t ip;            /* host order; 0 = free entry */
+	uint8_t mac[6];
+	int iface;
+	bool is_static;
+};
+
+struct net {
+	struct neigh neigh[NET_NEIGH_MAX];
+	uint32_t neigh_next;    /* round-robin victim for a full table */
+	uint16_t ip_id;
+};
+
+int net_create(struct ustcp_stack *s);
+void net_destroy(struct ustcp_stack *s);
+void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len);
+
+/* Choose the interface and source address for dst; -ENETUNREACH if none. */
+int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface, uint32_t *src);
+/* True when ip is one of our addresses (0.0.0.0 matches nothing). */
+bool net_is_local4(const struct ustcp_stack *s, uint32_t ip);
+/* Largest transport payload (IP MTU - 20) on the interface that reaches dst. */
+uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst);
+
+/* Complete and queue a frame whose transport header + payload (l4len bytes)
+ * is already at tb->buf + NET_HDR_ROOM4. Returns 0, or a negative errno when
+ * the frame could not be sent (no route, neighbour unknown: an ARP request
+ * goes out instead and the frame is dropped and counted). */
+int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst,
+		uint8_t proto, size_t l4len);
+
+#endif

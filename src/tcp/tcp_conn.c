@@ -1,0 +1,300 @@
+/* tcp_conn.c — connection pool, 4-tuple table, listeners, ISNs, ephemeral
+ * ports, and state changes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net.h"
+#include "tcp/tcp.h"
+#include "tcp/tcp_conn.h"
+#include "ustcp/ustcp.h"
+
+int tcp_create(struct ustcp_stack *s)
+{
+	struct tcp *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	s->tcp = t;
+	uint32_t n = s->cfg.conn_hash_size;
+	if (n == 0 || (n & (n - 1)) != 0)
+		return -EINVAL;
+	t->pool = calloc(s->cfg.max_conns, sizeof(*t->pool));
+	t->hash = calloc(n, sizeof(*t->hash));
+	t->reap = calloc(s->cfg.max_conns, sizeof(*t->reap));
+	if (!t->pool || !t->hash || !t->reap)
+		return -ENOMEM;
+	t->hash_mask = n - 1;
+	for (uint32_t i = s->cfg.max_conns; i-- > 0;) {
+		t->pool[i].hnext = t->free;
+		t->free = &t->pool[i];
+	}
+	dlist_init(&t->listeners);
+	rng_bytes(&s->rng, t->hash_key, sizeof(t->hash_key));
+	rng_bytes(&s->rng, t->isn_key, sizeof(t->isn_key));
+	rng_bytes(&s->rng, t->port_key, sizeof(t->port_key));
+	t->port_counter = (uint32_t)rng_next(&s->rng);
+	return 0;
+}
+
+void tcp_destroy(struct ustcp_stack *s)
+{
+	struct tcp *t = s->tcp;
+	if (!t)
+		return;
+	if (t->pool) {
+		for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+			ring_free(&t->pool[i].sndbuf);
+			ring_free(&t->pool[i].rcvbuf);
+		}
+	}
+	free(t->pool);
+	free(t->hash);
+	free(t->reap);
+	free(t);
+	s->tcp = NULL;
+}
+
+struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
+{
+	struct tcp *t = s->tcp;
+	struct ustcp_sock *c = t->free;
+	if (!c)
+		return NULL;
+	t->free = c->hnext;
+	t->n_used++;
+	memset(c, 0, sizeof(*c));
+	c->stack = s;
+	c->id = ++t->next_id;
+	dlist_init(&c->link);
+	dlist_init(&c->children);
+	c->rto = s->cfg.rto_initial;
+	c->snd_mss = s->cfg.default_mss;
+	c->ssthresh = UINT32_MAX;
+	tcp_timers_init(c);
+	return c;
+}
+
+static uint32_t tuple_bucket(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			     uint16_t rport)
+{
+	struct {
+		uint32_t la, ra;
+		uint16_t lp, rp;
+	} k = {laddr, raddr, lport, rport};
+	return (uint32_t)hash_keyed(t->hash_key, &k, sizeof(k)) & t->hash_mask;
+}
+
+void tcp_conn_hash(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	uint32_t b = tuple_bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	c->hnext = t->hash[b];
+	t->hash[b] = c;
+	c->hashed = true;
+}
+
+static void conn_unhash(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	if (!c->hashed)
+		return;
+	struct ustcp_sock **pp = &t->hash[tuple_bucket(t, c->laddr, c->lport, c->raddr, c->rport)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	c->hnext = NULL;
+	c->hashed = false;
+}
+
+struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport,
+				   uint32_t raddr, uint16_t rport)
+{
+	struct tcp *t = s->tcp;
+	struct ustcp_sock *c = t->hash[tuple_bucket(t, laddr, lport, raddr, rport)];
+	for (; c; c = c->hnext)
+		if (c->lport == lport && c->rport == rport && c->laddr == laddr &&
+		    c->raddr == raddr)
+			return c;
+	return NULL;
+}
+
+/* An exact address match wins over a wildcard listener. */
+struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport)
+{
+	struct ustcp_sock *wild = NULL;
+	struct dlist *n;
+	for (n = s->tcp->listeners.next; n != &s->tcp->listeners; n = n->next) {
+		struct ustcp_sock *l = container_of(n, struct ustcp_sock, link);
+		if (l->lport != lport)
+			continue;
+		if (l->laddr == laddr)
+			return l;
+		if (l->laddr == 0)
+			wild = l;
+	}
+	return wild;
+}
+
+bool tcp_port_in_use(struct ustcp_stack *s, uint32_t laddr, uint16_t lport)
+{
+	struct ustcp_sock *l = tcp_listener_lookup(s, laddr, lport);
+	if (l && (laddr == 0 || l->laddr == 0 || l->laddr == laddr))
+		return true;
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+		struct ustcp_sock *c = &s->tcp->pool[i];
+		if (c->stack && c->state != USTCP_CLOSED && c->lport == lport &&
+		    (laddr == 0 || c->laddr == laddr))
+			return true;
+	}
+	return false;
+}
+
+/* RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then
+ * probe from offset + next_ephemeral; a port is free when the 4-tuple is. */
+int tcp_pick_port(struct ustcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport,
+		  uint16_t *port)
+{
+	struct tcp *t = s->tcp;
+	uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
+	if (lo == 0 || hi < lo)
+		return -EINVAL;
+	uint32_t num = hi - lo + 1;
+	struct {
+		uint32_t la, ra;
+		uint16_t rp;
+	} k = {laddr, raddr, rport};
+	uint32_t offset = (uint32_t)hash_keyed(t->port_key, &k, sizeof(k));
+	for (uint32_t count = num; count > 0; count--) {
+		uint16_t p = (uint16_t)(lo + (offset + t->port_counter) % num);
+		t->port_counter++;
+		if (!tcp_conn_lookup(s, laddr, p, raddr, rport) && !tcp_listener_lookup(s, laddr, p)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* RFC 6528 §3 (RFC 9293 §3.4.1): ISN = M + F(4-tuple, secret), M a 4 µs clock. */
+uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
+{
+	const struct ustcp_config *cfg = &s->cfg;
+	if ((cfg->use_fixed_iss & 1) && !c->passive)
+		return cfg->fixed_iss_active;
+	if ((cfg->use_fixed_iss & 2) && c->passive)
+		return cfg->fixed_iss_passive;
+	struct {
+		uint32_t la, ra;
+		uint16_t lp, rp;
+	} k = {c->laddr, c->raddr, c->lport, c->rport};
+	uint32_t m = (uint32_t)(s->now / 4000);
+	return m + (uint32_t)hash_keyed(s->tcp->isn_key, &k, sizeof(k));
+}
+
+void tcp_notify(struct ustcp_sock *c, unsigned events)
+{
+	struct ustcp_stack *s = c->stack;
+	if (s->on_event && c->user_owned)
+		s->on_event(s->event_ctx, c, events);
+}
+
+void tcp_set_state(struct ustcp_sock *c, int state)
+{
+	if (c->state == state)
+		return;
+	c->state = (uint8_t)state;
+	tcp_notify(c, USTCP_EV_STATE);
+}
+
+int tcp_ensure_buffers(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (!c->sndbuf.buf) {
+		if (ring_init(&c->sndbuf, s->cfg.sndbuf) < 0)
+			return -ENOBUFS;
+		s->tcp->buffer_bytes += s->cfg.sndbuf;
+	}
+	if (!c->rcvbuf.buf) {
+		if (ring_init(&c->rcvbuf, s->cfg.rcvbuf) < 0)
+			return -ENOBUFS;
+		s->tcp->buffer_bytes += s->cfg.rcvbuf;
+	}
+	return 0;
+}
+
+void tcp_child_unlink(struct ustcp_sock *c)
+{
+	struct ustcp_sock *l = c->listener;
+	if (!l)
+		return;
+	if (c->state == USTCP_SYN_RECEIVED)
+		l->n_syn--;
+	else
+		l->n_done--;
+	dlist_remove(&c->link);
+	c->listener = NULL;
+}
+
+void tcp_conn_closed(struct ustcp_sock *c, int error)
+{
+	struct tcp *t = c->stack->tcp;
+	if (c->state == USTCP_CLOSED && c->reaped_pending)
+		return;
+	if (error && !c->error)
+		c->error = error;
+	tcp_timers_cancel(c);
+	tcp_child_unlink(c);
+	conn_unhash(c);
+	if (c->state == USTCP_LISTEN)
+		dlist_remove(&c->link);
+	tcp_set_state(c, USTCP_CLOSED);
+	tcp_notify(c, USTCP_EV_READABLE | USTCP_EV_WRITABLE);
+	if (!c->user_owned && !c->reaped_pending) {
+		c->reaped_pending = true;
+		t->reap[t->n_reap++] = c;
+	}
+}
+
+static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
+{
+	struct tcp *t = s->tcp;
+	if (c->sndbuf.buf)
+		t->buffer_bytes -= c->sndbuf.cap;
+	if (c->rcvbuf.buf)
+		t->buffer_bytes -= c->rcvbuf.cap;
+	ring_free(&c->sndbuf);
+	ring_free(&c->rcvbuf);
+	c->stack = NULL;
+	c->hnext = t->free;
+	t->free = c;
+	t->n_used--;
+}
+
+void tcp_reap(struct ustcp_stack *s)
+{
+	struct tcp *t = s->tcp;
+	for (uint32_t i = 0; i < t->n_reap; i++)
+		conn_free(s, t->reap[i]);
+	t->n_reap = 0;
+}
+
+/* A user-owned connection released by the user: free now if closed,
+ * otherwise it becomes an orphan that is freed when it reaches CLOSED. */
+void tcp_conn_release(struct ustcp_sock *c)
+{
+	c->user_owned = false;
+	if (c->state == USTCP_CLOSED && !c->reaped_pending) {
+		struct tcp *t = c->stack->tcp;
+		c->reaped_pending = true;
+		t->reap[t->n_reap++] = c;
+	}
+}
+
+void tcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
+{
+	u->conns = s->tcp->n_used;
+	u->conns_max = s->cfg.max_conns;
+	u->buffer_bytes = s->tcp->buffer_bytes;
+	u->timers = (uint32_t)s->wheel.count;
+}

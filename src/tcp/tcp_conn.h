@@ -1,0 +1,149 @@
+/* tcp_conn.h — the transmission control block and the tcp layer's tables
+ * (internal to tcp/ and api/).
+ *
+ * A connection (struct ustcp_sock) lives in a fixed pool. It is found by a
+ * keyed hash of its 4-tuple; listeners sit in a separate list. Its fields
+ * carry RFC 9293's names. Ownership: a socket is held by the user
+ * (user_owned), by its listener (queued children), or by nobody (an
+ * orphan the stack finishes alone); a connection that reaches CLOSED with
+ * no owner is reaped at the end of the current event, never in the middle. */
+#ifndef USTCP_TCP_CONN_H
+#define USTCP_TCP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/hash.h"
+#include "core/ring.h"
+#include "core/stack.h"
+#include "core/util.h"
+#include "tcp/tcp_seq.h"
+
+struct ustcp_sock {
+	struct ustcp_stack *stack;
+	struct ustcp_sock *hnext;     /* hash chain / free list */
+	struct dlist link;            /* listener: its children; child: the listener's queue */
+	uint64_t id;
+	uint8_t state;                /* enum ustcp_state */
+	uint8_t ev_state;             /* state when the current event began (for the trace) */
+
+	uint32_t laddr, raddr;        /* host order */
+	uint16_t lport, rport;
+
+	/* RFC 9293 §3.3.1 send sequence variables */
+	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
+	uint32_t snd_max;             /* highest sequence sent: snd_nxt goes back on RTO */
+	uint32_t max_snd_wnd;         /* largest window the peer offered (RFC 5961 §5.2) */
+	/* receive sequence variables */
+	uint32_t irs, rcv_nxt, rcv_wnd, rcv_up;
+	uint32_t rcv_adv;             /* right edge we last advertised */
+	uint16_t snd_mss;             /* largest segment we send */
+
+	struct ring sndbuf;           /* unacknowledged + unsent data, from snd_buf_seq */
+	uint32_t snd_buf_seq;         /* sequence number of the first byte in sndbuf */
+	struct ring rcvbuf;           /* in-order data not yet read */
+
+	/* Congestion window (RFC 5681 slow start and congestion avoidance). */
+	uint32_t cwnd, ssthresh;
+
+	/* Retransmission timer (RFC 6298) and its state. */
+	uint64_t srtt, rttvar, rto;   /* ns; srtt == 0: no sample yet */
+	uint32_t rtt_seq;             /* timing the segment that ends at rtt_seq */
+	uint64_t rtt_start;
+	bool rtt_active;
+	uint8_t backoff;              /* consecutive expirations */
+	uint32_t retransmits;
+	struct tw_timer t_rexmt;      /* retransmit, SYN retry, zero-window probe */
+	struct tw_timer t_close;      /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
+
+	/* Listener */
+	struct dlist children;        /* SYN-RECEIVED children, then completed ones */
+	uint16_t backlog, n_syn, n_done;
+	struct ustcp_sock *listener;  /* child: its listener until accepted */
+
+	int error;                    /* negative errno reported to the user */
+	bool user_owned;              /* the user holds this pointer */
+	bool passive;                 /* created from a listener */
+	bool fin_queued;              /* user shut down sending: FIN follows the data */
+	bool fin_rcvd;                /* peer's FIN received (rcv_nxt counts it) */
+	bool rcv_closed;              /* user closed: no more data may be delivered */
+	bool hashed;
+	bool reaped_pending;
+	void *user;
+};
+
+struct tcp {
+	struct ustcp_sock *pool;
+	struct ustcp_sock *free;
+	uint32_t n_used;
+	uint64_t next_id;
+	struct ustcp_sock **hash;     /* conn_hash_size buckets */
+	uint32_t hash_mask;
+	struct dlist listeners;         /* LISTEN sockets, by their link */
+	struct ustcp_sock **reap;     /* connections to free when the event ends */
+	uint32_t n_reap;
+	uint8_t hash_key[HASH_KEY_LEN];
+	uint8_t isn_key[HASH_KEY_LEN];
+	uint8_t port_key[HASH_KEY_LEN];
+	uint32_t port_counter;        /* RFC 6056 Algorithm 3's "next_ephemeral" */
+	uint64_t buffer_bytes;
+	/* RFC 5961 §7: challenge ACK budget per second */
+	uint64_t challenge_epoch;
+	uint32_t challenge_count;
+};
+
+/* tcp_conn.c: pool, tables, ISN, ports, state changes */
+struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s);
+void tcp_conn_hash(struct ustcp_sock *c);
+struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport,
+				   uint32_t raddr, uint16_t rport);
+struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport);
+bool tcp_port_in_use(struct ustcp_stack *s, uint32_t laddr, uint16_t lport);
+int tcp_pick_port(struct ustcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport,
+		  uint16_t *port);
+uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c);
+void tcp_set_state(struct ustcp_sock *c, int state);
+/* Enter CLOSED with this error (0 for a normal end) and release what we can. */
+void tcp_conn_closed(struct ustcp_sock *c, int error);
+void tcp_notify(struct ustcp_sock *c, unsigned events);
+/* Take a child off its listener's queues. */
+void tcp_child_unlink(struct ustcp_sock *c);
+/* The user lets go of c: freed now if CLOSED, else when it gets there. */
+void tcp_conn_release(struct ustcp_sock *c);
+int tcp_ensure_buffers(struct ustcp_sock *c);
+/* Begin an event on c: remember its state for the trace. */
+static inline void tcp_event_begin(struct ustcp_sock *c) { c->ev_state = c->state; }
+
+/* tcp_output.c */
+/* Send whatever the window allows: data, FIN, or the SYN of this state. */
+void tcp_output(struct ustcp_sock *c);
+/* A segment with no data: ACK, SYN, SYN+ACK, FIN+ACK as the state asks. */
+void tcp_send_ack(struct ustcp_sock *c);
+void tcp_send_syn(struct ustcp_sock *c);
+/* RFC 5961 §7: an ACK sent in answer to a suspect segment, rate limited. */
+void tcp_send_challenge_ack(struct ustcp_sock *c);
+void tcp_send_rst_conn(struct ustcp_sock *c);
+/* One byte past a zero window, to learn when it opens. */
+void tcp_send_probe(struct ustcp_sock *c);
+/* A RST with explicit fields, for segments that have no connection. */
+void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+/* The window we offer now (free receive buffer). */
+uint32_t tcp_rcv_window(const struct ustcp_sock *c);
+/* Bytes in the send buffer past snd_nxt: not yet sent. */
+uint32_t tcp_unsent(const struct ustcp_sock *c);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct ustcp_sock *c);
+void tcp_timers_cancel(struct ustcp_sock *c);
+void tcp_rexmt_arm(struct ustcp_sock *c);
+void tcp_rtt_sample(struct ustcp_sock *c, uint64_t rtt);
+void tcp_enter_time_wait(struct ustcp_sock *c);
+void tcp_arm_fin_wait2(struct ustcp_sock *c);
+
+static inline bool tcp_synchronized(int state)
+{
+	return state >= USTCP_ESTABLISHED || state == USTCP_SYN_RECEIVED;
+}
+
+#endif

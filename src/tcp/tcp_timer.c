@@ -1,0 +1,153 @@
+/* tcp_timer.c — the retransmission timer (RFC 6298) with SYN retries and
+ * zero-window probes, the RTT estimator, and the TIME-WAIT and FIN-WAIT-2
+ * timers. */
+#include <errno.h>
+
+#include "tcp/tcp_conn.h"
+
+
+static uint64_t rto_clamp(const struct ustcp_config *cfg, uint64_t rto)
+{
+	if (rto < cfg->rto_min)
+		rto = cfg->rto_min;
+	return rto > cfg->rto_max ? cfg->rto_max : rto;
+}
+
+void tcp_rexmt_arm(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	tw_arm(&s->wheel, &c->t_rexmt, s->now + c->rto);
+}
+
+/* RFC 6298 §2.2-2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick). */
+void tcp_rtt_sample(struct ustcp_sock *c, uint64_t r)
+{
+	const uint64_t g = TW_TICK_NS;
+	if (c->srtt == 0) {
+		c->srtt = r ? r : 1;
+		c->rttvar = r / 2;
+	} else {
+		uint64_t diff = c->srtt > r ? c->srtt - r : r - c->srtt;
+		c->rttvar = (3 * c->rttvar + diff) / 4;
+		c->srtt = (7 * c->srtt + r) / 8;
+	}
+	uint64_t k = 4 * c->rttvar;
+	c->rto = rto_clamp(&c->stack->cfg, c->srtt + (k > g ? k : g));
+}
+
+static void backoff(struct ustcp_sock *c)
+{
+	/* RFC 6298 §5.5: double the timer, up to the maximum. */
+	c->backoff++;
+	c->rto = rto_clamp(&c->stack->cfg, c->rto * 2);
+}
+
+static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
+{
+	struct ustcp_stack *s = c->stack;
+	if (c->backoff >= retries) {
+		stat_inc(s, USTCP_C_tcp_attempt_fails);
+		stat_inc(s, USTCP_C_tcp_timeouts);
+		tcp_conn_closed(c, -ETIMEDOUT);
+		return;
+	}
+	backoff(c);
+	tcp_send_syn(c);
+}
+
+static void data_timeout(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (c->snd_wnd == 0 && tcp_unsent(c) + (c->snd_max - c->snd_una) > 0) {
+		/* RFC 9293 §3.8.6.1: the persist timer never gives up while
+		 * the peer keeps answering; probes back off like RTOs. */
+		backoff(c);
+		tcp_send_probe(c);
+		tcp_rexmt_arm(c);
+		return;
+	}
+	if (c->snd_una == c->snd_max)
+		return; /* nothing outstanding */
+	if (c->backoff >= s->cfg.data_retries) {
+		/* RFC 1122 §4.2.3.5 R2: give up on the connection. */
+		stat_inc(s, USTCP_C_tcp_timeouts);
+		tcp_send_rst_conn(c);
+		tcp_conn_closed(c, -ETIMEDOUT);
+		return;
+	}
+	backoff(c);
+	/* RFC 5681 §3.1 eq. 4 and RFC 6298 §5.4: after an RTO, resend from
+	 * snd_una with a one-segment window. */
+	uint32_t flight = c->snd_max - c->snd_una;
+	c->ssthresh = flight / 2 > 2u * c->snd_mss ? flight / 2 : 2u * c->snd_mss;
+	c->cwnd = c->snd_mss;
+	c->snd_nxt = c->snd_una;
+	c->rtt_active = false; /* Karn: no sample from a retransmitted segment */
+	tcp_output(c);
+	if (!tw_armed(&c->t_rexmt))
+		tcp_rexmt_arm(c);
+}
+
+static void rexmt_fire(struct tw_timer *t, uint64_t now)
+{
+	(void)now;
+	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_rexmt);
+	tcp_event_begin(c);
+	switch (c->state) {
+	case USTCP_SYN_SENT:
+		syn_timeout(c, c->stack->cfg.syn_retries);
+		break;
+	case USTCP_SYN_RECEIVED:
+		syn_timeout(c, c->stack->cfg.synack_retries);
+		break;
+	case USTCP_ESTABLISHED:
+	case USTCP_CLOSE_WAIT:
+	case USTCP_FIN_WAIT_1:
+	case USTCP_CLOSING:
+	case USTCP_LAST_ACK:
+		data_timeout(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* TIME-WAIT's 2*MSL, or an orphan's FIN-WAIT-2 limit, has run out. */
+static void close_fire(struct tw_timer *t, uint64_t now)
+{
+	(void)now;
+	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_close);
+	tcp_event_begin(c);
+	if (c->state == USTCP_TIME_WAIT || c->state == USTCP_FIN_WAIT_2)
+		tcp_conn_closed(c, 0);
+}
+
+void tcp_timers_init(struct ustcp_sock *c)
+{
+	tw_timer_init(&c->t_rexmt, rexmt_fire);
+	tw_timer_init(&c->t_close, close_fire);
+}
+
+void tcp_timers_cancel(struct ustcp_sock *c)
+{
+	struct timer_wheel *w = &c->stack->wheel;
+	tw_cancel(w, &c->t_rexmt);
+	tw_cancel(w, &c->t_close);
+}
+
+/* RFC 9293 §3.10.7.4 (FIN, TIME-WAIT): start (or restart) the 2*MSL timeout. */
+void tcp_enter_time_wait(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	tcp_set_state(c, USTCP_TIME_WAIT);
+	tw_cancel(&s->wheel, &c->t_rexmt);
+	tw_arm(&s->wheel, &c->t_close, s->now + 2 * s->cfg.msl);
+}
+
+/* An orphan in FIN-WAIT-2 waits only so long for the peer's FIN. */
+void tcp_arm_fin_wait2(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (c->state == USTCP_FIN_WAIT_2 && !c->user_owned)
+		tw_arm(&s->wheel, &c->t_close, s->now + s->cfg.fin_wait2_timeout);
+}
