@@ -461,6 +461,13 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		tcp_send_syn(c);
 		return;
 	}
+	if (c->state == USTCP_SYN_RECEIVED && (g->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) &&
+	    g->seq == c->irs) {
+		/* Simultaneous open (RFC 9293 §3.5 figure 7, line 6): the peer's
+		 * SYN,ACK repeats a SYN we have; what is left is its ACK. */
+		g->seq += 1;
+		g->flags &= (uint8_t)~TCP_SYN;
+	}
 	if (!seq_acceptable(c, g)) {
 		if (g->flags & TCP_RST) {
 			stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);

@@ -1,0 +1,370 @@
+/* sim.c — the simulated link: one Ethernet hub joining stacks in memory,
+ * with virtual time and a seeded impairment layer on every port.
+ *
+ * Frames in flight wait in a binary min-heap ordered by (delivery time,
+ * sequence number): equal times come out in the order they were sent, so a
+ * run is the same every time. A step takes the earlier of the next frame
+ * and the earliest stack deadline. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "sim/impair.h"
+#include "ustcp/ustcp.h"
+
+/* A stack whose deadline stays due right after it was polled is waiting for
+ * nothing the link can give it; wake it again only this much later. */
+#define STUCK_RETRY_NS USTCP_NS_PER_MS
+
+struct sim_frame {
+	uint64_t time;
+	uint64_t seq;
+	int src_port;
+	size_t len;
+	uint8_t data[];
+};
+
+struct sim_port {
+	struct ustcp_sim *sim;
+	int index;
+	struct ustcp_stack *stack;
+	int iface;
+	uint8_t mac[6];
+	ustcp_ip4 ip;
+	struct impair_state imp;
+	/* The first port of this stack: a stack on several ports is polled
+	 * once, through its owner port, which keeps the fields below. */
+	struct sim_port *owner;
+	bool stuck;          /* polled at stuck_at and still due then */
+	uint64_t stuck_at;
+};
+
+struct ustcp_sim {
+	uint64_t seed;
+	uint64_t now;
+	uint64_t next_seq;
+	struct sim_port **ports;
+	int nports, cap_ports;
+	struct sim_frame **heap;
+	size_t nheap, cap_heap;
+	ustcp_sim_filter_fn filter;
+	void *filter_ctx;
+	uint64_t stuck_polls; /* times a stack stayed due after a poll */
+};
+
+/* ---- the heap ---- */
+
+static bool frame_before(const struct sim_frame *a, const struct sim_frame *b)
+{
+	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static int heap_push(struct ustcp_sim *sim, struct sim_frame *f)
+{
+	if (sim->nheap == sim->cap_heap) {
+		size_t cap = sim->cap_heap ? sim->cap_heap * 2 : 64;
+		struct sim_frame **h = realloc(sim->heap, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		sim->heap = h;
+		sim->cap_heap = cap;
+	}
+	size_t i = sim->nheap++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!frame_before(f, sim->heap[parent]))
+			break;
+		sim->heap[i] = sim->heap[parent];
+		i = parent;
+	}
+	sim->heap[i] = f;
+	return 0;
+}
+
+static struct sim_frame *heap_pop(struct ustcp_sim *sim)
+{
+	struct sim_frame *top = sim->heap[0];
+	struct sim_frame *last = sim->heap[--sim->nheap];
+	size_t n = sim->nheap, i = 0;
+
+	while (n > 0) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && frame_before(sim->heap[c + 1], sim->heap[c]))
+			c++;
+		if (!frame_before(sim->heap[c], last))
+			break;
+		sim->heap[i] = sim->heap[c];
+		i = c;
+	}
+	if (n > 0)
+		sim->heap[i] = last;
+	return top;
+}
+
+/* ---- transmit: filter, impair, enqueue ---- */
+
+static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct sim_port *p = ctx;
+	struct ustcp_sim *sim = p->sim;
+	struct impair_delivery dv[2];
+
+	if (sim->filter && sim->filter(sim->filter_ctx, p->index, frame, len)) {
+		p->imp.stats.frames++;
+		p->imp.stats.filtered++;
+		return 0;
+	}
+	int n = impair_decide(&p->imp, sim->now, len, dv);
+	for (int i = 0; i < n; i++) {
+		struct sim_frame *f = malloc(sizeof(*f) + len);
+		if (!f)
+			return -ENOMEM;
+		f->time = dv[i].time;
+		f->seq = sim->next_seq++;
+		f->src_port = p->index;
+		f->len = len;
+		memcpy(f->data, frame, len);
+		impair_apply(&dv[i], f->data, len);
+		if (heap_push(sim, f) < 0) {
+			free(f);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- setup ---- */
+
+struct ustcp_sim *ustcp_sim_new(uint64_t seed)
+{
+	struct ustcp_sim *sim = calloc(1, sizeof(*sim));
+	if (sim)
+		sim->seed = seed;
+	return sim;
+}
+
+void ustcp_sim_free(struct ustcp_sim *sim)
+{
+	if (!sim)
+		return;
+	for (size_t i = 0; i < sim->nheap; i++)
+		free(sim->heap[i]);
+	free(sim->heap);
+	for (int i = 0; i < sim->nports; i++)
+		free(sim->ports[i]);
+	free(sim->ports);
+	free(sim);
+}
+
+int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
+			ustcp_ip4 ip)
+{
+	if (!sim || !s || !mac)
+		return -EINVAL;
+	if (sim->nports == sim->cap_ports) {
+		int cap = sim->cap_ports ? sim->cap_ports * 2 : 4;
+		struct sim_port **pp = realloc(sim->ports, (size_t)cap * sizeof(*pp));
+		if (!pp)
+			return -ENOMEM;
+		sim->ports = pp;
+		sim->cap_ports = cap;
+	}
+	struct sim_port *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->sim = sim;
+	p->index = sim->nports;
+	p->stack = s;
+	memcpy(p->mac, mac, 6);
+	p->ip = ip;
+	impair_init(&p->imp, sim->seed, p->index);
+	p->owner = p;
+	for (int i = 0; i < sim->nports; i++) {
+		if (sim->ports[i]->stack == s) {
+			p->owner = sim->ports[i];
+			break;
+		}
+	}
+
+	struct ustcp_iface_config ic = {
+		.ip4 = ip,
+		.prefix_len = 24,
+		.gateway = 0,
+		.mtu = 0,
+		.transmit = sim_transmit,
+		.transmit_ctx = p,
+	};
+	memcpy(ic.mac, mac, 6);
+	/* The port is live before the interface exists, in case the stack
+	 * sends something while it is being added. */
+	sim->ports[sim->nports++] = p;
+	int iface = ustcp_iface_add(s, &ic);
+	if (iface < 0) {
+		sim->nports--;
+		free(p);
+		return iface;
+	}
+	p->iface = iface;
+	/* Static neighbours both ways: no ARP is needed on the simulated link. */
+	for (int i = 0; i < p->index; i++) {
+		struct sim_port *q = sim->ports[i];
+		ustcp_neigh_add(s, iface, q->ip, q->mac);
+		ustcp_neigh_add(q->stack, q->iface, ip, mac);
+	}
+	return p->index;
+}
+
+static struct sim_port *port_of(const struct ustcp_sim *sim, int port)
+{
+	return sim && port >= 0 && port < sim->nports ? sim->ports[port] : NULL;
+}
+
+void ustcp_sim_set_impair(struct ustcp_sim *sim, int port, const struct ustcp_impair *imp)
+{
+	struct sim_port *p = port_of(sim, port);
+	struct ustcp_impair none = {0};
+
+	if (p)
+		impair_set(&p->imp, imp ? imp : &none);
+}
+
+void ustcp_sim_get_stats(const struct ustcp_sim *sim, int port, struct ustcp_impair_stats *st)
+{
+	const struct sim_port *p = port_of(sim, port);
+
+	if (p)
+		*st = p->imp.stats;
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+void ustcp_sim_set_filter(struct ustcp_sim *sim, ustcp_sim_filter_fn fn, void *ctx)
+{
+	sim->filter = fn;
+	sim->filter_ctx = ctx;
+}
+
+uint64_t ustcp_sim_now(const struct ustcp_sim *sim) { return sim->now; }
+
+size_t ustcp_sim_in_flight(const struct ustcp_sim *sim) { return sim->nheap; }
+
+/* ---- running ---- */
+
+/* When the port's stack next wants ustcp_poll(), as used to pick events. */
+static uint64_t port_deadline(const struct sim_port *p)
+{
+	uint64_t d = ustcp_next_deadline(p->stack);
+
+	if (p->stuck && d <= p->stuck_at) {
+		d = p->stuck_at + STUCK_RETRY_NS;
+		if (d < p->stuck_at)
+			d = UINT64_MAX;
+	}
+	return d;
+}
+
+static uint64_t min_deadline(const struct ustcp_sim *sim)
+{
+	uint64_t m = UINT64_MAX;
+
+	for (int i = 0; i < sim->nports; i++)
+		if (sim->ports[i]->owner == sim->ports[i])
+			m = MIN(m, port_deadline(sim->ports[i]));
+	return m;
+}
+
+/* Time of the next event, UINT64_MAX if none; never earlier than now. */
+static uint64_t next_event(const struct ustcp_sim *sim)
+{
+	uint64_t t = min_deadline(sim);
+
+	if (sim->nheap > 0)
+		t = MIN(t, sim->heap[0]->time);
+	if (t != UINT64_MAX && t < sim->now)
+		t = sim->now;
+	return t;
+}
+
+static void deliver(struct ustcp_sim *sim, struct sim_frame *f)
+{
+	if (f->time > sim->now)
+		sim->now = f->time;
+	/* Ports may be added from inside a callback: only reach those that
+	 * were on the hub when the frame arrived. */
+	int n = sim->nports;
+	for (int i = 0; i < n; i++) {
+		struct sim_port *p = sim->ports[i];
+		if (i == f->src_port)
+			continue;
+		p->owner->stuck = false; /* new input may rightly make the stack due */
+		ustcp_input(p->stack, p->iface, f->data, f->len, sim->now);
+	}
+	free(f);
+}
+
+static void poll_due(struct ustcp_sim *sim, uint64_t deadline)
+{
+	if (deadline > sim->now)
+		sim->now = deadline;
+	int n = sim->nports;
+	for (int i = 0; i < n; i++) {
+		struct sim_port *p = sim->ports[i];
+		if (p->owner != p || port_deadline(p) > sim->now)
+			continue;
+		ustcp_poll(p->stack, sim->now);
+		if (ustcp_next_deadline(p->stack) <= sim->now) {
+			p->stuck = true;
+			p->stuck_at = sim->now;
+			sim->stuck_polls++;
+		} else {
+			p->stuck = false;
+		}
+	}
+}
+
+bool ustcp_sim_step(struct ustcp_sim *sim)
+{
+	uint64_t dl = min_deadline(sim);
+
+	if (sim->nheap == 0 && dl == UINT64_MAX)
+		return false;
+	/* On a tie the timers run first: they were due before the frame came. */
+	if (sim->nheap > 0 && sim->heap[0]->time < dl)
+		deliver(sim, heap_pop(sim));
+	else
+		poll_due(sim, dl);
+	return true;
+}
+
+void ustcp_sim_run_until(struct ustcp_sim *sim, uint64_t t)
+{
+	while (next_event(sim) <= t && ustcp_sim_step(sim))
+		;
+	if (t > sim->now)
+		sim->now = t;
+}
+
+bool ustcp_sim_run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx), void *ctx)
+{
+	uint64_t end = sim->now > UINT64_MAX - timeout ? UINT64_MAX : sim->now + timeout;
+
+	if (cond(ctx))
+		return true;
+	for (;;) {
+		uint64_t t = next_event(sim);
+		if (t == UINT64_MAX)
+			return cond(ctx);
+		if (t > end) {
+			if (end > sim->now)
+				sim->now = end;
+			return cond(ctx);
+		}
+		if (!ustcp_sim_step(sim))
+			return cond(ctx);
+		if (cond(ctx))
+			return true;
+	}
+}

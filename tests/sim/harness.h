@@ -1,0 +1,284 @@
+/* harness.h — two stacks on the simulated link, for scenario tests.
+ *
+ * A is 10.0.0.3, B is 10.0.0.1; B listens on port 54321 when asked. Every
+ * TCP segment either stack sends is logged (flags, numbers, length, the
+ * sender's state before and after), and every drop either stack counts is
+ * visible through ustcp_drops(). A filter can drop chosen segments. */
+#ifndef USTCP_TEST_HARNESS_H
+#define USTCP_TEST_HARNESS_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../test_main.h"
+#include "ustcp/ustcp.h"
+#include "wire/wire.h"
+
+#define MS USTCP_NS_PER_MS
+#define SEC USTCP_NS_PER_SEC
+#define PORT_B 54321
+#define H_A 0
+#define H_B 1
+#define H_MAX_LOG 8192
+
+struct h_seg {
+	int from;          /* H_A or H_B */
+	uint64_t t;
+	uint8_t flags;
+	uint32_t seq, ack, len;
+	uint16_t win, sport, dport;
+	int state_before, state_after;
+};
+
+/* Drop rule: drop the nth (0-based) segment from `from` whose flags & mask == value. */
+struct h_drop_rule {
+	int from;
+	uint8_t mask, value;
+	int nth;           /* -1: every matching segment */
+	int seen;
+	bool active;
+};
+
+struct h_net {
+	struct ustcp_sim *sim;
+	struct ustcp_stack *st[2];
+	int port[2];
+	struct h_seg log[H_MAX_LOG];
+	int nlog;
+	struct h_drop_rule rules[8];
+	int nrules;
+	bool blackhole[2]; /* drop everything a side sends */
+};
+
+static inline ustcp_ip4 h_ip(int side) { return inet_addr(side == H_A ? "10.0.0.3" : "10.0.0.1"); }
+
+static inline bool h_parse(const uint8_t *frame, size_t len, struct tcp_hdr *th, uint32_t *plen)
+{
+	struct eth_hdr eh;
+	struct ipv4_hdr ih;
+	if (eth_parse(frame, len, &eh) < 0 || eh.type != ETHERTYPE_IPV4)
+		return false;
+	if (ipv4_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) < 0 || ih.proto != IPPROTO_TCP_)
+		return false;
+	const uint8_t *seg = frame + ETH_HLEN + ih.hlen;
+	size_t seglen = ih.total_len - ih.hlen;
+	int hl = tcp_parse(seg, seglen, th);
+	if (hl < 0)
+		return false;
+	*plen = (uint32_t)(seglen - (size_t)hl);
+	return true;
+}
+
+static inline void h_trace(void *ctx, const struct ustcp_trace_event *ev)
+{
+	struct h_net *n = ctx;
+	if (ev->dir != USTCP_TRACE_OUT || n->nlog == H_MAX_LOG)
+		return;
+	struct tcp_hdr th;
+	uint32_t plen;
+	if (!h_parse(ev->frame, ev->len, &th, &plen))
+		return;
+	struct h_seg *g = &n->log[n->nlog++];
+	g->from = ev->stack == n->st[H_A] ? H_A : H_B;
+	g->t = ev->now;
+	g->flags = th.flags;
+	g->seq = th.seq;
+	g->ack = th.ack;
+	g->len = plen;
+	g->win = th.win;
+	g->sport = th.sport;
+	g->dport = th.dport;
+	g->state_before = ev->state_before;
+	g->state_after = ev->state_after;
+}
+
+static inline bool h_filter(void *ctx, int port, const uint8_t *frame, size_t len)
+{
+	struct h_net *n = ctx;
+	int from = port == n->port[H_A] ? H_A : H_B;
+	if (n->blackhole[from])
+		return true;
+	struct tcp_hdr th;
+	uint32_t plen;
+	if (!h_parse(frame, len, &th, &plen))
+		return false;
+	for (int i = 0; i < n->nrules; i++) {
+		struct h_drop_rule *r = &n->rules[i];
+		if (!r->active || r->from != from || (th.flags & r->mask) != r->value)
+			continue;
+		if (r->nth < 0)
+			return true;
+		if (r->seen++ == r->nth)
+			return true;
+	}
+	return false;
+}
+
+/* Drop the nth segment (0-based; -1 = all) from `from` with flags & mask == value. */
+static inline void h_drop(struct h_net *n, int from, uint8_t mask, uint8_t value, int nth)
+{
+	n->rules[n->nrules++] = (struct h_drop_rule){from, mask, value, nth, 0, true};
+}
+
+static inline void h_init_cfg(struct ustcp_config *cfg, uint64_t seed)
+{
+	ustcp_config_default(cfg);
+	cfg->seed = seed;
+}
+
+/* Two stacks with these configs (NULL: defaults), one-way delay 1 ms. */
+static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struct ustcp_config *cb)
+{
+	struct h_net *n = calloc(1, sizeof(*n));
+	assert_non_null(n);
+	struct ustcp_config def[2];
+	h_init_cfg(&def[0], 3);
+	h_init_cfg(&def[1], 1);
+	n->sim = ustcp_sim_new(7);
+	assert_non_null(n->sim);
+	n->st[H_A] = ustcp_stack_new(ca ? ca : &def[0]);
+	n->st[H_B] = ustcp_stack_new(cb ? cb : &def[1]);
+	assert_non_null(n->st[H_A]);
+	assert_non_null(n->st[H_B]);
+	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
+	struct ustcp_impair imp = {.delay = 1 * MS};
+	for (int i = 0; i < 2; i++) {
+		n->port[i] = ustcp_sim_add_stack(n->sim, n->st[i], mac[i], h_ip(i));
+		assert_true(n->port[i] >= 0);
+		ustcp_sim_set_impair(n->sim, n->port[i], &imp);
+		ustcp_set_trace(n->st[i], h_trace, n);
+	}
+	ustcp_sim_set_filter(n->sim, h_filter, n);
+	return n;
+}
+
+static inline struct h_net *h_new(void) { return h_new_cfg(NULL, NULL); }
+
+static inline void h_free(struct h_net *n)
+{
+	ustcp_sim_free(n->sim);
+	ustcp_stack_free(n->st[H_A]);
+	ustcp_stack_free(n->st[H_B]);
+	free(n);
+}
+
+static inline uint64_t h_now(const struct h_net *n) { return ustcp_sim_now(n->sim); }
+
+/* Run the simulation for dt ns, then bring both stacks' clocks to its time. */
+static inline void h_run(struct h_net *n, uint64_t dt)
+{
+	ustcp_sim_run_until(n->sim, h_now(n) + dt);
+	for (int i = 0; i < 2; i++)
+		ustcp_poll(n->st[i], h_now(n));
+}
+
+static inline bool h_run_cond(struct h_net *n, uint64_t timeout, bool (*cond)(void *), void *ctx)
+{
+	bool ok = ustcp_sim_run_cond(n->sim, timeout, cond, ctx);
+	for (int i = 0; i < 2; i++)
+		ustcp_poll(n->st[i], h_now(n));
+	return ok;
+}
+
+static inline struct ustcp_sock *h_listen(struct h_net *n)
+{
+	struct ustcp_sock *l = NULL;
+	struct ustcp_endpoint ep = {h_ip(H_B), PORT_B};
+	assert_int_equal(ustcp_listen(n->st[H_B], ep, 16, &l), 0);
+	return l;
+}
+
+static inline struct ustcp_sock *h_connect_start(struct h_net *n)
+{
+	struct ustcp_sock *k = NULL;
+	struct ustcp_endpoint any = {0, 0}, to = {h_ip(H_B), PORT_B};
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), 0);
+	return k;
+}
+
+/* Listen on B, connect from A, run until both ends are ESTABLISHED. */
+static inline void h_establish(struct h_net *n, struct ustcp_sock **ca, struct ustcp_sock **cb,
+			       struct ustcp_sock **lb)
+{
+	*lb = h_listen(n);
+	*ca = h_connect_start(n);
+	*cb = NULL;
+	for (int i = 0; i < 100 && !*cb; i++) {
+		h_run(n, 1 * MS);
+		ustcp_accept(*lb, cb);
+	}
+	assert_non_null(*cb);
+	assert_int_equal(ustcp_sock_state(*ca), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_state(*cb), USTCP_ESTABLISHED);
+}
+
+/* The nth (0-based) logged segment from `from` with flags & mask == value, or NULL. */
+static inline const struct h_seg *h_find(const struct h_net *n, int from, uint8_t mask,
+					 uint8_t value, int nth)
+{
+	for (int i = 0; i < n->nlog; i++) {
+		const struct h_seg *g = &n->log[i];
+		if (g->from == from && (g->flags & mask) == value && nth-- == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static inline int h_count(const struct h_net *n, int from, uint8_t mask, uint8_t value)
+{
+	int c = 0;
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == from && (n->log[i].flags & mask) == value)
+			c++;
+	return c;
+}
+
+static inline void h_send_all(struct ustcp_sock *k, const char *s)
+{
+	assert_int_equal(ustcp_send(k, s, strlen(s)), (long)strlen(s));
+}
+
+/* Read exactly len bytes that must already be there. */
+static inline void h_expect_read(struct ustcp_sock *k, const char *want)
+{
+	char buf[4096];
+	size_t len = strlen(want);
+	assert_true(len < sizeof(buf));
+	assert_int_equal(ustcp_recv(k, buf, sizeof(buf)), (long)len);
+	assert_memory_equal(buf, want, len);
+}
+
+static inline uint32_t h_conns(const struct h_net *n, int side)
+{
+	struct ustcp_pool_usage u;
+	ustcp_pool_usage(n->st[side], &u);
+	return u.conns;
+}
+
+/* Inject a raw TCP segment into `to`'s stack as if `from` sent it. */
+static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dport, uint32_t seq,
+			    uint32_t ack, uint8_t flags, uint16_t win, const char *data)
+{
+	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
+	uint8_t f[1600];
+	size_t dlen = data ? strlen(data) : 0;
+	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
+	memcpy(eh.dst, mac[to], 6);
+	memcpy(eh.src, mac[!to], 6);
+	eth_emit(&eh, f);
+	struct tcp_hdr th = {.sport = sport, .dport = dport, .seq = seq, .ack = ack,
+			     .flags = flags, .win = win};
+	uint8_t *seg = f + ETH_HLEN + IPV4_HLEN;
+	size_t hl = tcp_emit(&th, seg);
+	memcpy(seg + hl, data, dlen);
+	uint32_t src = ntohl(h_ip(!to)), dst = ntohl(h_ip(to));
+	tcp_checksum_set4(seg, hl + dlen, src, dst);
+	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + hl + dlen), .ttl = 64,
+			      .proto = IPPROTO_TCP_, .src = src, .dst = dst};
+	ipv4_emit(&ih, f + ETH_HLEN);
+	ustcp_input(n->st[to], 0, f, ETH_HLEN + IPV4_HLEN + hl + dlen, h_now(n));
+}
+
+#endif

@@ -1,0 +1,176 @@
+/* test_handshake.c — opening connections (RFC 9293 §3.5): the three-way
+ * handshake, simultaneous open, and the textbook conversation of
+ * `ustcp demo`, checked segment by segment. */
+#include "harness.h"
+
+static void three_way_handshake(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	struct ustcp_sock_info ia, ib;
+	ustcp_sock_info(ca, &ia);
+	ustcp_sock_info(cb, &ib);
+
+	assert_int_equal(n->nlog, 3);
+	const struct h_seg *syn = &n->log[0], *synack = &n->log[1], *ack = &n->log[2];
+	assert_int_equal(syn->from, H_A);
+	assert_int_equal(syn->flags, TCP_SYN);
+	assert_int_equal(syn->seq, ia.iss);
+	assert_int_equal(syn->state_before, USTCP_CLOSED);
+	assert_int_equal(syn->state_after, USTCP_SYN_SENT);
+
+	assert_int_equal(synack->from, H_B);
+	assert_int_equal(synack->flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(synack->seq, ib.iss);
+	assert_int_equal(synack->ack, ia.iss + 1);
+	assert_int_equal(synack->state_before, USTCP_LISTEN);
+	assert_int_equal(synack->state_after, USTCP_SYN_RECEIVED);
+
+	assert_int_equal(ack->from, H_A);
+	assert_int_equal(ack->flags, TCP_ACK);
+	assert_int_equal(ack->seq, ia.iss + 1);
+	assert_int_equal(ack->ack, ib.iss + 1);
+	assert_int_equal(ack->state_before, USTCP_SYN_SENT);
+	assert_int_equal(ack->state_after, USTCP_ESTABLISHED);
+
+	/* Both learned the other's ISN and the MSS of a 1500-byte MTU. */
+	assert_int_equal(ia.irs, ib.iss);
+	assert_int_equal(ib.irs, ia.iss);
+	assert_int_equal(ia.snd_mss, 1460);
+	assert_int_equal(ib.snd_mss, 1460);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_active_opens), 1);
+	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_tcp_passive_opens), 1);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]) + ustcp_drops_total(n->st[H_B]), 0);
+	h_free(n);
+}
+
+/* RFC 9293 §3.5 figure 7: both sides send SYN at once; each goes
+ * SYN-SENT -> SYN-RECEIVED -> ESTABLISHED and one connection results. */
+static void simultaneous_open(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *ka, *kb;
+	struct ustcp_endpoint la = {0, 6000}, lb = {0, 5000};
+	struct ustcp_endpoint ra = {h_ip(H_B), 5000}, rb = {h_ip(H_A), 6000};
+	assert_int_equal(ustcp_connect(n->st[H_A], la, ra, &ka), 0);
+	assert_int_equal(ustcp_connect(n->st[H_B], lb, rb, &kb), 0);
+	h_run(n, 100 * MS);
+	assert_int_equal(ustcp_sock_state(ka), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_state(kb), USTCP_ESTABLISHED);
+
+	/* Each sent a SYN, then a SYN,ACK from SYN-RECEIVED; nothing was reset. */
+	for (int side = 0; side < 2; side++) {
+		const struct h_seg *syn = h_find(n, side, 0xff, TCP_SYN, 0);
+		const struct h_seg *sa = h_find(n, side, 0xff, TCP_SYN | TCP_ACK, 0);
+		assert_non_null(syn);
+		assert_non_null(sa);
+		assert_int_equal(sa->seq, syn->seq);
+		assert_int_equal(sa->state_before, USTCP_SYN_SENT);
+		assert_int_equal(sa->state_after, USTCP_SYN_RECEIVED);
+		assert_int_equal(h_count(n, side, TCP_RST, TCP_RST), 0);
+		assert_int_equal(h_conns(n, side), 1);
+	}
+	/* And it carries data both ways. */
+	h_send_all(ka, "ping");
+	h_send_all(kb, "pong");
+	h_run(n, 100 * MS);
+	h_expect_read(kb, "ping");
+	h_expect_read(ka, "pong");
+	h_free(n);
+}
+
+static bool readable_at_least(struct ustcp_sock *k, size_t n) { return ustcp_sock_readable(k) >= n; }
+
+/* Send msg from one side, run until the other has it and it is acked. */
+static void transfer(struct h_net *n, struct ustcp_sock *from, struct ustcp_sock *to,
+		     const char *msg)
+{
+	h_send_all(from, msg);
+	for (int i = 0; i < 200 && !readable_at_least(to, strlen(msg)); i++)
+		h_run(n, 1 * MS);
+	h_run(n, 5 * MS);
+	h_expect_read(to, msg);
+}
+
+/* The segment from `from` carrying exactly this payload length and seq. */
+static const struct h_seg *data_seg(const struct h_net *n, int from, uint32_t seq, uint32_t len)
+{
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == from && n->log[i].seq == seq && n->log[i].len == len)
+			return &n->log[i];
+	return NULL;
+}
+
+/* The conversation `ustcp demo` shows, with ISN_A = 1000 and ISN_B = 7000. */
+static void demo_conversation(void **state)
+{
+	(void)state;
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.use_fixed_iss = 1;
+	ca.fixed_iss_active = 1000;
+	cb.use_fixed_iss = 2;
+	cb.fixed_iss_passive = 7000;
+	struct h_net *n = h_new_cfg(&ca, &cb);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	assert_int_equal(n->log[0].seq, 1000);
+	assert_int_equal(n->log[1].seq, 7000);
+	assert_int_equal(n->log[1].ack, 1001);
+
+	transfer(n, a, b, "abc");
+	transfer(n, a, b, "defg");
+	transfer(n, a, b, "foobar");
+	transfer(n, b, a, "hello");
+	transfer(n, a, b, "goodbye");
+	assert_int_equal(ustcp_close(a), 0);
+	for (int i = 0; i < 100 && !ustcp_sock_eof(b); i++)
+		h_run(n, 1 * MS);
+	char c;
+	assert_int_equal(ustcp_recv(b, &c, 1), 0); /* end of stream */
+	assert_int_equal(ustcp_close(b), 0);
+	h_run(n, 100 * MS);
+
+	const struct h_seg *g;
+	assert_non_null(g = data_seg(n, H_A, 1001, 3));
+	assert_non_null(g = data_seg(n, H_A, 1004, 4));
+	assert_non_null(g = data_seg(n, H_A, 1008, 6));
+	assert_non_null(g = data_seg(n, H_B, 7001, 5));
+	assert_int_equal(g->ack, 1014);
+	assert_non_null(g = data_seg(n, H_A, 1014, 7));
+	assert_int_equal(g->ack, 7006);
+	assert_non_null(g = h_find(n, H_A, TCP_FIN, TCP_FIN, 0));
+	assert_int_equal(g->seq, 1021);
+	assert_int_equal(g->state_after, USTCP_FIN_WAIT_1);
+	assert_non_null(g = h_find(n, H_B, TCP_FIN, TCP_FIN, 0));
+	assert_int_equal(g->seq, 7006);
+	assert_int_equal(g->ack, 1022);
+	assert_int_equal(g->state_after, USTCP_LAST_ACK);
+	/* The final ACKs: B's of A's FIN (1022), A's of B's FIN (7007). */
+	const struct h_seg *last = &n->log[n->nlog - 1];
+	assert_int_equal(last->from, H_A);
+	assert_int_equal(last->flags, TCP_ACK);
+	assert_int_equal(last->seq, 1022);
+	assert_int_equal(last->ack, 7007);
+	assert_int_equal(last->state_after, USTCP_TIME_WAIT);
+	/* B is gone; A's connection waits in TIME-WAIT, then is gone too. */
+	assert_int_equal(h_conns(n, H_B), 1); /* the listener */
+	assert_int_equal(h_conns(n, H_A), 1);
+	h_run(n, 61 * SEC);
+	assert_int_equal(h_conns(n, H_A), 0);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_retransmits), 0);
+	ustcp_close(l);
+	h_free(n);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(three_way_handshake),
+    cmocka_unit_test(simultaneous_open),
+    cmocka_unit_test(demo_conversation),
+};
+
+USTCP_TEST_MAIN(tests)
