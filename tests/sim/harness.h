@@ -8,6 +8,7 @@
 #define USTCP_TEST_HARNESS_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

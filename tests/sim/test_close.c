@@ -1,0 +1,287 @@
+/* test_close.c — ending connections (RFC 9293 §3.6): active and passive
+ * close, FIN+ACK straight to TIME-WAIT, simultaneous close through CLOSING,
+ * half-close with data after the FIN, the lost final ACK, TIME-WAIT's
+ * 2*MSL, and close with unread data (RFC 1122 §4.2.2.13). */
+#include "harness.h"
+
+static bool eof_cond(void *ctx) { return ustcp_sock_eof(ctx); }
+
+static void wait_eof(struct h_net *n, struct ustcp_sock *k)
+{
+	assert_true(h_run_cond(n, 5 * SEC, eof_cond, k));
+}
+
+/* The first logged segment from `from` whose sender went to `state`. */
+static const struct h_seg *entering(const struct h_net *n, int from, int state)
+{
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == from && n->log[i].state_after == state &&
+		    n->log[i].state_before != state)
+			return &n->log[i];
+	return NULL;
+}
+
+/* A closes first: FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT; B: CLOSE-WAIT -> LAST-ACK -> CLOSED. */
+static void active_and_passive_close(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	assert_int_equal(ustcp_shutdown(a, USTCP_SHUT_WR), 0);
+	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_1);
+	wait_eof(n, b);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSE_WAIT);
+	h_run(n, 5 * MS); /* B's ACK of the FIN reaches A */
+	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_2);
+	char c;
+	assert_int_equal(ustcp_recv(b, &c, 1), 0);
+	assert_int_equal(ustcp_shutdown(b, USTCP_SHUT_WR), 0);
+	assert_int_equal(ustcp_sock_state(b), USTCP_LAST_ACK);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(b), 0);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	assert_int_equal(ustcp_recv(a, &c, 1), 0);
+
+	const struct h_seg *fa = h_find(n, H_A, TCP_FIN, TCP_FIN, 0);
+	const struct h_seg *fb = h_find(n, H_B, TCP_FIN, TCP_FIN, 0);
+	assert_non_null(fa);
+	assert_non_null(fb);
+	assert_int_equal(fb->ack, fa->seq + 1);
+	const struct h_seg *last = entering(n, H_A, USTCP_TIME_WAIT);
+	assert_non_null(last);
+	assert_int_equal(last->state_before, USTCP_FIN_WAIT_2);
+	assert_int_equal(last->ack, fb->seq + 1);
+	assert_int_equal(h_count(n, H_A, TCP_FIN, TCP_FIN), 1);
+	assert_int_equal(h_count(n, H_B, TCP_FIN, TCP_FIN), 1);
+	ustcp_close(b);
+	ustcp_close(a);
+	ustcp_close(l);
+	assert_int_equal(h_conns(n, H_B), 0);
+	assert_int_equal(h_conns(n, H_A), 1); /* TIME-WAIT outlives the socket */
+	h_run(n, 61 * SEC);
+	assert_int_equal(h_conns(n, H_A), 0);
+	h_free(n);
+}
+
+/* B's ACK of A's FIN is lost, so B's FIN,ACK acknowledges A's FIN too:
+ * A goes from FIN-WAIT-1 straight to TIME-WAIT (RFC 9293 §3.10.7.4 FIN). */
+static void fin_ack_straight_to_time_wait(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	h_drop(n, H_B, 0xff, TCP_ACK, 0); /* B's next pure ACK: the one for A's FIN */
+	ustcp_shutdown(a, USTCP_SHUT_WR);
+	wait_eof(n, b);
+	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_1);
+	ustcp_shutdown(b, USTCP_SHUT_WR);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED);
+	const struct h_seg *g = entering(n, H_A, USTCP_TIME_WAIT);
+	assert_non_null(g);
+	assert_int_equal(g->state_before, USTCP_FIN_WAIT_1);
+	assert_null(entering(n, H_A, USTCP_FIN_WAIT_2));
+	ustcp_close(a);
+	ustcp_close(b);
+	ustcp_close(l);
+	h_free(n);
+}
+
+/* Both close at once: FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both sides. */
+static void simultaneous_close(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	ustcp_shutdown(a, USTCP_SHUT_WR);
+	ustcp_shutdown(b, USTCP_SHUT_WR);
+	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_1);
+	assert_int_equal(ustcp_sock_state(b), USTCP_FIN_WAIT_1);
+	h_run(n, 10 * MS);
+	for (int side = 0; side < 2; side++) {
+		const struct h_seg *g = entering(n, side, USTCP_CLOSING);
+		assert_non_null(g); /* the ACK of the peer's FIN, sent from CLOSING */
+		assert_int_equal(g->state_before, USTCP_FIN_WAIT_1);
+		assert_int_equal(g->flags, TCP_ACK);
+		assert_int_equal(h_count(n, side, TCP_FIN, TCP_FIN), 1);
+	}
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	assert_int_equal(ustcp_sock_state(b), USTCP_TIME_WAIT);
+	h_run(n, 61 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED);
+	ustcp_close(a);
+	ustcp_close(b);
+	ustcp_close(l);
+	assert_int_equal(h_conns(n, H_A) + h_conns(n, H_B), 0);
+	h_free(n);
+}
+
+/* A shuts down its sending side; B goes on sending, A goes on receiving. */
+static void half_close_data_after_fin(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	h_send_all(a, "last words");
+	ustcp_shutdown(a, USTCP_SHUT_WR);
+	assert_int_equal(ustcp_send(a, "x", 1), -EPIPE);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSE_WAIT);
+	h_expect_read(b, "last words");
+	char c;
+	assert_int_equal(ustcp_recv(b, &c, 1), 0);
+	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_2);
+	for (int i = 0; i < 5; i++) {
+		h_send_all(b, "more data ");
+		h_run(n, 10 * MS);
+		h_expect_read(a, "more data ");
+		assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_2);
+	}
+	ustcp_close(b);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	assert_int_equal(ustcp_recv(a, &c, 1), 0);
+	ustcp_close(a);
+	ustcp_close(l);
+	h_free(n);
+}
+
+/* A's final ACK is lost: B retransmits its FIN from LAST-ACK, A in TIME-WAIT
+ * answers it again and restarts 2*MSL. */
+static void lost_final_ack(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	ustcp_shutdown(a, USTCP_SHUT_WR);
+	wait_eof(n, b);
+	h_drop(n, H_A, 0xff, TCP_ACK, 0); /* A's next pure ACK: the final one */
+	ustcp_shutdown(b, USTCP_SHUT_WR);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	assert_int_equal(ustcp_sock_state(b), USTCP_LAST_ACK);
+	uint64_t t_tw = h_now(n);
+	h_run(n, 3 * SEC);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(b), 0);
+	assert_int_equal(h_count(n, H_B, TCP_FIN, TCP_FIN), 2);
+	const struct h_seg *f1 = h_find(n, H_B, TCP_FIN, TCP_FIN, 0);
+	const struct h_seg *f2 = h_find(n, H_B, TCP_FIN, TCP_FIN, 1);
+	assert_int_equal(f1->seq, f2->seq);
+	assert_true(f2->t - f1->t >= 1 * SEC); /* after B's RTO */
+	/* Two ACKs of B's FIN from A in TIME-WAIT (the first was lost). */
+	int acks = 0;
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == H_A && n->log[i].ack == f1->seq + 1 &&
+		    n->log[i].state_after == USTCP_TIME_WAIT)
+			acks++;
+	assert_int_equal(acks, 2);
+	/* 2*MSL counts again from the retransmitted FIN. */
+	h_run(n, 60 * SEC - (h_now(n) - t_tw) + 500 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	h_run(n, 2 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	ustcp_close(a);
+	ustcp_close(b);
+	ustcp_close(l);
+	h_free(n);
+}
+
+/* TIME-WAIT lasts 2*MSL of virtual time, here with MSL = 5 s. */
+static void time_wait_lasts_2msl(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.msl = 5 * SEC;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	ustcp_shutdown(a, USTCP_SHUT_WR);
+	wait_eof(n, b);
+	ustcp_shutdown(b, USTCP_SHUT_WR);
+	h_run(n, 2 * MS); /* B's FIN arrives after 1 ms */
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	const struct h_seg *g = entering(n, H_A, USTCP_TIME_WAIT);
+	assert_non_null(g);
+	uint64_t t0 = g->t;
+	h_run(n, t0 + 10 * SEC - h_now(n) - 2 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
+	h_run(n, 4 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), 0);
+	ustcp_close(a);
+	ustcp_close(b);
+	ustcp_close(l);
+	assert_int_equal(h_conns(n, H_A), 0);
+	h_free(n);
+}
+
+/* RFC 1122 §4.2.2.13: close with unread data resets the connection. */
+static void close_with_unread_data_sends_rst(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	h_send_all(a, "unread");
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_readable(b), 6);
+	ustcp_close(b);
+	h_run(n, 10 * MS);
+	const struct h_seg *rst = h_find(n, H_B, TCP_RST, TCP_RST, 0);
+	assert_non_null(rst);
+	assert_int_equal(h_count(n, H_B, TCP_FIN, TCP_FIN), 0);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -ECONNRESET);
+	char c;
+	assert_int_equal(ustcp_recv(a, &c, 1), -ECONNRESET);
+	assert_int_equal(ustcp_send(a, "x", 1), -ECONNRESET);
+	ustcp_close(a);
+	ustcp_close(l);
+	assert_int_equal(h_conns(n, H_A) + h_conns(n, H_B), 0);
+	h_free(n);
+}
+
+/* Data that arrives after the user closed (nobody will read it) is answered
+ * with RST rather than acknowledged into the void. */
+static void data_after_close_resets(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	ustcp_close(b); /* B: FIN-WAIT-1, orphaned */
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSE_WAIT);
+	h_send_all(a, "anyone there?");
+	h_run(n, 10 * MS);
+	assert_non_null(h_find(n, H_B, TCP_RST, TCP_RST, 0));
+	assert_int_equal(ustcp_sock_error(a), -ECONNRESET);
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_tcp_data_closed_rcv), 1);
+	ustcp_close(a);
+	ustcp_close(l);
+	assert_int_equal(h_conns(n, H_A) + h_conns(n, H_B), 0);
+	h_free(n);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(active_and_passive_close),
+    cmocka_unit_test(fin_ack_straight_to_time_wait),
+    cmocka_unit_test(simultaneous_close),
+    cmocka_unit_test(half_close_data_after_fin),
+    cmocka_unit_test(lost_final_ack),
+    cmocka_unit_test(time_wait_lasts_2msl),
+    cmocka_unit_test(close_with_unread_data_sends_rst),
+    cmocka_unit_test(data_after_close_resets),
+};
+
+USTCP_TEST_MAIN(tests)
