@@ -137,7 +137,8 @@ static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struc
 	struct ustcp_config def[2];
 	h_init_cfg(&def[0], 3);
 	h_init_cfg(&def[1], 1);
-	n->sim = ustcp_sim_new(7);
+	/* The link's impairments draw from their own seed, varied with A's. */
+	n->sim = ustcp_sim_new(7 + 1000003 * (ca ? ca->seed : 3));
 	assert_non_null(n->sim);
 	n->st[H_A] = ustcp_stack_new(ca ? ca : &def[0]);
 	n->st[H_B] = ustcp_stack_new(cb ? cb : &def[1]);

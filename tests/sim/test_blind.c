@@ -1,0 +1,349 @@
+/* test_blind.c — RFC 5961 defences against blind in-window attacks on an
+ * established connection: RST (§3), SYN (§4) and data with a forged ACK
+ * (§5) get a challenge ACK or are dropped, the challenge ACKs are rate
+ * limited (§7), and the connection keeps carrying real data. Segments out
+ * of the window get a duplicate ACK (RFC 9293 §3.10.7.4, first check). */
+#include "harness.h"
+
+#include <errno.h>
+
+#define ALLF (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST | TCP_PSH)
+
+static struct ustcp_sock_info info(const struct ustcp_sock *k)
+{
+	struct ustcp_sock_info i;
+	ustcp_sock_info(k, &i);
+	return i;
+}
+
+static bool pools_empty(void *ctx)
+{
+	struct h_net *n = ctx;
+	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
+}
+
+static void finish(struct h_net *n, struct ustcp_sock *lb)
+{
+	if (lb)
+		assert_int_equal(ustcp_close(lb), 0);
+	assert_true(h_run_cond(n, 300 * SEC, pools_empty, n));
+	struct ustcp_pool_usage u;
+	for (int side = 0; side < 2; side++) {
+		ustcp_pool_usage(n->st[side], &u);
+		assert_int_equal(u.buffer_bytes, 0);
+		assert_int_equal(u.timers, 0);
+	}
+	h_free(n);
+}
+
+/* Real data still goes both ways, and both ends stay ESTABLISHED. */
+static void flows(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *cb)
+{
+	h_send_all(ca, "ping");
+	h_send_all(cb, "pong!");
+	h_run(n, 10 * MS);
+	h_expect_read(cb, "ping");
+	h_expect_read(ca, "pong!");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_state(cb), USTCP_ESTABLISHED);
+}
+
+static void close_both(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *cb,
+		       struct ustcp_sock *lb)
+{
+	assert_int_equal(ustcp_close(ca), 0);
+	assert_int_equal(ustcp_close(cb), 0);
+	finish(n, lb);
+}
+
+/* Forge a segment to A as if from B on connection ca. */
+static void to_a(struct h_net *n, const struct ustcp_sock *ca, uint32_t seq, uint32_t ack,
+		 uint8_t flags, const char *data)
+{
+	h_inject(n, H_A, PORT_B, info(ca).local.port, seq, ack, flags, 65535, data);
+}
+
+/* Exactly one segment went out of A since `before`: a pure ACK carrying
+ * <SEQ=SND.NXT><ACK=RCV.NXT> of the connection as it is now. */
+static void expect_one_ack(const struct h_net *n, int before, const struct ustcp_sock *ca)
+{
+	struct ustcp_sock_info ia = info(ca);
+	assert_int_equal(h_count(n, H_A, 0, 0), before + 1);
+	const struct h_seg *g = h_find(n, H_A, 0, 0, before);
+	assert_non_null(g);
+	assert_int_equal(g->flags, TCP_ACK);
+	assert_int_equal(g->len, 0);
+	assert_int_equal(g->seq, ia.snd_nxt);
+	assert_int_equal(g->ack, ia.rcv_nxt);
+}
+
+static struct h_net *setup(struct ustcp_sock **ca, struct ustcp_sock **cb, struct ustcp_sock **lb)
+{
+	struct h_net *n = h_new();
+	h_establish(n, ca, cb, lb);
+	flows(n, *ca, *cb);
+	return n;
+}
+
+/* §3.2: a RST in the window but not at RCV.NXT is answered with a
+ * challenge ACK and otherwise ignored. */
+static void blind_rst_in_window_challenged(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info before = info(ca);
+	assert_true(before.rcv_wnd > 1000);
+
+	int sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, before.rcv_nxt + 1000, 0, TCP_RST, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(info(ca).rcv_nxt, before.rcv_nxt);
+	assert_int_equal(info(ca).snd_nxt, before.snd_nxt);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_challenged), 1);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 1);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_estab_resets), 0);
+
+	/* The last byte of the window, and a RST with an ACK, too. */
+	sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, before.rcv_nxt + before.rcv_wnd - 1, before.snd_nxt, TCP_RST | TCP_ACK, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_challenged), 2);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 2);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]), 2);
+
+	flows(n, ca, cb);
+	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
+	close_both(n, ca, cb, lb);
+}
+
+/* RFC 9293 §3.10.7.4 / RFC 5961 §3.2: a RST outside the window is
+ * silently discarded. */
+static void blind_rst_out_of_window_dropped(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = info(ca);
+	int sent = h_count(n, H_A, 0, 0);
+
+	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, 0, TCP_RST, "");  /* just past the window */
+	to_a(n, ca, ia.rcv_nxt + 0x40000000u, 0, TCP_RST, ""); /* far ahead */
+	to_a(n, ca, ia.rcv_nxt - 1, ia.snd_nxt, TCP_RST | TCP_ACK, ""); /* just behind */
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	assert_int_equal(h_count(n, H_A, 0, 0), sent);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_out_of_window), 3);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]), 3);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 0);
+
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
+/* §4.2: a SYN in a synchronized state gets a challenge ACK; the
+ * connection is not reset. */
+static void blind_syn_in_window_challenged(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = info(ca);
+
+	int sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt + 10, 0, TCP_SYN, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	expect_one_ack(n, sent, ca);
+	/* Exactly at RCV.NXT as well, with an ACK (a SYN,ACK). */
+	sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt, ia.snd_nxt, TCP_SYN | TCP_ACK, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_challenged), 2);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 2);
+	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
+/* §4.2: "If the SYN bit is set, irrespective of the sequence number, TCP
+ * MUST send an ACK (also referred to as challenge ACK)": a SYN outside the
+ * window is challenged (and so rate limited, §7) like one inside it. */
+static void blind_syn_out_of_window_challenged(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = info(ca);
+
+	int sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt + 0x20000000u, 0, TCP_SYN, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_challenged), 1);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 1);
+
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
+/* §5.2: data whose ACK is outside [SND.UNA - MAX.SND.WND, SND.NXT] is
+ * discarded and answered with a challenge ACK; RFC 9293 §3.10.7.4 (fifth
+ * check) likewise for an ACK of something not yet sent. */
+static void blind_data_bad_ack_not_accepted(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = info(ca);
+
+	/* Acknowledges data never sent. */
+	int sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt, ia.snd_nxt + 1000, TCP_ACK | TCP_PSH, "evil");
+	assert_int_equal(ustcp_sock_readable(ca), 0);
+	char buf[16];
+	assert_int_equal(ustcp_recv(ca, buf, sizeof(buf)), -EAGAIN);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(info(ca).snd_una, ia.snd_una);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_unsent), 1);
+
+	/* Far older than SND.UNA - MAX.SND.WND (the window is at most 64 KiB). */
+	sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt, ia.snd_una - 200000, TCP_ACK | TCP_PSH, "evil");
+	assert_int_equal(ustcp_sock_readable(ca), 0);
+	expect_one_ack(n, sent, ca);
+	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_challenged), 1);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 2);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_data_in_bytes), 5);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]), 2);
+
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
+/* RFC 9293 §3.10.7.4 first check: a segment with no byte in the window is
+ * not processed; "an acknowledgment should be sent in reply". */
+static void blind_data_out_of_window_dup_ack(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = info(ca);
+
+	int sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, ia.snd_nxt, TCP_ACK | TCP_PSH, "evil");
+	expect_one_ack(n, sent, ca);
+	sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt + 0x30000000u, ia.snd_nxt, TCP_ACK | TCP_PSH, "evil");
+	expect_one_ack(n, sent, ca);
+	/* Entirely old: ends just before RCV.NXT. */
+	sent = h_count(n, H_A, 0, 0);
+	to_a(n, ca, ia.rcv_nxt - 4, ia.snd_nxt, TCP_ACK | TCP_PSH, "evil");
+	expect_one_ack(n, sent, ca);
+
+	assert_int_equal(ustcp_sock_readable(ca), 0);
+	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_not_acceptable), 3);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]), 3);
+	/* A duplicate ACK, not a challenge ACK. */
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 0);
+
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
+/* §7: challenge ACKs are limited per second; the rest are counted. */
+static void challenge_ack_rate_limit(void **state)
+{
+	(void)state;
+	struct ustcp_config cfa;
+	h_init_cfg(&cfa, 3);
+	cfa.challenge_ack_limit = 5;
+	struct h_net *n = h_new_cfg(&cfa, NULL);
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	flows(n, ca, cb);
+
+	uint64_t t0 = h_now(n);
+	int sent = h_count(n, H_A, 0, 0);
+	for (int i = 0; i < 20; i++) {
+		to_a(n, ca, info(ca).rcv_nxt + 100 + (uint32_t)i, 0, TCP_RST, "");
+		h_run(n, 10 * MS);
+	}
+	assert_true(h_now(n) - t0 < 1 * SEC);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	assert_int_equal(h_count(n, H_A, 0, 0), sent + 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(h_find(n, H_A, 0, 0, sent + i)->flags, TCP_ACK);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 5);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks_limited), 15);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_challenged), 20);
+
+	/* A second later the budget is back. */
+	h_run(n, 1100 * MS);
+	sent = h_count(n, H_A, 0, 0);
+	for (int i = 0; i < 6; i++)
+		to_a(n, ca, info(ca).rcv_nxt + 100, 0, TCP_RST, "");
+	assert_int_equal(h_count(n, H_A, 0, 0), sent + 5);
+	for (int i = 0; i < 5; i++) {
+		const struct h_seg *g = h_find(n, H_A, 0, 0, sent + i);
+		assert_int_equal(g->flags, TCP_ACK);
+		assert_int_equal(g->seq, info(ca).snd_nxt);
+		assert_int_equal(g->ack, info(ca).rcv_nxt);
+	}
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 10);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks_limited), 16);
+
+	flows(n, ca, cb);
+	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
+	close_both(n, ca, cb, lb);
+}
+
+/* §3.2: the challenge ACK is what lets a peer that really lost the
+ * connection reset it: its RST carries SEG.ACK of the challenge ACK, which
+ * is exactly RCV.NXT. */
+static void challenge_ack_lets_real_reset_through(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	/* B forgets the connection without telling A. */
+	n->blackhole[H_B] = true;
+	assert_int_equal(ustcp_abort(cb), 0);
+	h_run(n, 10 * MS);
+	n->blackhole[H_B] = false;
+	assert_int_equal(h_conns(n, H_B), 1);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+
+	/* An old RST, in A's window but not exact. */
+	struct ustcp_sock_info ia = info(ca);
+	to_a(n, ca, ia.rcv_nxt + 300, 0, TCP_RST, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
+	h_run(n, 10 * MS);
+	const struct h_seg *r = h_find(n, H_B, TCP_RST, TCP_RST, 1);
+	assert_non_null(r); /* the first was B's own abort, blackholed */
+	assert_int_equal(r->flags, TCP_RST);
+	assert_int_equal(r->seq, ia.rcv_nxt);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(ca), -ECONNRESET);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 1);
+	assert_int_equal(ustcp_close(ca), 0);
+	finish(n, lb);
+}
+
+const struct CMUnitTest tests[] = {
+	cmocka_unit_test(blind_rst_in_window_challenged),
+	cmocka_unit_test(blind_rst_out_of_window_dropped),
+	cmocka_unit_test(blind_syn_in_window_challenged),
+	cmocka_unit_test(blind_syn_out_of_window_challenged),
+	cmocka_unit_test(blind_data_bad_ack_not_accepted),
+	cmocka_unit_test(blind_data_out_of_window_dup_ack),
+	cmocka_unit_test(challenge_ack_rate_limit),
+	cmocka_unit_test(challenge_ack_lets_real_reset_through),
+};
+
+USTCP_TEST_MAIN(tests)
