@@ -269,7 +269,7 @@ int cmd_demo(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		ustcp_set_trace(d.side[i].stack, trace_hook, &d.side[i]);
 	if (!d.quiet)
-		printf("%9s  %-12s      %-12s  %s\n", "time (s)", "A 10.0.0.3", "B 10.0.0.1",
+		printf("%9s  %-12s %4s %-12s  %s\n", "time (s)", "A 10.0.0.3", "", "B 10.0.0.1",
 		       "segment (A's ISN 1000, B's ISN 7000)");
 	int rc = conversation(&d);
 	if (rc == 0)
