@@ -69,7 +69,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_active_opens, "active connection openings")                      \
 	X(tcp_passive_opens, "passive connection openings")                    \
 	X(tcp_attempt_fails, "failed connection attempts")                     \
-	X(tcp_estab_resets, "connection resets received in a synchronized state") \
+	X(tcp_estab_resets, "resets received in ESTABLISHED, FIN-WAIT or CLOSE-WAIT") \
 	X(tcp_rst_out, "resets sent")                                          \
 	X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                \
 	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit") \

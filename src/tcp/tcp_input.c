@@ -468,6 +468,13 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		g->seq += 1;
 		g->flags &= (uint8_t)~TCP_SYN;
 	}
+	/* RFC 5961 §4.2: a SYN in a synchronized state is challenged
+	 * "irrespective of the sequence number" (SYN-RECEIVED keeps §3.10.7.4's
+	 * order: an in-window SYN there returns a passive child to LISTEN). */
+	if ((g->flags & (TCP_SYN | TCP_RST)) == TCP_SYN && c->state != USTCP_SYN_RECEIVED) {
+		syn_check(c, g);
+		return;
+	}
 	if (!seq_acceptable(c, g)) {
 		if (g->flags & TCP_RST) {
 			stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);

@@ -274,7 +274,8 @@ static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dp
 			     .flags = flags, .win = win};
 	uint8_t *seg = f + ETH_HLEN + IPV4_HLEN;
 	size_t hl = tcp_emit(&th, seg);
-	memcpy(seg + hl, data, dlen);
+	if (dlen)
+		memcpy(seg + hl, data, dlen);
 	uint32_t src = ntohl(h_ip(!to)), dst = ntohl(h_ip(to));
 	tcp_checksum_set4(seg, hl + dlen, src, dst);
 	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + hl + dlen), .ttl = 64,

@@ -86,6 +86,44 @@ static void exchange(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *
 	h_expect_read(ca, "world!");
 }
 
+/* §3.10.7.3: in SYN-SENT a RST counts only when its ACK acknowledges our
+ * SYN (RFC 5961 §3.2 likewise); a bad ACK without RST gets
+ * <SEQ=SEG.ACK><CTL=RST>, a bad ACK with RST is dropped. */
+static void rst_in_syn_sent(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *ca = h_connect_start(n);
+	struct ustcp_sock_info ia = info(ca);
+	uint16_t ap = ia.local.port;
+	h_run(n, 5 * MS);
+	int sent = count_from(n, H_A);
+
+	h_inject(n, H_A, PORT_B, ap, 777, 0, TCP_RST, 0, "");
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_sent_bad_rst), 1);
+	h_inject(n, H_A, PORT_B, ap, 777, ia.iss, TCP_RST | TCP_ACK, 0, "");
+	h_inject(n, H_A, PORT_B, ap, 777, ia.iss + 2, TCP_RST | TCP_ACK, 0, "");
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_sent_bad_ack), 2);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_SYN_SENT);
+	assert_int_equal(count_from(n, H_A), sent);
+
+	h_inject(n, H_A, PORT_B, ap, 777, ia.iss + 5, TCP_ACK, 0, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_SYN_SENT);
+	assert_int_equal(count_from(n, H_A), sent + 1);
+	const struct h_seg *r = last_from(n, H_A);
+	assert_int_equal(r->flags, TCP_RST);
+	assert_int_equal(r->seq, ia.iss + 5);
+
+	h_inject(n, H_A, PORT_B, ap, 777, ia.iss + 1, TCP_RST | TCP_ACK, 0, "");
+	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(ca), -ECONNREFUSED);
+	assert_int_equal(count_from(n, H_A), sent + 1);
+	n->blackhole[H_B] = false;
+	ustcp_close(ca);
+	finish(n, NULL);
+}
+
 /* §3.10.7.4: in SYN-RECEIVED a passive connection hit by a valid RST goes
  * back to LISTEN: the child vanishes, the listener carries on. */
 static void rst_in_syn_received(void **state)
@@ -458,6 +496,7 @@ static void abort_resets_peer(void **state)
 }
 
 const struct CMUnitTest tests[] = {
+	cmocka_unit_test(rst_in_syn_sent),
 	cmocka_unit_test(rst_in_syn_received),
 	cmocka_unit_test(rst_in_established),
 	cmocka_unit_test(rst_in_fin_wait_1),
