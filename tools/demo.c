@@ -25,7 +25,7 @@ struct side {
 	int idx;
 	const char *ip;
 	struct ustcp_stack *stack;
-	int state;            /* of its connection, as the trace reports it */
+	int state; /* of its connection, as the trace reports it */
 	unsigned segments;
 };
 
@@ -60,7 +60,8 @@ static void trace_hook(void *ctx, const struct ustcp_trace_event *ev)
 		printf("%9.6f  %-12s %s %-12s  %s\n", secs(ev->now), ustcp_state_name(a->state),
 		       me->idx == A ? "--->" : "<---", ustcp_state_name(b->state), line);
 	} else if (!d->quiet && ev->has_conn && ev->state_before != ev->state_after) {
-		printf("%9.6f  %s %s -> %s\n", secs(ev->now), me->idx == A ? "A:" : "                  B:",
+		printf("%9.6f  %s %s -> %s\n", secs(ev->now),
+		       me->idx == A ? "A:" : "                  B:",
 		       ustcp_state_name(ev->state_before), ustcp_state_name(ev->state_after));
 	} else if (!d->quiet && ev->drop) {
 		printf("%9.6f  %s dropped a segment: %s\n", secs(ev->now), me->idx == A ? "A" : "B",
@@ -260,7 +261,8 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "ustcp demo: out of memory\n");
 		return 1;
 	}
-	static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x03}, mac_b[6] = {0x02, 0, 0, 0, 0, 0x01};
+	static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x03},
+			     mac_b[6] = {0x02, 0, 0, 0, 0, 0x01};
 	int pa = ustcp_sim_add_stack(d.sim, d.side[A].stack, mac_a, inet_addr("10.0.0.3"));
 	int pb = ustcp_sim_add_stack(d.sim, d.side[B].stack, mac_b, inet_addr("10.0.0.1"));
 	struct ustcp_impair link = {.delay = 10 * USTCP_NS_PER_MS}; /* 20 ms round trip */

@@ -14,8 +14,8 @@ struct command {
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-    {"demo", cmd_demo, "a textbook TCP conversation in simulation, segment by segment"},
-    {"help", cmd_help, "this list"},
+	{"demo", cmd_demo, "a textbook TCP conversation in simulation, segment by segment"},
+	{"help", cmd_help, "this list"},
 };
 
 int tool_usage_error(const char *cmd, const char *fmt, ...)

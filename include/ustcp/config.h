@@ -9,30 +9,30 @@
 #include <stdint.h>
 
 struct ustcp_config {
-	uint64_t seed;            /* seeds the stack's RNG: same seed, same packets */
-	uint32_t max_conns;       /* connections of any state, listeners included */
-	uint32_t conn_hash_size;  /* buckets in the 4-tuple table (power of two) */
-	uint32_t max_backlog;     /* cap on any listener's backlog */
-	uint32_t sndbuf;          /* bytes per connection send buffer */
-	uint32_t rcvbuf;          /* bytes per connection receive buffer */
-	uint16_t mtu;             /* IP MTU of the interfaces */
-	uint16_t default_mss;     /* send MSS when the peer sends no MSS option (RFC 9293 §3.7.1: 536) */
-	uint64_t msl;             /* maximum segment lifetime; TIME-WAIT is 2*MSL */
-	uint64_t rto_initial;     /* RFC 6298 §2.1: 1 s */
-	uint64_t rto_min;         /* RFC 6298 §2.4: 1 s */
-	uint64_t rto_max;         /* RFC 6298 §2.5: at least 60 s */
-	uint32_t syn_retries;     /* SYN retransmissions before connect gives -ETIMEDOUT */
-	uint32_t synack_retries;  /* SYN+ACK retransmissions before a half-open connection is dropped */
-	uint32_t data_retries;    /* data retransmissions before -ETIMEDOUT (RFC 1122 R2) */
-	uint64_t fin_wait2_timeout; /* orphaned FIN-WAIT-2 lifetime */
+	uint64_t seed;           /* seeds the stack's RNG: same seed, same packets */
+	uint32_t max_conns;      /* connections of any state, listeners included */
+	uint32_t conn_hash_size; /* buckets in the 4-tuple table (power of two) */
+	uint32_t max_backlog;    /* cap on any listener's backlog */
+	uint32_t sndbuf;         /* bytes per connection send buffer */
+	uint32_t rcvbuf;         /* bytes per connection receive buffer */
+	uint16_t mtu;            /* IP MTU of the interfaces */
+	uint16_t default_mss; /* send MSS when the peer sends no MSS option (RFC 9293 §3.7.1: 536) */
+	uint64_t msl;         /* maximum segment lifetime; TIME-WAIT is 2*MSL */
+	uint64_t rto_initial;    /* RFC 6298 §2.1: 1 s */
+	uint64_t rto_min;        /* RFC 6298 §2.4: 1 s */
+	uint64_t rto_max;        /* RFC 6298 §2.5: at least 60 s */
+	uint32_t syn_retries;    /* SYN retransmissions before connect gives -ETIMEDOUT */
+	uint32_t synack_retries; /* SYN+ACK retransmissions before a half-open connection is dropped */
+	uint32_t data_retries;        /* data retransmissions before -ETIMEDOUT (RFC 1122 R2) */
+	uint64_t fin_wait2_timeout;   /* orphaned FIN-WAIT-2 lifetime */
 	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 port range */
-	uint32_t tx_queue;        /* frames batched before the transmit callback */
+	uint32_t tx_queue;                   /* frames batched before the transmit callback */
 	/* Test hooks: when nonzero, the ISN of every connection this stack opens
 	 * actively (fixed_iss_active) or accepts (fixed_iss_passive) is this value
 	 * instead of the RFC 6528 one. Used by `ustcp demo` to show textbook numbers. */
 	uint32_t fixed_iss_active, fixed_iss_passive;
-	uint8_t use_fixed_iss;    /* bit 0: active, bit 1: passive */
+	uint8_t use_fixed_iss; /* bit 0: active, bit 1: passive */
 };
 
 /* A config with the defaults described above. */

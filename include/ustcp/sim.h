@@ -44,7 +44,8 @@ void ustcp_sim_free(struct ustcp_sim *sim); /* does not free the stacks */
 /* Add a stack to the link: creates an interface on it with this MAC and
  * address (prefix /24), wires its transmit to the sim, and fills static
  * neighbour entries for every other port. Returns the port number. */
-int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6], ustcp_ip4 ip);
+int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
+			ustcp_ip4 ip);
 
 void ustcp_sim_set_impair(struct ustcp_sim *sim, int port, const struct ustcp_impair *imp);
 void ustcp_sim_get_stats(const struct ustcp_sim *sim, int port, struct ustcp_impair_stats *st);
@@ -57,7 +58,8 @@ bool ustcp_sim_step(struct ustcp_sim *sim);
 void ustcp_sim_run_until(struct ustcp_sim *sim, uint64_t t);
 /* Run until cond(ctx) is true or `timeout` ns of virtual time pass;
  * returns cond's final value. cond is checked after every event. */
-bool ustcp_sim_run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx), void *ctx);
+bool ustcp_sim_run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx),
+			void *ctx);
 /* Frames in flight on the link now. */
 size_t ustcp_sim_in_flight(const struct ustcp_sim *sim);
 

@@ -34,8 +34,8 @@ enum ustcp_state {
 const char *ustcp_state_name(int state);
 
 struct ustcp_endpoint {
-	ustcp_ip4 ip;    /* network order; 0 = any / stack chooses */
-	uint16_t port;   /* host order; 0 = stack chooses (ephemeral) */
+	ustcp_ip4 ip;  /* network order; 0 = any / stack chooses */
+	uint16_t port; /* host order; 0 = stack chooses (ephemeral) */
 };
 
 /* Listen on ip:port (ip 0 = every local address). backlog is capped by config. */
@@ -45,8 +45,8 @@ int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog
 int ustcp_accept(struct ustcp_sock *listener, struct ustcp_sock **out);
 /* Start an active open; the SYN leaves at once. local may be {0,0}.
  * Progress shows in ustcp_sock_state(); failure in ustcp_sock_error(). */
-int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local,
-		  struct ustcp_endpoint remote, struct ustcp_sock **out);
+int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
+		  struct ustcp_sock **out);
 
 /* Queue bytes to send: returns bytes taken (maybe fewer than len),
  * -EAGAIN when the buffer is full, -ENOTCONN before the connection is
@@ -68,27 +68,27 @@ int ustcp_abort(struct ustcp_sock *k);
 int ustcp_sock_state(const struct ustcp_sock *k);
 /* The error that ended the connection (negative errno) or 0. */
 int ustcp_sock_error(const struct ustcp_sock *k);
-size_t ustcp_sock_readable(const struct ustcp_sock *k);   /* bytes ready to read */
-size_t ustcp_sock_writable(const struct ustcp_sock *k);   /* free send buffer */
-int ustcp_sock_eof(const struct ustcp_sock *k);            /* peer's FIN has been read to */
+size_t ustcp_sock_readable(const struct ustcp_sock *k); /* bytes ready to read */
+size_t ustcp_sock_writable(const struct ustcp_sock *k); /* free send buffer */
+int ustcp_sock_eof(const struct ustcp_sock *k);         /* peer's FIN has been read to */
 
 struct ustcp_sock_info {
 	int state;
 	struct ustcp_endpoint local, remote;
 	uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
 	uint16_t snd_mss;
-	uint64_t rto;           /* ns */
-	uint32_t retransmits;   /* total segments retransmitted */
+	uint64_t rto;         /* ns */
+	uint32_t retransmits; /* total segments retransmitted */
 	uint64_t conn_id;
 };
 void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
 
 /* Readiness callback, called from inside input/poll/user calls. events is a
  * mask of the bits below. One callback per stack; sockets carry a user pointer. */
-#define USTCP_EV_READABLE 1u  /* data, EOF or error to read */
+#define USTCP_EV_READABLE 1u /* data, EOF or error to read */
 #define USTCP_EV_WRITABLE 2u
-#define USTCP_EV_ACCEPT   4u  /* a listener has a completed connection */
-#define USTCP_EV_STATE    8u  /* the state changed (e.g. connected, closed) */
+#define USTCP_EV_ACCEPT 4u /* a listener has a completed connection */
+#define USTCP_EV_STATE 8u  /* the state changed (e.g. connected, closed) */
 typedef void (*ustcp_event_fn)(void *ctx, struct ustcp_sock *k, unsigned events);
 void ustcp_set_event_handler(struct ustcp_stack *s, ustcp_event_fn fn, void *ctx);
 void ustcp_sock_set_user(struct ustcp_sock *k, void *user);

@@ -24,10 +24,10 @@ typedef int (*ustcp_transmit_fn)(void *ctx, const uint8_t *frame, size_t len);
 
 struct ustcp_iface_config {
 	uint8_t mac[6];
-	ustcp_ip4 ip4;           /* network order */
-	uint8_t prefix_len;      /* on-link subnet */
-	ustcp_ip4 gateway;       /* 0: none */
-	uint16_t mtu;            /* 0: the stack's config mtu */
+	ustcp_ip4 ip4;      /* network order */
+	uint8_t prefix_len; /* on-link subnet */
+	ustcp_ip4 gateway;  /* 0: none */
+	uint16_t mtu;       /* 0: the stack's config mtu */
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
 };
@@ -52,78 +52,78 @@ uint64_t ustcp_next_deadline(const struct ustcp_stack *s);
 uint64_t ustcp_now(const struct ustcp_stack *s);
 
 /* Counters, like netstat -s. Every reason a frame is dropped has its own. */
-#define USTCP_COUNTERS(X)                                                      \
-	X(frames_in, "frames received")                                        \
-	X(frames_out, "frames transmitted")                                    \
-	X(tx_errors, "frames the link refused")                                \
-	X(arp_in, "ARP packets received")                                      \
-	X(arp_requests_out, "ARP requests sent")                               \
-	X(arp_replies_out, "ARP replies sent")                                 \
-	X(ip_in, "IP packets received")                                        \
-	X(ip_out, "IP packets sent")                                           \
-	X(icmp_in, "ICMP messages received")                                   \
-	X(icmp_out, "ICMP messages sent")                                      \
-	X(tcp_in, "segments received")                                         \
-	X(tcp_out, "segments sent")                                            \
-	X(tcp_retransmits, "segments retransmitted")                           \
-	X(tcp_active_opens, "active connection openings")                      \
-	X(tcp_passive_opens, "passive connection openings")                    \
-	X(tcp_attempt_fails, "failed connection attempts")                     \
+#define USTCP_COUNTERS(X)                                                             \
+	X(frames_in, "frames received")                                               \
+	X(frames_out, "frames transmitted")                                           \
+	X(tx_errors, "frames the link refused")                                       \
+	X(arp_in, "ARP packets received")                                             \
+	X(arp_requests_out, "ARP requests sent")                                      \
+	X(arp_replies_out, "ARP replies sent")                                        \
+	X(ip_in, "IP packets received")                                               \
+	X(ip_out, "IP packets sent")                                                  \
+	X(icmp_in, "ICMP messages received")                                          \
+	X(icmp_out, "ICMP messages sent")                                             \
+	X(tcp_in, "segments received")                                                \
+	X(tcp_out, "segments sent")                                                   \
+	X(tcp_retransmits, "segments retransmitted")                                  \
+	X(tcp_active_opens, "active connection openings")                             \
+	X(tcp_passive_opens, "passive connection openings")                           \
+	X(tcp_attempt_fails, "failed connection attempts")                            \
 	X(tcp_estab_resets, "resets received in ESTABLISHED, FIN-WAIT or CLOSE-WAIT") \
-	X(tcp_rst_out, "resets sent")                                          \
-	X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                \
-	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit") \
-	X(tcp_timeouts, "connections timed out")                               \
-	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")     \
-	X(tcp_data_in_bytes, "bytes of data received in order")                \
+	X(tcp_rst_out, "resets sent")                                                 \
+	X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                       \
+	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit")  \
+	X(tcp_timeouts, "connections timed out")                                      \
+	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")            \
+	X(tcp_data_in_bytes, "bytes of data received in order")                       \
 	X(tcp_data_out_bytes, "bytes of new data sent")
 
-#define USTCP_DROPS(X)                                                         \
-	X(none, "not dropped")                                                 \
-	X(eth_truncated, "Ethernet frame shorter than its header")             \
-	X(eth_not_for_us, "Ethernet destination not ours")                     \
-	X(eth_unknown_type, "unknown EtherType")                               \
-	X(arp_malformed, "malformed ARP packet")                               \
-	X(arp_not_for_us, "ARP not for our address")                           \
-	X(arp_unresolved, "packet dropped waiting for ARP")                    \
-	X(ip_truncated, "IP header truncated")                                 \
-	X(ip_bad_version, "IP version mismatch")                               \
-	X(ip_bad_hlen, "IP header length invalid")                             \
-	X(ip_bad_len, "IP total length inconsistent with frame")               \
-	X(ip_bad_csum, "IPv4 header checksum bad")                             \
-	X(ip_bad_ext, "IPv6 extension header malformed")                       \
-	X(ip_fragment, "IP fragment (reassembly not supported)")               \
-	X(ip_not_for_us, "IP destination not ours")                            \
-	X(ip_bad_src, "IP source is broadcast or multicast")                   \
-	X(ip_unknown_proto, "unknown IP protocol")                             \
-	X(ip_no_route, "no route to destination")                              \
-	X(ipv6_unsupported, "IPv6 not enabled on the interface")               \
-	X(icmp_malformed, "malformed ICMP message")                            \
-	X(icmp_bad_csum, "ICMP checksum bad")                                  \
-	X(icmp_ignored, "ICMP message ignored")                                \
-	X(tcp_truncated, "TCP header truncated")                               \
-	X(tcp_bad_offset, "TCP data offset invalid")                           \
-	X(tcp_bad_option, "TCP option malformed")                              \
-	X(tcp_bad_csum, "TCP checksum bad")                                    \
-	X(tcp_bad_port, "TCP port zero")                                       \
-	X(tcp_no_conn, "segment for no connection")                            \
-	X(tcp_rst_no_conn, "RST for no connection")                            \
-	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")       \
-	X(tcp_listen_overflow, "SYN dropped: listen backlog full")             \
-	X(tcp_no_memory, "segment dropped: connection pool exhausted")         \
-	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                \
-	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")   \
-	X(tcp_not_acceptable, "sequence number not acceptable")                \
-	X(tcp_rst_out_of_window, "RST outside the window")                     \
-	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")   \
-	X(tcp_syn_challenged, "SYN in a synchronized state challenged")        \
-	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")   \
-	X(tcp_no_ack, "segment without ACK in a synchronized state")           \
-	X(tcp_ack_old, "duplicate or old ACK carried nothing new")             \
-	X(tcp_ack_unsent, "ACK for data not yet sent")                         \
-	X(tcp_out_of_order, "out-of-order data (no reassembly yet)")           \
-	X(tcp_rcvbuf_full, "data beyond the receive buffer")                   \
-	X(tcp_data_after_fin, "data after the peer's FIN")                     \
+#define USTCP_DROPS(X)                                                       \
+	X(none, "not dropped")                                               \
+	X(eth_truncated, "Ethernet frame shorter than its header")           \
+	X(eth_not_for_us, "Ethernet destination not ours")                   \
+	X(eth_unknown_type, "unknown EtherType")                             \
+	X(arp_malformed, "malformed ARP packet")                             \
+	X(arp_not_for_us, "ARP not for our address")                         \
+	X(arp_unresolved, "packet dropped waiting for ARP")                  \
+	X(ip_truncated, "IP header truncated")                               \
+	X(ip_bad_version, "IP version mismatch")                             \
+	X(ip_bad_hlen, "IP header length invalid")                           \
+	X(ip_bad_len, "IP total length inconsistent with frame")             \
+	X(ip_bad_csum, "IPv4 header checksum bad")                           \
+	X(ip_bad_ext, "IPv6 extension header malformed")                     \
+	X(ip_fragment, "IP fragment (reassembly not supported)")             \
+	X(ip_not_for_us, "IP destination not ours")                          \
+	X(ip_bad_src, "IP source is broadcast or multicast")                 \
+	X(ip_unknown_proto, "unknown IP protocol")                           \
+	X(ip_no_route, "no route to destination")                            \
+	X(ipv6_unsupported, "IPv6 not enabled on the interface")             \
+	X(icmp_malformed, "malformed ICMP message")                          \
+	X(icmp_bad_csum, "ICMP checksum bad")                                \
+	X(icmp_ignored, "ICMP message ignored")                              \
+	X(tcp_truncated, "TCP header truncated")                             \
+	X(tcp_bad_offset, "TCP data offset invalid")                         \
+	X(tcp_bad_option, "TCP option malformed")                            \
+	X(tcp_bad_csum, "TCP checksum bad")                                  \
+	X(tcp_bad_port, "TCP port zero")                                     \
+	X(tcp_no_conn, "segment for no connection")                          \
+	X(tcp_rst_no_conn, "RST for no connection")                          \
+	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")     \
+	X(tcp_listen_overflow, "SYN dropped: listen backlog full")           \
+	X(tcp_no_memory, "segment dropped: connection pool exhausted")       \
+	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")              \
+	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN") \
+	X(tcp_not_acceptable, "sequence number not acceptable")              \
+	X(tcp_rst_out_of_window, "RST outside the window")                   \
+	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK") \
+	X(tcp_syn_challenged, "SYN in a synchronized state challenged")      \
+	X(tcp_ack_challenged, "ACK outside the acceptable range challenged") \
+	X(tcp_no_ack, "segment without ACK in a synchronized state")         \
+	X(tcp_ack_old, "duplicate or old ACK carried nothing new")           \
+	X(tcp_ack_unsent, "ACK for data not yet sent")                       \
+	X(tcp_out_of_order, "out-of-order data (no reassembly yet)")         \
+	X(tcp_rcvbuf_full, "data beyond the receive buffer")                 \
+	X(tcp_data_after_fin, "data after the peer's FIN")                   \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")
 
 #define USTCP_ENUM_NAME(name, desc) USTCP_C_##name,
@@ -143,10 +143,10 @@ const char *ustcp_drop_desc(enum ustcp_drop d);
 
 /* Pool usage, for leak checks: connections and buffer bytes in use now. */
 struct ustcp_pool_usage {
-	uint32_t conns;          /* all connections, listeners and TIME-WAIT included */
+	uint32_t conns; /* all connections, listeners and TIME-WAIT included */
 	uint32_t conns_max;
-	uint64_t buffer_bytes;   /* send + receive buffers allocated */
-	uint32_t timers;         /* timers armed */
+	uint64_t buffer_bytes; /* send + receive buffers allocated */
+	uint32_t timers;       /* timers armed */
 };
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u);
 

@@ -18,16 +18,16 @@ enum ustcp_trace_dir { USTCP_TRACE_IN = 0, USTCP_TRACE_OUT = 1 };
 
 struct ustcp_trace_event {
 	const struct ustcp_stack *stack;
-	uint64_t now;             /* ns */
-	int dir;                  /* enum ustcp_trace_dir */
+	uint64_t now; /* ns */
+	int dir;      /* enum ustcp_trace_dir */
 	int iface;
-	const uint8_t *frame;     /* the whole Ethernet frame */
+	const uint8_t *frame; /* the whole Ethernet frame */
 	size_t len;
-	int drop;                 /* 0, or the enum ustcp_drop reason this frame was dropped for */
-	int has_conn;             /* the frame belonged to (or made) a connection */
-	int state_before;         /* enum ustcp_state, when has_conn */
+	int drop;         /* 0, or the enum ustcp_drop reason this frame was dropped for */
+	int has_conn;     /* the frame belonged to (or made) a connection */
+	int state_before; /* enum ustcp_state, when has_conn */
 	int state_after;
-	uint64_t conn_id;         /* stable id of that connection within its stack */
+	uint64_t conn_id; /* stable id of that connection within its stack */
 };
 
 typedef void (*ustcp_trace_fn)(void *ctx, const struct ustcp_trace_event *ev);

@@ -11,8 +11,8 @@
 #include "ustcp/ustcp.h"
 
 static const char *const state_names[USTCP_STATE_COUNT] = {
-    "CLOSED",      "LISTEN",     "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
-    "FIN-WAIT-2",  "CLOSE-WAIT", "CLOSING",  "LAST-ACK",     "TIME-WAIT",
+	"CLOSED",     "LISTEN",     "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
+	"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING",  "LAST-ACK",     "TIME-WAIT",
 };
 
 const char *ustcp_state_name(int state)
@@ -66,8 +66,8 @@ int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
 	return -EAGAIN;
 }
 
-int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local,
-		  struct ustcp_endpoint remote, struct ustcp_sock **out)
+int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
+		  struct ustcp_sock **out)
 {
 	uint32_t rip = ntohl(remote.ip), lip = ntohl(local.ip), src;
 	int iface;

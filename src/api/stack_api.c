@@ -87,12 +87,12 @@ void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t 
 {
 	advance(s, now);
 	struct ustcp_trace_event ev = {
-	    .stack = s,
-	    .now = s->now,
-	    .dir = USTCP_TRACE_IN,
-	    .iface = iface,
-	    .frame = frame,
-	    .len = len,
+		.stack = s,
+		.now = s->now,
+		.dir = USTCP_TRACE_IN,
+		.iface = iface,
+		.frame = frame,
+		.len = len,
 	};
 	stat_inc(s, USTCP_C_frames_in);
 	stack_event_begin(s);

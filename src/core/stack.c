@@ -106,16 +106,16 @@ void stack_tx_flush(struct ustcp_stack *s)
 		struct txbuf *tb = &s->txq[i];
 		if (s->trace) {
 			struct ustcp_trace_event ev = {
-			    .stack = s,
-			    .now = s->now,
-			    .dir = USTCP_TRACE_OUT,
-			    .iface = tb->iface,
-			    .frame = tb->buf,
-			    .len = tb->len,
-			    .has_conn = tb->has_conn,
-			    .state_before = tb->state_before,
-			    .state_after = tb->state_after,
-			    .conn_id = tb->conn_id,
+				.stack = s,
+				.now = s->now,
+				.dir = USTCP_TRACE_OUT,
+				.iface = tb->iface,
+				.frame = tb->buf,
+				.len = tb->len,
+				.has_conn = tb->has_conn,
+				.state_before = tb->state_before,
+				.state_after = tb->state_after,
+				.conn_id = tb->conn_id,
 			};
 			s->trace(s->trace_ctx, &ev);
 		}

@@ -28,9 +28,9 @@ struct tcp;
 /* An interface: the link's transmit callback and the addresses on it. */
 struct iface {
 	uint8_t mac[6];
-	uint32_t ip4;         /* host order */
+	uint32_t ip4; /* host order */
 	uint8_t prefix_len;
-	uint32_t gateway;     /* host order; 0 = none */
+	uint32_t gateway; /* host order; 0 = none */
 	uint16_t mtu;
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
@@ -38,7 +38,7 @@ struct iface {
 
 /* One frame waiting in the transmit queue. */
 struct txbuf {
-	uint8_t *buf;  /* capacity: stack->frame_cap */
+	uint8_t *buf; /* capacity: stack->frame_cap */
 	size_t len;
 	int iface;
 	bool has_conn;

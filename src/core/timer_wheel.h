@@ -2,8 +2,10 @@
  *
  * Clock-free: time is passed in (nanoseconds). Timers are embedded in their
  * owners (use container_of to get back) and carry their own callback.
- * Resolution is one tick (TW_TICK_NS); a timer fires at the first tick
- * boundary at or after its expiry, never before its expiry. Four levels of
+ * Slots are one tick (TW_TICK_NS) wide, but a timer fires at the first
+ * tw_run() whose `now` has reached its exact expiry, never before. A timer
+ * armed during tw_run() does not fire in that same run (one armed at or
+ * before `now` fires at the next tw_run), so a callback cannot loop. Four levels of
  * 64 slots cover 64^4 ticks; later timers wait in the last level and are
  * cascaded down as time passes. */
 #ifndef USTCP_TIMER_WHEEL_H
@@ -27,9 +29,9 @@ struct tw_timer {
 };
 
 struct timer_wheel {
-	uint64_t tick;                  /* ticks processed so far: every timer due before it has fired */
-	size_t count;                   /* timers armed */
-	uint64_t occupied[TW_LEVELS];   /* bit i set: slot i of that level is not empty */
+	uint64_t tick; /* ticks processed so far: every timer due before it has fired */
+	size_t count;  /* timers armed */
+	uint64_t occupied[TW_LEVELS]; /* bit i set: slot i of that level is not empty */
 	struct tw_timer *slot[TW_LEVELS][TW_SLOTS];
 };
 

@@ -173,8 +173,8 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		arp_send(s, iface, ARP_OP_REPLY, ap.sha, ap.spa);
 }
 
-int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst,
-		uint8_t proto, size_t l4len)
+int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
+		size_t l4len)
 {
 	int iface;
 	uint32_t rsrc;
@@ -196,13 +196,13 @@ int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t 
 	memcpy(eh.src, ifc->mac, 6);
 	eth_emit(&eh, tb->buf);
 	struct ipv4_hdr ih = {
-	    .total_len = (uint16_t)(IPV4_HLEN + l4len),
-	    .id = s->net->ip_id++,
-	    .frag = IPV4_DF, /* RFC 1191: TCP segments are sized to the path MTU */
-	    .ttl = 64,
-	    .proto = proto,
-	    .src = src,
-	    .dst = dst,
+		.total_len = (uint16_t)(IPV4_HLEN + l4len),
+		.id = s->net->ip_id++,
+		.frag = IPV4_DF, /* RFC 1191: TCP segments are sized to the path MTU */
+		.ttl = 64,
+		.proto = proto,
+		.src = src,
+		.dst = dst,
 	};
 	ipv4_emit(&ih, tb->buf + ETH_HLEN);
 	tb->len = NET_HDR_ROOM4 + l4len;
@@ -221,7 +221,7 @@ static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	int rc = icmp4_parse(p->l4, p->l4len, &ih);
 	if (rc < 0) {
 		stack_drop(s, rc == -WIRE_ECSUM ? USTCP_DROP_icmp_bad_csum
-						 : USTCP_DROP_icmp_malformed);
+						: USTCP_DROP_icmp_malformed);
 		return;
 	}
 	if (ih.type != 8 || ih.code != 0) {
@@ -280,13 +280,13 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 		return;
 	}
 	struct net_pkt pkt = {
-	    .iface = iface,
-	    .src = ih.src,
-	    .dst = ih.dst,
-	    .ttl = ih.ttl,
-	    .tos = ih.tos,
-	    .l4 = p + ih.hlen,
-	    .l4len = (size_t)ih.total_len - ih.hlen,
+		.iface = iface,
+		.src = ih.src,
+		.dst = ih.dst,
+		.ttl = ih.ttl,
+		.tos = ih.tos,
+		.l4 = p + ih.hlen,
+		.l4len = (size_t)ih.total_len - ih.hlen,
 	};
 	switch (ih.proto) {
 	case IPPROTO_TCP_:

@@ -19,14 +19,14 @@
 /* A received IPv4 packet, as TCP sees it. */
 struct net_pkt {
 	int iface;
-	uint32_t src, dst;      /* host order */
+	uint32_t src, dst; /* host order */
 	uint8_t ttl, tos;
-	const uint8_t *l4;      /* transport header */
-	size_t l4len;           /* transport header + payload */
+	const uint8_t *l4; /* transport header */
+	size_t l4len;      /* transport header + payload */
 };
 
 struct neigh {
-	uint32_t ip;            /* host order; 0 = free entry */
+	uint32_t ip; /* host order; 0 = free entry */
 	uint8_t mac[6];
 	int iface;
 	bool is_static;
@@ -34,7 +34,7 @@ struct neigh {
 
 struct net {
 	struct neigh neigh[NET_NEIGH_MAX];
-	uint32_t neigh_next;    /* round-robin victim for a full table */
+	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
 };
 
@@ -53,7 +53,7 @@ uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst);
  * is already at tb->buf + NET_HDR_ROOM4. Returns 0, or a negative errno when
  * the frame could not be sent (no route, neighbour unknown: an ARP request
  * goes out instead and the frame is dropped and counted). */
-int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst,
-		uint8_t proto, size_t l4len);
+int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
+		size_t l4len);
 
 #endif

@@ -49,8 +49,7 @@ void impair_set(struct impair_state *st, const struct ustcp_impair *cfg)
 	st->cfg = *cfg;
 }
 
-int impair_decide(struct impair_state *st, uint64_t now, size_t len,
-		  struct impair_delivery out[2])
+int impair_decide(struct impair_state *st, uint64_t now, size_t len, struct impair_delivery out[2])
 {
 	const struct ustcp_impair *c = &st->cfg;
 	uint64_t sent = now; /* when the frame's last bit has left */
@@ -63,8 +62,8 @@ int impair_decide(struct impair_state *st, uint64_t now, size_t len,
 
 		if (busy && c->queue_bytes) {
 			/* A byte partly sent still occupies the queue. */
-			u128 unsent = (st->busy_until - now_u + UNITS_PER_BYTE - 1) /
-				      UNITS_PER_BYTE;
+			u128 unsent =
+				(st->busy_until - now_u + UNITS_PER_BYTE - 1) / UNITS_PER_BYTE;
 			if (unsent + len > c->queue_bytes) {
 				st->stats.queue_drops++;
 				return 0;

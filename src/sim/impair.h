@@ -27,10 +27,10 @@ struct impair_state {
 };
 
 struct impair_delivery {
-	uint64_t time;     /* ns: when this copy reaches the receivers */
-	bool corrupt;      /* flip bit `flip_bit` of the frame */
-	size_t flip_bit;   /* bit index from the frame start, >= ETH_HLEN * 8 */
-	bool reordered;    /* held back by reorder_delay */
+	uint64_t time;   /* ns: when this copy reaches the receivers */
+	bool corrupt;    /* flip bit `flip_bit` of the frame */
+	size_t flip_bit; /* bit index from the frame start, >= ETH_HLEN * 8 */
+	bool reordered;  /* held back by reorder_delay */
 };
 
 /* Seeds the RNG from the link seed and the port number, zeroes the stats,
@@ -48,8 +48,7 @@ void impair_set(struct impair_state *st, const struct ustcp_impair *cfg);
  * after its last bit left. An idle limiter always takes a frame; a busy one
  * drops it when the bytes still unsent, this frame included, would exceed
  * queue_bytes. Loss happens on the wire, after the frame used the link. */
-int impair_decide(struct impair_state *st, uint64_t now, size_t len,
-		  struct impair_delivery out[2]);
+int impair_decide(struct impair_state *st, uint64_t now, size_t len, struct impair_delivery out[2]);
 
 /* Applies a delivery's corruption to its copy of the frame. */
 void impair_apply(const struct impair_delivery *d, uint8_t *frame, size_t len);

@@ -36,7 +36,7 @@ struct sim_port {
 	/* The first port of this stack: a stack on several ports is polled
 	 * once, through its owner port, which keeps the fields below. */
 	struct sim_port *owner;
-	bool stuck;          /* polled at stuck_at and still due then */
+	bool stuck; /* polled at stuck_at and still due then */
 	uint64_t stuck_at;
 };
 

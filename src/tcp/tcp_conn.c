@@ -168,7 +168,8 @@ int tcp_pick_port(struct ustcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_
 	for (uint32_t count = num; count > 0; count--) {
 		uint16_t p = (uint16_t)(lo + (offset + t->port_counter) % num);
 		t->port_counter++;
-		if (!tcp_conn_lookup(s, laddr, p, raddr, rport) && !tcp_listener_lookup(s, laddr, p)) {
+		if (!tcp_conn_lookup(s, laddr, p, raddr, rport) &&
+		    !tcp_listener_lookup(s, laddr, p)) {
 			*port = p;
 			return 0;
 		}

@@ -21,52 +21,52 @@
 
 struct ustcp_sock {
 	struct ustcp_stack *stack;
-	struct ustcp_sock *hnext;     /* hash chain / free list */
-	struct dlist link;            /* listener: its children; child: the listener's queue */
+	struct ustcp_sock *hnext; /* hash chain / free list */
+	struct dlist link;        /* listener: its children; child: the listener's queue */
 	uint64_t id;
-	uint8_t state;                /* enum ustcp_state */
-	uint8_t ev_state;             /* state when the current event began (for the trace) */
+	uint8_t state;    /* enum ustcp_state */
+	uint8_t ev_state; /* state when the current event began (for the trace) */
 
-	uint32_t laddr, raddr;        /* host order */
+	uint32_t laddr, raddr; /* host order */
 	uint16_t lport, rport;
 
 	/* RFC 9293 §3.3.1 send sequence variables */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
-	uint32_t snd_max;             /* highest sequence sent: snd_nxt goes back on RTO */
-	uint32_t max_snd_wnd;         /* largest window the peer offered (RFC 5961 §5.2) */
+	uint32_t snd_max;     /* highest sequence sent: snd_nxt goes back on RTO */
+	uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2) */
 	/* receive sequence variables */
 	uint32_t irs, rcv_nxt, rcv_wnd, rcv_up;
-	uint32_t rcv_adv;             /* right edge we last advertised */
-	uint16_t snd_mss;             /* largest segment we send */
+	uint32_t rcv_adv; /* right edge we last advertised */
+	uint16_t snd_mss; /* largest segment we send */
 
-	struct ring sndbuf;           /* unacknowledged + unsent data, from snd_buf_seq */
-	uint32_t snd_buf_seq;         /* sequence number of the first byte in sndbuf */
-	struct ring rcvbuf;           /* in-order data not yet read */
+	struct ring sndbuf;   /* unacknowledged + unsent data, from snd_buf_seq */
+	uint32_t snd_buf_seq; /* sequence number of the first byte in sndbuf */
+	struct ring rcvbuf;   /* in-order data not yet read */
 
 	/* Congestion window (RFC 5681 slow start and congestion avoidance). */
 	uint32_t cwnd, ssthresh;
 
 	/* Retransmission timer (RFC 6298) and its state. */
-	uint64_t srtt, rttvar, rto;   /* ns; srtt == 0: no sample yet */
-	uint32_t rtt_seq;             /* timing the segment that ends at rtt_seq */
+	uint64_t srtt, rttvar, rto; /* ns; srtt == 0: no sample yet */
+	uint32_t rtt_seq;           /* timing the segment that ends at rtt_seq */
 	uint64_t rtt_start;
 	bool rtt_active;
-	uint8_t backoff;              /* consecutive expirations */
+	uint8_t backoff; /* consecutive expirations */
 	uint32_t retransmits;
-	struct tw_timer t_rexmt;      /* retransmit, SYN retry, zero-window probe */
-	struct tw_timer t_close;      /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
+	struct tw_timer t_rexmt; /* retransmit, SYN retry, zero-window probe */
+	struct tw_timer t_close; /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
 
 	/* Listener */
-	struct dlist children;        /* SYN-RECEIVED children, then completed ones */
+	struct dlist children; /* SYN-RECEIVED children, then completed ones */
 	uint16_t backlog, n_syn, n_done;
-	struct ustcp_sock *listener;  /* child: its listener until accepted */
+	struct ustcp_sock *listener; /* child: its listener until accepted */
 
-	int error;                    /* negative errno reported to the user */
-	bool user_owned;              /* the user holds this pointer */
-	bool passive;                 /* created from a listener */
-	bool fin_queued;              /* user shut down sending: FIN follows the data */
-	bool fin_rcvd;                /* peer's FIN received (rcv_nxt counts it) */
-	bool rcv_closed;              /* user closed: no more data may be delivered */
+	int error;       /* negative errno reported to the user */
+	bool user_owned; /* the user holds this pointer */
+	bool passive;    /* created from a listener */
+	bool fin_queued; /* user shut down sending: FIN follows the data */
+	bool fin_rcvd;   /* peer's FIN received (rcv_nxt counts it) */
+	bool rcv_closed; /* user closed: no more data may be delivered */
 	bool hashed;
 	bool reaped_pending;
 	void *user;
@@ -77,15 +77,15 @@ struct tcp {
 	struct ustcp_sock *free;
 	uint32_t n_used;
 	uint64_t next_id;
-	struct ustcp_sock **hash;     /* conn_hash_size buckets */
+	struct ustcp_sock **hash; /* conn_hash_size buckets */
 	uint32_t hash_mask;
-	struct dlist listeners;         /* LISTEN sockets, by their link */
-	struct ustcp_sock **reap;     /* connections to free when the event ends */
+	struct dlist listeners;   /* LISTEN sockets, by their link */
+	struct ustcp_sock **reap; /* connections to free when the event ends */
 	uint32_t n_reap;
 	uint8_t hash_key[HASH_KEY_LEN];
 	uint8_t isn_key[HASH_KEY_LEN];
 	uint8_t port_key[HASH_KEY_LEN];
-	uint32_t port_counter;        /* RFC 6056 Algorithm 3's "next_ephemeral" */
+	uint32_t port_counter; /* RFC 6056 Algorithm 3's "next_ephemeral" */
 	uint64_t buffer_bytes;
 	/* RFC 5961 §7: challenge ACK budget per second */
 	uint64_t challenge_epoch;

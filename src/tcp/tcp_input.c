@@ -16,7 +16,7 @@
 struct seg {
 	struct tcp_hdr th;
 	const uint8_t *data;
-	uint32_t len;      /* payload bytes */
+	uint32_t len; /* payload bytes */
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint32_t laddr, raddr;
@@ -455,14 +455,14 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 {
 	struct ustcp_stack *s = c->stack;
-	if (c->state == USTCP_SYN_RECEIVED && (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    g->seq == c->irs) {
+	if (c->state == USTCP_SYN_RECEIVED &&
+	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && g->seq == c->irs) {
 		/* The peer's SYN again: our SYN,ACK was lost. Send it again. */
 		tcp_send_syn(c);
 		return;
 	}
-	if (c->state == USTCP_SYN_RECEIVED && (g->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) &&
-	    g->seq == c->irs) {
+	if (c->state == USTCP_SYN_RECEIVED &&
+	    (g->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && g->seq == c->irs) {
 		/* Simultaneous open (RFC 9293 §3.5 figure 7, line 6): the peer's
 		 * SYN,ACK repeats a SYN we have; what is left is its ACK. */
 		g->seq += 1;

@@ -8,8 +8,7 @@
 
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
 {
-	uint32_t free_space =
-	    c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->stack->cfg.rcvbuf;
+	uint32_t free_space = c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->stack->cfg.rcvbuf;
 	/* RFC 9293 §3.8.6: never shrink the window we offered. */
 	if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > free_space)
 		free_space = c->rcv_adv - c->rcv_nxt;
@@ -29,10 +28,10 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	struct ustcp_stack *s = c->stack;
 	struct txbuf *tb = stack_tx_begin(s);
 	struct tcp_hdr th = {
-	    .sport = c->lport,
-	    .dport = c->rport,
-	    .seq = seq,
-	    .flags = flags,
+		.sport = c->lport,
+		.dport = c->rport,
+		.seq = seq,
+		.flags = flags,
 	};
 	if (flags & TCP_ACK) {
 		th.ack = c->rcv_nxt;
@@ -127,11 +126,11 @@ void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_
 {
 	struct txbuf *tb = stack_tx_begin(s);
 	struct tcp_hdr th = {
-	    .sport = lport,
-	    .dport = rport,
-	    .seq = seq,
-	    .ack = with_ack ? ack : 0,
-	    .flags = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0)),
+		.sport = lport,
+		.dport = rport,
+		.seq = seq,
+		.ack = with_ack ? ack : 0,
+		.flags = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0)),
 	};
 	uint8_t *seg = tb->buf + NET_HDR_ROOM4;
 	size_t hlen = tcp_emit(&th, seg);

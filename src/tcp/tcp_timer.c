@@ -5,7 +5,6 @@
 
 #include "tcp/tcp_conn.h"
 
-
 static uint64_t rto_clamp(const struct ustcp_config *cfg, uint64_t rto)
 {
 	if (rto < cfg->rto_min)

@@ -62,10 +62,7 @@ uint16_t csum_fold(uint64_t sum)
 	return (uint16_t)~sum;
 }
 
-uint16_t inet_checksum(const void *buf, size_t len)
-{
-	return csum_fold(csum_add(0, buf, len));
-}
+uint16_t inet_checksum(const void *buf, size_t len) { return csum_fold(csum_add(0, buf, len)); }
 
 uint64_t csum_pseudo4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
@@ -111,7 +108,7 @@ uint16_t csum_update32(uint16_t csum, uint32_t old_word, uint32_t new_word)
 {
 	uint64_t sum = (uint16_t)~csum;
 
-	sum += (uint16_t)~(old_word >> 16);
+	sum += (uint16_t) ~(old_word >> 16);
 	sum += (uint16_t)~old_word;
 	sum += new_word >> 16;
 	sum += new_word & 0xffffu;

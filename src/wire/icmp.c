@@ -7,7 +7,8 @@
 static uint16_t icmp6_csum(const uint8_t *buf, size_t len, const uint8_t src[16],
 			   const uint8_t dst[16])
 {
-	return csum_fold(csum_add(csum_pseudo6(src, dst, IPPROTO_ICMPV6_, (uint32_t)len), buf, len));
+	return csum_fold(
+		csum_add(csum_pseudo6(src, dst, IPPROTO_ICMPV6_, (uint32_t)len), buf, len));
 }
 
 static void icmp_read(const uint8_t *buf, struct icmp_hdr *h)

@@ -7,12 +7,12 @@
 #define TCP_MAX_OPTLEN (TCP_MAX_HLEN - TCP_HLEN)
 
 /* Option lengths fixed by their RFCs. */
-#define TCPOLEN_MSS 4        /* RFC 9293 §3.2 */
-#define TCPOLEN_WSCALE 3     /* RFC 7323 §2.2 */
-#define TCPOLEN_SACK_PERM 2  /* RFC 2018 §2 */
-#define TCPOLEN_TIMESTAMP 10 /* RFC 7323 §3.2 */
-#define TCPOLEN_SACK_BASE 2  /* RFC 2018 §3: 2 + 8 per block */
-#define TCPOLEN_FASTOPEN_MIN 6  /* RFC 7413 §4.1.1: 4..16 byte cookie */
+#define TCPOLEN_MSS 4          /* RFC 9293 §3.2 */
+#define TCPOLEN_WSCALE 3       /* RFC 7323 §2.2 */
+#define TCPOLEN_SACK_PERM 2    /* RFC 2018 §2 */
+#define TCPOLEN_TIMESTAMP 10   /* RFC 7323 §3.2 */
+#define TCPOLEN_SACK_BASE 2    /* RFC 2018 §3: 2 + 8 per block */
+#define TCPOLEN_FASTOPEN_MIN 6 /* RFC 7413 §4.1.1: 4..16 byte cookie */
 #define TCPOLEN_FASTOPEN_MAX 18
 
 static int parse_opt(uint8_t kind, const uint8_t *p, size_t dlen, struct tcp_opts *o)

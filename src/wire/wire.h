@@ -14,15 +14,15 @@
 
 enum wire_err {
 	WIRE_OK = 0,
-	WIRE_ETRUNC = 1,     /* buffer shorter than the header needs */
-	WIRE_EVERSION,       /* IP version field wrong */
-	WIRE_EHLEN,          /* IPv4 IHL < 5 or past the buffer */
-	WIRE_ELEN,           /* IP total/payload length inconsistent with the buffer */
-	WIRE_ECSUM,          /* checksum does not verify */
-	WIRE_EEXT,           /* IPv6 extension header malformed or chain too long */
-	WIRE_EOFF,           /* TCP data offset < 5 or past the end of the segment */
-	WIRE_EOPT,           /* TCP option length 0/1, past the header, or wrong for its kind */
-	WIRE_EFORMAT,        /* a field holds a value the format forbids (ARP hw/proto) */
+	WIRE_ETRUNC = 1, /* buffer shorter than the header needs */
+	WIRE_EVERSION,   /* IP version field wrong */
+	WIRE_EHLEN,      /* IPv4 IHL < 5 or past the buffer */
+	WIRE_ELEN,       /* IP total/payload length inconsistent with the buffer */
+	WIRE_ECSUM,      /* checksum does not verify */
+	WIRE_EEXT,       /* IPv6 extension header malformed or chain too long */
+	WIRE_EOFF,       /* TCP data offset < 5 or past the end of the segment */
+	WIRE_EOPT,       /* TCP option length 0/1, past the header, or wrong for its kind */
+	WIRE_EFORMAT,    /* a field holds a value the format forbids (ARP hw/proto) */
 	WIRE_ERR_COUNT
 };
 const char *wire_strerror(int err); /* accepts err or -err */
@@ -65,15 +65,15 @@ size_t arp_emit(const struct arp_pkt *p, uint8_t *buf);
 #define IPV4_MF 0x2000
 #define IPV4_OFFMASK 0x1fff
 struct ipv4_hdr {
-	uint8_t hlen;        /* bytes, 20..60 */
+	uint8_t hlen; /* bytes, 20..60 */
 	uint8_t tos;
 	uint16_t total_len;
 	uint16_t id;
-	uint16_t frag;       /* flags and fragment offset, as on the wire */
+	uint16_t frag; /* flags and fragment offset, as on the wire */
 	uint8_t ttl;
 	uint8_t proto;
 	uint16_t csum;
-	uint32_t src, dst;   /* host order */
+	uint32_t src, dst; /* host order */
 };
 /* Checks version, IHL, total length <= len (trailing link padding is allowed),
  * and the header checksum. The payload is buf[hlen .. total_len). */
@@ -83,19 +83,19 @@ size_t ipv4_emit(const struct ipv4_hdr *h, uint8_t *buf);
 
 /* ---- IPv6 (RFC 8200) ---- */
 #define IPV6_HLEN 40
-#define IPV6_MAX_EXT 8       /* extension headers walked before giving up */
+#define IPV6_MAX_EXT 8 /* extension headers walked before giving up */
 struct ipv6_hdr {
 	uint8_t tclass;
 	uint32_t flow;
 	uint16_t payload_len;
-	uint8_t next_hdr;    /* the fixed header's Next Header */
+	uint8_t next_hdr; /* the fixed header's Next Header */
 	uint8_t hop_limit;
 	uint8_t src[16], dst[16];
 	/* Filled by the walk over extension headers: */
-	uint8_t proto;       /* upper-layer protocol */
-	uint16_t hdr_len;    /* 40 + extension headers: offset of the upper layer */
-	bool fragment;       /* a Fragment header was present */
-	uint16_t frag_off;   /* its offset field (bytes) and M flag in bit 0 */
+	uint8_t proto;     /* upper-layer protocol */
+	uint16_t hdr_len;  /* 40 + extension headers: offset of the upper layer */
+	bool fragment;     /* a Fragment header was present */
+	uint16_t frag_off; /* its offset field (bytes) and M flag in bit 0 */
 	uint32_t frag_id;
 };
 /* Walks Hop-by-Hop (0), Routing (43), Fragment (44), Destination Options
@@ -108,7 +108,7 @@ size_t ipv6_emit(const struct ipv6_hdr *h, uint8_t *buf); /* 40 bytes, no extens
 struct icmp_hdr {
 	uint8_t type, code;
 	uint16_t csum;
-	uint32_t rest;       /* the 4 type-specific bytes (id/seq, MTU, pointer, ...) */
+	uint32_t rest; /* the 4 type-specific bytes (id/seq, MTU, pointer, ...) */
 };
 /* Verifies the checksum over the whole message (len bytes). */
 int icmp4_parse(const uint8_t *buf, size_t len, struct icmp_hdr *h);
@@ -156,7 +156,7 @@ struct tcp_sack_block {
 	uint32_t left, right;
 };
 struct tcp_opts {
-	uint32_t present;    /* TCP_OPT_* bits */
+	uint32_t present; /* TCP_OPT_* bits */
 	uint16_t mss;
 	uint8_t wscale;
 	uint8_t nsack;
@@ -169,8 +169,8 @@ struct tcp_opts {
 struct tcp_hdr {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
-	uint8_t hlen;        /* bytes, 20..60 */
-	uint8_t flags;       /* TCP_FIN ... TCP_CWR */
+	uint8_t hlen;  /* bytes, 20..60 */
+	uint8_t flags; /* TCP_FIN ... TCP_CWR */
 	uint16_t win;
 	uint16_t csum;
 	uint16_t urp;

@@ -43,8 +43,11 @@ static size_t wrap_tcp(uint8_t *f, const uint8_t *seg, size_t len)
 		wr16(t + 16, 0);
 		tcp_checksum_set4(t, len, src, dst);
 	}
-	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + len), .ttl = 64,
-			      .proto = IPPROTO_TCP_, .src = src, .dst = dst};
+	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + len),
+			      .ttl = 64,
+			      .proto = IPPROTO_TCP_,
+			      .src = src,
+			      .dst = dst};
 	ipv4_emit(&ih, f + ETH_HLEN);
 	return ETH_HLEN + IPV4_HLEN + len;
 }
@@ -62,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ustcp_stack *s = ustcp_stack_new(&cfg);
 	if (!s)
 		abort();
-	struct ustcp_iface_config ic = {.ip4 = inet_addr("10.0.0.1"), .prefix_len = 24,
-					.transmit = sink};
+	struct ustcp_iface_config ic = {
+		.ip4 = inet_addr("10.0.0.1"), .prefix_len = 24, .transmit = sink};
 	memcpy(ic.mac, mac_us, 6);
 	ustcp_iface_add(s, &ic);
 	ustcp_neigh_add(s, 0, inet_addr("10.0.0.3"), mac_peer);

@@ -14,10 +14,10 @@
 
 #include "wire/wire.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			abort();                                                                   \
+#define CHECK(c)                 \
+	do {                     \
+		if (!(c))        \
+			abort(); \
 	} while (0)
 
 static const uint8_t addr_a[16] = {0xfe, 0x80, [15] = 1};
@@ -119,9 +119,9 @@ static bool tcp_equal(const struct tcp_hdr *a, const struct tcp_hdr *b)
 {
 	const struct tcp_opts *x = &a->opts, *y = &b->opts;
 
-	if (a->sport != b->sport || a->dport != b->dport || a->seq != b->seq ||
-	    a->ack != b->ack || a->flags != b->flags || a->win != b->win || a->csum != b->csum ||
-	    a->urp != b->urp || x->present != y->present)
+	if (a->sport != b->sport || a->dport != b->dport || a->seq != b->seq || a->ack != b->ack ||
+	    a->flags != b->flags || a->win != b->win || a->csum != b->csum || a->urp != b->urp ||
+	    x->present != y->present)
 		return false;
 	if ((x->present & TCP_OPT_MSS) && x->mss != y->mss)
 		return false;

@@ -25,7 +25,7 @@
 #define H_MAX_LOG 8192
 
 struct h_seg {
-	int from;          /* H_A or H_B */
+	int from; /* H_A or H_B */
 	uint64_t t;
 	uint8_t flags;
 	uint32_t seq, ack, len;
@@ -37,7 +37,7 @@ struct h_seg {
 struct h_drop_rule {
 	int from;
 	uint8_t mask, value;
-	int nth;           /* -1: every matching segment */
+	int nth; /* -1: every matching segment */
 	int seen;
 	bool active;
 };
@@ -270,16 +270,19 @@ static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dp
 	memcpy(eh.dst, mac[to], 6);
 	memcpy(eh.src, mac[!to], 6);
 	eth_emit(&eh, f);
-	struct tcp_hdr th = {.sport = sport, .dport = dport, .seq = seq, .ack = ack,
-			     .flags = flags, .win = win};
+	struct tcp_hdr th = {
+		.sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .win = win};
 	uint8_t *seg = f + ETH_HLEN + IPV4_HLEN;
 	size_t hl = tcp_emit(&th, seg);
 	if (dlen)
 		memcpy(seg + hl, data, dlen);
 	uint32_t src = ntohl(h_ip(!to)), dst = ntohl(h_ip(to));
 	tcp_checksum_set4(seg, hl + dlen, src, dst);
-	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + hl + dlen), .ttl = 64,
-			      .proto = IPPROTO_TCP_, .src = src, .dst = dst};
+	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + hl + dlen),
+			      .ttl = 64,
+			      .proto = IPPROTO_TCP_,
+			      .src = src,
+			      .dst = dst};
 	ipv4_emit(&ih, f + ETH_HLEN);
 	ustcp_input(n->st[to], 0, f, ETH_HLEN + IPV4_HLEN + hl + dlen, h_now(n));
 }

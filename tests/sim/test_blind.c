@@ -129,8 +129,8 @@ static void blind_rst_out_of_window_dropped(void **state)
 	struct ustcp_sock_info ia = info(ca);
 	int sent = h_count(n, H_A, 0, 0);
 
-	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, 0, TCP_RST, "");  /* just past the window */
-	to_a(n, ca, ia.rcv_nxt + 0x40000000u, 0, TCP_RST, ""); /* far ahead */
+	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, 0, TCP_RST, "");           /* just past the window */
+	to_a(n, ca, ia.rcv_nxt + 0x40000000u, 0, TCP_RST, "");          /* far ahead */
 	to_a(n, ca, ia.rcv_nxt - 1, ia.snd_nxt, TCP_RST | TCP_ACK, ""); /* just behind */
 	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
 	assert_int_equal(h_count(n, H_A, 0, 0), sent);

@@ -274,14 +274,14 @@ static void data_after_close_resets(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(active_and_passive_close),
-    cmocka_unit_test(fin_ack_straight_to_time_wait),
-    cmocka_unit_test(simultaneous_close),
-    cmocka_unit_test(half_close_data_after_fin),
-    cmocka_unit_test(lost_final_ack),
-    cmocka_unit_test(time_wait_lasts_2msl),
-    cmocka_unit_test(close_with_unread_data_sends_rst),
-    cmocka_unit_test(data_after_close_resets),
+	cmocka_unit_test(active_and_passive_close),
+	cmocka_unit_test(fin_ack_straight_to_time_wait),
+	cmocka_unit_test(simultaneous_close),
+	cmocka_unit_test(half_close_data_after_fin),
+	cmocka_unit_test(lost_final_ack),
+	cmocka_unit_test(time_wait_lasts_2msl),
+	cmocka_unit_test(close_with_unread_data_sends_rst),
+	cmocka_unit_test(data_after_close_resets),
 };
 
 USTCP_TEST_MAIN(tests)

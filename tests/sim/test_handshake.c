@@ -82,7 +82,10 @@ static void simultaneous_open(void **state)
 	h_free(n);
 }
 
-static bool readable_at_least(struct ustcp_sock *k, size_t n) { return ustcp_sock_readable(k) >= n; }
+static bool readable_at_least(struct ustcp_sock *k, size_t n)
+{
+	return ustcp_sock_readable(k) >= n;
+}
 
 /* Send msg from one side, run until the other has it and it is acked. */
 static void transfer(struct h_net *n, struct ustcp_sock *from, struct ustcp_sock *to,
@@ -168,9 +171,9 @@ static void demo_conversation(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(three_way_handshake),
-    cmocka_unit_test(simultaneous_open),
-    cmocka_unit_test(demo_conversation),
+	cmocka_unit_test(three_way_handshake),
+	cmocka_unit_test(simultaneous_open),
+	cmocka_unit_test(demo_conversation),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -41,10 +41,7 @@ static void finish(struct h_net *n, struct ustcp_sock *lb)
 	h_free(n);
 }
 
-static bool a_only_time_wait_left(void *ctx)
-{
-	return h_conns(ctx, H_A) == 0;
-}
+static bool a_only_time_wait_left(void *ctx) { return h_conns(ctx, H_A) == 0; }
 
 /* Accept `want` connections on l into out[], within a bounded time. */
 static void accept_n(struct h_net *n, struct ustcp_sock *l, struct ustcp_sock **out, int want)

@@ -27,10 +27,7 @@ static const struct h_seg *last_from(const struct h_net *n, int from)
 	return NULL;
 }
 
-static int count_from(const struct h_net *n, int from)
-{
-	return h_count(n, from, 0, 0);
-}
+static int count_from(const struct h_net *n, int from) { return h_count(n, from, 0, 0); }
 
 /* Forge a bare RST from the peer of `to` onto connection k (which lives on
  * `to`), with the sequence number it expects next. */
@@ -496,18 +493,12 @@ static void abort_resets_peer(void **state)
 }
 
 const struct CMUnitTest tests[] = {
-	cmocka_unit_test(rst_in_syn_sent),
-	cmocka_unit_test(rst_in_syn_received),
-	cmocka_unit_test(rst_in_established),
-	cmocka_unit_test(rst_in_fin_wait_1),
-	cmocka_unit_test(rst_in_fin_wait_2),
-	cmocka_unit_test(rst_in_close_wait),
-	cmocka_unit_test(rst_in_closing),
-	cmocka_unit_test(rst_in_last_ack),
-	cmocka_unit_test(rst_in_time_wait),
-	cmocka_unit_test(rst_formats_for_no_connection),
-	cmocka_unit_test(connection_refused),
-	cmocka_unit_test(abort_resets_peer),
+	cmocka_unit_test(rst_in_syn_sent),    cmocka_unit_test(rst_in_syn_received),
+	cmocka_unit_test(rst_in_established), cmocka_unit_test(rst_in_fin_wait_1),
+	cmocka_unit_test(rst_in_fin_wait_2),  cmocka_unit_test(rst_in_close_wait),
+	cmocka_unit_test(rst_in_closing),     cmocka_unit_test(rst_in_last_ack),
+	cmocka_unit_test(rst_in_time_wait),   cmocka_unit_test(rst_formats_for_no_connection),
+	cmocka_unit_test(connection_refused), cmocka_unit_test(abort_resets_peer),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -71,7 +71,14 @@ static void soak(const struct ustcp_impair *imp, uint64_t seed)
 	assert_memory_equal(pb.in, pa.out, SOAK_BYTES);
 	struct ustcp_impair_stats st;
 	ustcp_sim_get_stats(n->sim, n->port[H_A], &st);
-	print_message("seed %llu: %.3f s, rexmit %llu/%llu, lost %llu dup %llu reord %llu corrupt %llu qdrop %llu of %llu\n", (unsigned long long)seed, (double)h_now(n) / SEC, (unsigned long long)ustcp_counter(n->st[H_A], USTCP_C_tcp_retransmits), (unsigned long long)ustcp_counter(n->st[H_B], USTCP_C_tcp_retransmits), (unsigned long long)st.lost, (unsigned long long)st.duplicated, (unsigned long long)st.reordered, (unsigned long long)st.corrupted, (unsigned long long)st.queue_drops, (unsigned long long)st.frames);
+	print_message("seed %llu: %.3f s, rexmit %llu/%llu, lost %llu dup %llu reord %llu corrupt "
+		      "%llu qdrop %llu of %llu\n",
+		      (unsigned long long)seed, (double)h_now(n) / SEC,
+		      (unsigned long long)ustcp_counter(n->st[H_A], USTCP_C_tcp_retransmits),
+		      (unsigned long long)ustcp_counter(n->st[H_B], USTCP_C_tcp_retransmits),
+		      (unsigned long long)st.lost, (unsigned long long)st.duplicated,
+		      (unsigned long long)st.reordered, (unsigned long long)st.corrupted,
+		      (unsigned long long)st.queue_drops, (unsigned long long)st.frames);
 	ustcp_close(pa.k);
 	ustcp_close(pb.k);
 	ustcp_close(l);
@@ -104,13 +111,13 @@ static void soak_everything(void **state)
 {
 	(void)state;
 	struct ustcp_impair imp = {
-	    .delay = 5 * MS,
-	    .jitter = 2 * MS,
-	    .loss = 0.02,
-	    .duplicate = 0.02,
-	    .reorder = 0.02,
-	    .reorder_delay = 8 * MS,
-	    .corrupt = 0.02,
+		.delay = 5 * MS,
+		.jitter = 2 * MS,
+		.loss = 0.02,
+		.duplicate = 0.02,
+		.reorder = 0.02,
+		.reorder_delay = 8 * MS,
+		.corrupt = 0.02,
 	};
 	for (uint64_t seed = 30; seed < 33; seed++)
 		soak(&imp, seed);
@@ -124,10 +131,10 @@ static void soak_rate_limited_queue(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(soak_clean_link),
-    cmocka_unit_test(soak_loss),
-    cmocka_unit_test(soak_everything),
-    cmocka_unit_test(soak_rate_limited_queue),
+	cmocka_unit_test(soak_clean_link),
+	cmocka_unit_test(soak_loss),
+	cmocka_unit_test(soak_everything),
+	cmocka_unit_test(soak_rate_limited_queue),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -35,25 +35,13 @@ static void finish(struct h_net *n, struct ustcp_sock *lb)
 	h_free(n);
 }
 
-static bool sock_closed(void *k)
-{
-	return ustcp_sock_state(k) == USTCP_CLOSED;
-}
+static bool sock_closed(void *k) { return ustcp_sock_state(k) == USTCP_CLOSED; }
 
-static bool sock_established(void *k)
-{
-	return ustcp_sock_state(k) == USTCP_ESTABLISHED;
-}
+static bool sock_established(void *k) { return ustcp_sock_state(k) == USTCP_ESTABLISHED; }
 
-static bool a_empty(void *ctx)
-{
-	return h_conns(ctx, H_A) == 0;
-}
+static bool a_empty(void *ctx) { return h_conns(ctx, H_A) == 0; }
 
-static bool b_one(void *ctx)
-{
-	return h_conns(ctx, H_B) == 1;
-}
+static bool b_one(void *ctx) { return h_conns(ctx, H_B) == 1; }
 
 /* A timer fires at the first timer tick (1 ms) at or after its expiry. */
 static void assert_gap(uint64_t t0, uint64_t t1, uint64_t want)
@@ -62,10 +50,7 @@ static void assert_gap(uint64_t t0, uint64_t t1, uint64_t want)
 	assert_true(t1 <= t0 + want + 1 * MS);
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* Connect to a host that never answers: the SYN goes out syn_retries more
  * times, each RTO double the last (RFC 6298 §5.5, capped at rto_max per

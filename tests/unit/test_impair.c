@@ -20,10 +20,15 @@ static struct impair_state make(uint64_t seed, const struct ustcp_impair *cfg)
 static void same_seed_same_decisions(void **state)
 {
 	(void)state;
-	struct ustcp_impair cfg = {.loss = 0.1, .duplicate = 0.05, .reorder = 0.1,
-				   .reorder_delay = 3 * NS_PER_MS, .corrupt = 0.05,
-				   .delay = 10 * NS_PER_MS, .jitter = 2 * NS_PER_MS,
-				   .rate_bps = 100000000, .queue_bytes = 64000};
+	struct ustcp_impair cfg = {.loss = 0.1,
+				   .duplicate = 0.05,
+				   .reorder = 0.1,
+				   .reorder_delay = 3 * NS_PER_MS,
+				   .corrupt = 0.05,
+				   .delay = 10 * NS_PER_MS,
+				   .jitter = 2 * NS_PER_MS,
+				   .rate_bps = 100000000,
+				   .queue_bytes = 64000};
 	struct impair_state a = make(42, &cfg), b = make(42, &cfg), c = make(43, &cfg);
 	int differ = 0;
 
@@ -284,9 +289,14 @@ static void no_impairment_is_exact_delay(void **state)
 static void stats_count_correctly(void **state)
 {
 	(void)state;
-	struct ustcp_impair cfg = {.loss = 0.1, .duplicate = 0.1, .reorder = 0.1,
-				   .reorder_delay = 1000, .corrupt = 0.1, .delay = 100,
-				   .rate_bps = 1000000000, .queue_bytes = 20000};
+	struct ustcp_impair cfg = {.loss = 0.1,
+				   .duplicate = 0.1,
+				   .reorder = 0.1,
+				   .reorder_delay = 1000,
+				   .corrupt = 0.1,
+				   .delay = 100,
+				   .rate_bps = 1000000000,
+				   .queue_bytes = 20000};
 	struct impair_state st = make(99, &cfg);
 	uint64_t deliveries = 0, dup = 0, corrupted = 0, reordered = 0, zero = 0;
 

@@ -108,7 +108,10 @@ static void trace_hook_writes_only_out(void **state)
 	struct ustcp_trace_event ev[3] = {
 		{.now = 1000, .dir = USTCP_TRACE_OUT, .frame = recs[0].data, .len = recs[0].len},
 		{.now = 2000, .dir = USTCP_TRACE_IN, .frame = in_frame, .len = sizeof(in_frame)},
-		{.now = 3000, .dir = USTCP_TRACE_OUT, .frame = recs[1].data, .len = recs[1].len,
+		{.now = 3000,
+		 .dir = USTCP_TRACE_OUT,
+		 .frame = recs[1].data,
+		 .len = recs[1].len,
 		 .drop = 1},
 	};
 	for (int i = 0; i < 3; i++)

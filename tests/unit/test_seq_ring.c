@@ -78,9 +78,9 @@ static void ring_matches_a_flat_model(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(seq_compare_across_wrap),
-    cmocka_unit_test(ring_wraps_and_peeks),
-    cmocka_unit_test(ring_matches_a_flat_model),
+	cmocka_unit_test(seq_compare_across_wrap),
+	cmocka_unit_test(ring_wraps_and_peeks),
+	cmocka_unit_test(ring_matches_a_flat_model),
 };
 
 USTCP_TEST_MAIN(tests)

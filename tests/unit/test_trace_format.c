@@ -139,8 +139,10 @@ static void expect_tcp4(const struct seg *s, const char *want)
 static void tcp_syn(void **state)
 {
 	(void)state;
-	struct seg s = {CLIENT, SERVER, 45815, 54321, 1000, 0, TCP_SYN, 64240,
-			"020405b4 0402 080a 00000001 00000000 01 030307", 0};
+	struct seg s = {CLIENT,  SERVER, 45815,
+			54321,   1000,   0,
+			TCP_SYN, 64240,  "020405b4 0402 080a 00000001 00000000 01 030307",
+			0};
 	expect_tcp4(&s, "10.0.0.3.45815 > 10.0.0.1.54321: Flags [S], seq 1000, win 64240, "
 			"options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0");
 }
@@ -148,8 +150,8 @@ static void tcp_syn(void **state)
 static void tcp_syn_ack(void **state)
 {
 	(void)state;
-	struct seg s = {SERVER, CLIENT, 54321, 45815, 7000, 1001, TCP_SYN | TCP_ACK, 65160,
-			"020405b4", 0};
+	struct seg s = {SERVER, CLIENT,     54321, 45815, 7000, 1001, TCP_SYN | TCP_ACK,
+			65160,  "020405b4", 0};
 	expect_tcp4(&s, "10.0.0.1.54321 > 10.0.0.3.45815: Flags [S.], seq 7000, ack 1001, "
 			"win 65160, options [mss 1460], length 0");
 }
@@ -157,8 +159,8 @@ static void tcp_syn_ack(void **state)
 static void tcp_data_psh_ack(void **state)
 {
 	(void)state;
-	struct seg s = {CLIENT, SERVER, 45815, 54321, 1001, 7001, TCP_PSH | TCP_ACK, 64240, NULL,
-			3};
+	struct seg s = {CLIENT, SERVER, 45815, 54321, 1001, 7001, TCP_PSH | TCP_ACK,
+			64240,  NULL,   3};
 	expect_tcp4(&s, "10.0.0.3.45815 > 10.0.0.1.54321: Flags [P.], seq 1001:1004, ack 7001, "
 			"win 64240, length 3");
 }
@@ -186,8 +188,8 @@ static void tcp_pure_ack_with_ethernet_padding(void **state)
 static void tcp_fin_ack(void **state)
 {
 	(void)state;
-	struct seg s = {CLIENT, SERVER, 45815, 54321, 1021, 7006, TCP_FIN | TCP_ACK, 64240, NULL,
-			0};
+	struct seg s = {CLIENT, SERVER, 45815, 54321, 1021, 7006, TCP_FIN | TCP_ACK,
+			64240,  NULL,   0};
 	expect_tcp4(&s, "10.0.0.3.45815 > 10.0.0.1.54321: Flags [F.], seq 1021, ack 7006, "
 			"win 64240, length 0");
 }
@@ -246,8 +248,10 @@ static void tcp_flag_order(void **state)
 static void tcp_more_options(void **state)
 {
 	(void)state;
-	struct seg s = {CLIENT, SERVER, 80, 443, 10, 20, TCP_ACK, 500,
-			"0101 050a 00000064 000000c8 0101 080a 00000005 00000006", 0};
+	struct seg s = {CLIENT,  SERVER, 80,
+			443,     10,     20,
+			TCP_ACK, 500,    "0101 050a 00000064 000000c8 0101 080a 00000005 00000006",
+			0};
 
 	expect_tcp4(&s, "10.0.0.3.80 > 10.0.0.1.443: Flags [.], ack 20, win 500, "
 			"options [nop,nop,sack 1 {100:200},nop,nop,TS val 5 ecr 6], length 0");
@@ -293,8 +297,7 @@ static size_t put_ipv6(uint8_t *f, const uint8_t src[16], const uint8_t dst[16],
 }
 
 static const uint8_t v6_client[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
-static const uint8_t v6_server[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-				      0, 1, 0, 0, 0, 0, 0, 1};
+static const uint8_t v6_server[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
 
 static void ipv6_tcp(void **state)
 {
@@ -305,14 +308,16 @@ static void ipv6_tcp(void **state)
 	size_t h = put_ipv6(f, v6_client, v6_server, IPPROTO_TCP_, n);
 
 	memcpy(f + h, t, n);
-	expect_line(f, h + n, "fd00::3.45815 > 2001:db8::1:0:0:1.80: Flags [S], seq 1000, "
-			      "win 64800, options [mss 1440], length 0");
+	expect_line(f, h + n,
+		    "fd00::3.45815 > 2001:db8::1:0:0:1.80: Flags [S], seq 1000, "
+		    "win 64800, options [mss 1440], length 0");
 	s = (struct seg){0, 0, 80, 45815, 5, 1001, TCP_PSH | TCP_ACK, 500, NULL, 100};
 	n = put_tcp(t, &s);
 	h = put_ipv6(f, v6_server, v6_client, IPPROTO_TCP_, n);
 	memcpy(f + h, t, n);
-	expect_line(f, h + n, "2001:db8::1:0:0:1.80 > fd00::3.45815: Flags [P.], seq 5:105, "
-			      "ack 1001, win 500, length 100");
+	expect_line(f, h + n,
+		    "2001:db8::1:0:0:1.80 > fd00::3.45815: Flags [P.], seq 5:105, "
+		    "ack 1001, win 500, length 100");
 }
 
 static void icmpv6_echo(void **state)
@@ -324,8 +329,9 @@ static void icmpv6_echo(void **state)
 
 	memset(f + h + ICMP_HLEN, 0x61, 8);
 	icmp6_emit(&ih, f + h, 16, v6_client, v6_server);
-	expect_line(f, h + 16, "fd00::3 > 2001:db8::1:0:0:1: ICMP6, echo request, id 7, seq 9, "
-			       "length 16");
+	expect_line(f, h + 16,
+		    "fd00::3 > 2001:db8::1:0:0:1: ICMP6, echo request, id 7, seq 9, "
+		    "length 16");
 }
 
 /* ---- ARP, ICMP, other EtherTypes, malformed frames ---- */

@@ -266,8 +266,8 @@ static void test_tcp_fastopen_request(void **state)
 static void test_tcp_unknown_option_skipped(void **state)
 {
 	/* Kind 30 (MPTCP) with 6 bytes, then MSS: the MSS must still be seen. */
-	static const uint8_t opt[] = {30, 6, 0xde, 0xad, 0xbe, 0xef, TCPOPT_MSS, 4, 0x05, 0xb4,
-				      TCPOPT_NOP, TCPOPT_NOP};
+	static const uint8_t opt[] = {30,         6, 0xde, 0xad, 0xbe,       0xef,
+				      TCPOPT_MSS, 4, 0x05, 0xb4, TCPOPT_NOP, TCPOPT_NOP};
 	uint8_t buf[TCP_MAX_HLEN];
 	size_t n = tcp_with_opts(buf, 8, opt, sizeof(opt));
 	struct tcp_hdr h;
@@ -399,8 +399,9 @@ static void test_tcp_reject_optlen1(void **state)
 static void test_tcp_reject_opt_past_header(void **state)
 {
 	/* Timestamps need 10 bytes, the header has 8 left; the segment has more. */
-	static const uint8_t opt[] = {TCPOPT_NOP, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_NOP,
-				      TCPOPT_TIMESTAMP, 10, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t opt[] = {
+		TCPOPT_NOP, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP, 10, 0, 0, 0, 0,
+		0,          0,          0,          0};
 	static const uint8_t kind_last[] = {TCPOPT_NOP, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_MSS};
 	uint8_t buf[TCP_MAX_HLEN];
 	size_t n = tcp_with_opts(buf, 8, opt, sizeof(opt));
@@ -433,7 +434,7 @@ static void test_tcp_reject_known_lengths(void **state)
 {
 	/* kind, wrong length; each padded into a 40-byte option area. */
 	static const uint8_t bad[][2] = {
-		{TCPOPT_WSCALE, 2},    {TCPOPT_WSCALE, 4},    {TCPOPT_SACK_PERM, 3},
+		{TCPOPT_WSCALE, 2},    {TCPOPT_WSCALE, 4},     {TCPOPT_SACK_PERM, 3},
 		{TCPOPT_TIMESTAMP, 8}, {TCPOPT_TIMESTAMP, 12}, {TCPOPT_SACK, 2},
 		{TCPOPT_SACK, 9},      {TCPOPT_SACK, 18 + 1},  {TCPOPT_SACK, 2 + 8 * 5},
 		{TCPOPT_FASTOPEN, 3},  {TCPOPT_FASTOPEN, 5},   {TCPOPT_FASTOPEN, 19},
@@ -869,7 +870,7 @@ static size_t echo_request(uint8_t *buf, struct icmp_hdr *h, uint8_t type)
 {
 	h->type = type;
 	h->code = 0;
-	h->rest = 0x12340001u; /* identifier 0x1234, sequence 1 */
+	h->rest = 0x12340001u;                                  /* identifier 0x1234, sequence 1 */
 	memcpy(buf + ICMP_HLEN, "abcdefghijklmnopqrstuvw", 23); /* odd length on purpose */
 	return ICMP_HLEN + 23;
 }
