@@ -287,4 +287,41 @@ static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dp
 	ustcp_input(n->st[to], 0, f, ETH_HLEN + IPV4_HLEN + hl + dlen, h_now(n));
 }
 
+/* Every flag the drop rules usually match on. */
+#define H_ALLF (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST | TCP_PSH)
+
+static inline struct ustcp_sock_info h_info(const struct ustcp_sock *k)
+{
+	struct ustcp_sock_info i;
+	ustcp_sock_info(k, &i);
+	return i;
+}
+
+static inline bool h_pools_empty(void *ctx)
+{
+	struct h_net *n = ctx;
+	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
+}
+
+/* No buffer and no timer left on that side's stack. */
+static inline void h_assert_idle(const struct h_net *n, int side)
+{
+	struct ustcp_pool_usage u;
+	ustcp_pool_usage(n->st[side], &u);
+	assert_int_equal(u.buffer_bytes, 0);
+	assert_int_equal(u.timers, 0);
+}
+
+/* Close the listener (if any), let every connection finish, check that no
+ * connection, buffer or timer is left on either stack, and free the net. */
+static inline void h_finish(struct h_net *n, struct ustcp_sock *lb)
+{
+	if (lb)
+		assert_int_equal(ustcp_close(lb), 0);
+	assert_true(h_run_cond(n, 300 * SEC, h_pools_empty, n));
+	h_assert_idle(n, H_A);
+	h_assert_idle(n, H_B);
+	h_free(n);
+}
+
 #endif

@@ -7,35 +7,6 @@
 
 #include <errno.h>
 
-#define ALLF (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST | TCP_PSH)
-
-static struct ustcp_sock_info info(const struct ustcp_sock *k)
-{
-	struct ustcp_sock_info i;
-	ustcp_sock_info(k, &i);
-	return i;
-}
-
-static bool pools_empty(void *ctx)
-{
-	struct h_net *n = ctx;
-	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
-}
-
-static void finish(struct h_net *n, struct ustcp_sock *lb)
-{
-	if (lb)
-		assert_int_equal(ustcp_close(lb), 0);
-	assert_true(h_run_cond(n, 300 * SEC, pools_empty, n));
-	struct ustcp_pool_usage u;
-	for (int side = 0; side < 2; side++) {
-		ustcp_pool_usage(n->st[side], &u);
-		assert_int_equal(u.buffer_bytes, 0);
-		assert_int_equal(u.timers, 0);
-	}
-	h_free(n);
-}
-
 /* Real data still goes both ways, and both ends stay ESTABLISHED. */
 static void flows(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *cb)
 {
@@ -53,21 +24,21 @@ static void close_both(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock
 {
 	assert_int_equal(ustcp_close(ca), 0);
 	assert_int_equal(ustcp_close(cb), 0);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* Forge a segment to A as if from B on connection ca. */
 static void to_a(struct h_net *n, const struct ustcp_sock *ca, uint32_t seq, uint32_t ack,
 		 uint8_t flags, const char *data)
 {
-	h_inject(n, H_A, PORT_B, info(ca).local.port, seq, ack, flags, 65535, data);
+	h_inject(n, H_A, PORT_B, h_info(ca).local.port, seq, ack, flags, 65535, data);
 }
 
 /* Exactly one segment went out of A since `before`: a pure ACK carrying
  * <SEQ=SND.NXT><ACK=RCV.NXT> of the connection as it is now. */
 static void expect_one_ack(const struct h_net *n, int before, const struct ustcp_sock *ca)
 {
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(h_count(n, H_A, 0, 0), before + 1);
 	const struct h_seg *g = h_find(n, H_A, 0, 0, before);
 	assert_non_null(g);
@@ -92,15 +63,15 @@ static void blind_rst_in_window_challenged(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info before = info(ca);
+	struct ustcp_sock_info before = h_info(ca);
 	assert_true(before.rcv_wnd > 1000);
 
 	int sent = h_count(n, H_A, 0, 0);
 	to_a(n, ca, before.rcv_nxt + 1000, 0, TCP_RST, "");
 	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
 	expect_one_ack(n, sent, ca);
-	assert_int_equal(info(ca).rcv_nxt, before.rcv_nxt);
-	assert_int_equal(info(ca).snd_nxt, before.snd_nxt);
+	assert_int_equal(h_info(ca).rcv_nxt, before.rcv_nxt);
+	assert_int_equal(h_info(ca).snd_nxt, before.snd_nxt);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_challenged), 1);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 1);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_estab_resets), 0);
@@ -126,7 +97,7 @@ static void blind_rst_out_of_window_dropped(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	int sent = h_count(n, H_A, 0, 0);
 
 	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, 0, TCP_RST, "");           /* just past the window */
@@ -149,7 +120,7 @@ static void blind_syn_in_window_challenged(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 
 	int sent = h_count(n, H_A, 0, 0);
 	to_a(n, ca, ia.rcv_nxt + 10, 0, TCP_SYN, "");
@@ -162,7 +133,7 @@ static void blind_syn_in_window_challenged(void **state)
 	expect_one_ack(n, sent, ca);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_challenged), 2);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 2);
-	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(h_info(ca).rcv_nxt, ia.rcv_nxt);
 
 	flows(n, ca, cb);
 	close_both(n, ca, cb, lb);
@@ -176,7 +147,7 @@ static void blind_syn_out_of_window_challenged(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 
 	int sent = h_count(n, H_A, 0, 0);
 	to_a(n, ca, ia.rcv_nxt + 0x20000000u, 0, TCP_SYN, "");
@@ -197,7 +168,7 @@ static void blind_data_bad_ack_not_accepted(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 
 	/* Acknowledges data never sent. */
 	int sent = h_count(n, H_A, 0, 0);
@@ -206,8 +177,8 @@ static void blind_data_bad_ack_not_accepted(void **state)
 	char buf[16];
 	assert_int_equal(ustcp_recv(ca, buf, sizeof(buf)), -EAGAIN);
 	expect_one_ack(n, sent, ca);
-	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
-	assert_int_equal(info(ca).snd_una, ia.snd_una);
+	assert_int_equal(h_info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(h_info(ca).snd_una, ia.snd_una);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_unsent), 1);
 
 	/* Far older than SND.UNA - MAX.SND.WND (the window is at most 64 KiB). */
@@ -215,7 +186,7 @@ static void blind_data_bad_ack_not_accepted(void **state)
 	to_a(n, ca, ia.rcv_nxt, ia.snd_una - 200000, TCP_ACK | TCP_PSH, "evil");
 	assert_int_equal(ustcp_sock_readable(ca), 0);
 	expect_one_ack(n, sent, ca);
-	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(h_info(ca).rcv_nxt, ia.rcv_nxt);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_challenged), 1);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 2);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_data_in_bytes), 5);
@@ -232,7 +203,7 @@ static void blind_data_out_of_window_dup_ack(void **state)
 	(void)state;
 	struct ustcp_sock *ca, *cb, *lb;
 	struct h_net *n = setup(&ca, &cb, &lb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 
 	int sent = h_count(n, H_A, 0, 0);
 	to_a(n, ca, ia.rcv_nxt + ia.rcv_wnd, ia.snd_nxt, TCP_ACK | TCP_PSH, "evil");
@@ -246,7 +217,7 @@ static void blind_data_out_of_window_dup_ack(void **state)
 	expect_one_ack(n, sent, ca);
 
 	assert_int_equal(ustcp_sock_readable(ca), 0);
-	assert_int_equal(info(ca).rcv_nxt, ia.rcv_nxt);
+	assert_int_equal(h_info(ca).rcv_nxt, ia.rcv_nxt);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_not_acceptable), 3);
 	assert_int_equal(ustcp_drops_total(n->st[H_A]), 3);
 	/* A duplicate ACK, not a challenge ACK. */
@@ -271,7 +242,7 @@ static void challenge_ack_rate_limit(void **state)
 	uint64_t t0 = h_now(n);
 	int sent = h_count(n, H_A, 0, 0);
 	for (int i = 0; i < 20; i++) {
-		to_a(n, ca, info(ca).rcv_nxt + 100 + (uint32_t)i, 0, TCP_RST, "");
+		to_a(n, ca, h_info(ca).rcv_nxt + 100 + (uint32_t)i, 0, TCP_RST, "");
 		h_run(n, 10 * MS);
 	}
 	assert_true(h_now(n) - t0 < 1 * SEC);
@@ -287,13 +258,13 @@ static void challenge_ack_rate_limit(void **state)
 	h_run(n, 1100 * MS);
 	sent = h_count(n, H_A, 0, 0);
 	for (int i = 0; i < 6; i++)
-		to_a(n, ca, info(ca).rcv_nxt + 100, 0, TCP_RST, "");
+		to_a(n, ca, h_info(ca).rcv_nxt + 100, 0, TCP_RST, "");
 	assert_int_equal(h_count(n, H_A, 0, 0), sent + 5);
 	for (int i = 0; i < 5; i++) {
 		const struct h_seg *g = h_find(n, H_A, 0, 0, sent + i);
 		assert_int_equal(g->flags, TCP_ACK);
-		assert_int_equal(g->seq, info(ca).snd_nxt);
-		assert_int_equal(g->ack, info(ca).rcv_nxt);
+		assert_int_equal(g->seq, h_info(ca).snd_nxt);
+		assert_int_equal(g->ack, h_info(ca).rcv_nxt);
 	}
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 10);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks_limited), 16);
@@ -320,7 +291,7 @@ static void challenge_ack_lets_real_reset_through(void **state)
 	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
 
 	/* An old RST, in A's window but not exact. */
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	to_a(n, ca, ia.rcv_nxt + 300, 0, TCP_RST, "");
 	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
 	h_run(n, 10 * MS);
@@ -332,7 +303,7 @@ static void challenge_ack_lets_real_reset_through(void **state)
 	assert_int_equal(ustcp_sock_error(ca), -ECONNRESET);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_challenge_acks), 1);
 	assert_int_equal(ustcp_close(ca), 0);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 const struct CMUnitTest tests[] = {

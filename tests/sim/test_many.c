@@ -17,30 +17,6 @@ static struct ustcp_sock *listen_backlog(struct h_net *n, int backlog)
 	return l;
 }
 
-static bool pools_empty(void *ctx)
-{
-	struct h_net *n = ctx;
-	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
-}
-
-static void assert_pools_idle(const struct h_net *n, int side)
-{
-	struct ustcp_pool_usage u;
-	ustcp_pool_usage(n->st[side], &u);
-	assert_int_equal(u.buffer_bytes, 0);
-	assert_int_equal(u.timers, 0);
-}
-
-static void finish(struct h_net *n, struct ustcp_sock *lb)
-{
-	if (lb)
-		assert_int_equal(ustcp_close(lb), 0);
-	assert_true(h_run_cond(n, 300 * SEC, pools_empty, n));
-	assert_pools_idle(n, H_A);
-	assert_pools_idle(n, H_B);
-	h_free(n);
-}
-
 static bool a_only_time_wait_left(void *ctx) { return h_conns(ctx, H_A) == 0; }
 
 /* Accept `want` connections on l into out[], within a bounded time. */
@@ -129,8 +105,8 @@ static void thousand_connections_leave_nothing(void **state)
 
 	assert_true(h_run_cond(n, 10 * SEC, a_only_time_wait_left, n));
 	assert_int_equal(h_conns(n, H_B), 1);
-	assert_pools_idle(n, H_A);
-	assert_pools_idle(n, H_B);
+	h_assert_idle(n, H_A);
+	h_assert_idle(n, H_B);
 
 	struct ustcp_stack *a = n->st[H_A], *b = n->st[H_B];
 	assert_int_equal(ustcp_counter(a, USTCP_C_tcp_active_opens), TOTAL);
@@ -154,7 +130,7 @@ static void thousand_connections_leave_nothing(void **state)
 
 	assert_int_equal(ustcp_close(lb), 0);
 	assert_int_equal(h_conns(n, H_B), 0);
-	finish(n, NULL);
+	h_finish(n, NULL);
 }
 
 static bool all_established(void *ctx)
@@ -220,7 +196,7 @@ static void max_conns_refuses_ninth(void **state)
 			assert_int_equal(ustcp_close(cb[i]), 0);
 	}
 	assert_int_equal(ustcp_close(cb[0]), 0);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* A listener holds at most `backlog` connections not yet accepted
@@ -266,7 +242,7 @@ static void listen_backlog_overflow_drops_syn(void **state)
 		assert_int_equal(ustcp_close(ca[i]), 0);
 		assert_int_equal(ustcp_close(cb[i]), 0);
 	}
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 const struct CMUnitTest tests[] = {

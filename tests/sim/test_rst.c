@@ -9,15 +9,7 @@
 
 /* Flags a rule looks at: PSH included so data segments never match a
  * "pure ACK" rule by accident. */
-#define ALLF (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST | TCP_PSH)
 #define NO_PORT 4242
-
-static struct ustcp_sock_info info(const struct ustcp_sock *k)
-{
-	struct ustcp_sock_info i;
-	ustcp_sock_info(k, &i);
-	return i;
-}
 
 static const struct h_seg *last_from(const struct h_net *n, int from)
 {
@@ -33,29 +25,8 @@ static int count_from(const struct h_net *n, int from) { return h_count(n, from,
  * `to`), with the sequence number it expects next. */
 static void rst_exact(struct h_net *n, int to, const struct ustcp_sock *k)
 {
-	struct ustcp_sock_info i = info(k);
+	struct ustcp_sock_info i = h_info(k);
 	h_inject(n, to, i.remote.port, i.local.port, i.rcv_nxt, 0, TCP_RST, 0, "");
-}
-
-static bool pools_empty(void *ctx)
-{
-	struct h_net *n = ctx;
-	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
-}
-
-/* Close the listener and let every remaining connection finish. */
-static void finish(struct h_net *n, struct ustcp_sock *lb)
-{
-	if (lb)
-		assert_int_equal(ustcp_close(lb), 0);
-	assert_true(h_run_cond(n, 300 * SEC, pools_empty, n));
-	struct ustcp_pool_usage u;
-	for (int side = 0; side < 2; side++) {
-		ustcp_pool_usage(n->st[side], &u);
-		assert_int_equal(u.buffer_bytes, 0);
-		assert_int_equal(u.timers, 0);
-	}
-	h_free(n);
 }
 
 /* Connect from A to an existing listener and accept on B. */
@@ -92,7 +63,7 @@ static void rst_in_syn_sent(void **state)
 	struct h_net *n = h_new();
 	n->blackhole[H_B] = true;
 	struct ustcp_sock *ca = h_connect_start(n);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	uint16_t ap = ia.local.port;
 	h_run(n, 5 * MS);
 	int sent = count_from(n, H_A);
@@ -118,7 +89,7 @@ static void rst_in_syn_sent(void **state)
 	assert_int_equal(count_from(n, H_A), sent + 1);
 	n->blackhole[H_B] = false;
 	ustcp_close(ca);
-	finish(n, NULL);
+	h_finish(n, NULL);
 }
 
 /* §3.10.7.4: in SYN-RECEIVED a passive connection hit by a valid RST goes
@@ -129,14 +100,14 @@ static void rst_in_syn_received(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *lb = h_listen(n), *ca, *cb = NULL;
 	/* Lose A's handshake ACK so B's child stays in SYN-RECEIVED. */
-	h_drop(n, H_A, ALLF, TCP_ACK, 0);
+	h_drop(n, H_A, H_ALLF, TCP_ACK, 0);
 	ca = h_connect_start(n);
 	h_run(n, 5 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_ESTABLISHED);
 	assert_int_equal(h_conns(n, H_B), 2);
 	assert_int_equal(ustcp_accept(lb, &cb), -EAGAIN);
 
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	int b_sent = count_from(n, H_B);
 	h_inject(n, H_B, ia.local.port, PORT_B, ia.snd_nxt, 0, TCP_RST, 0, "");
 	assert_int_equal(h_conns(n, H_B), 1);
@@ -155,7 +126,7 @@ static void rst_in_syn_received(void **state)
 	assert_int_equal(h_conns(n, H_B), 2);
 	ustcp_close(ca);
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* §3.10.7.4: ESTABLISHED, RST in sequence: "any outstanding RECEIVEs and
@@ -167,7 +138,7 @@ static void rst_in_established(void **state)
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
 	exchange(n, ca, cb);
-	assert_int_equal(info(ca).rcv_nxt, info(cb).snd_nxt);
+	assert_int_equal(h_info(ca).rcv_nxt, h_info(cb).snd_nxt);
 
 	int a_sent = count_from(n, H_A);
 	rst_exact(n, H_A, ca);
@@ -182,7 +153,7 @@ static void rst_in_established(void **state)
 
 	/* B learns on its next send: A answers for a connection it no longer
 	 * has with <SEQ=SEG.ACK><CTL=RST> (§3.10.7.1), which B accepts. */
-	struct ustcp_sock_info ib = info(cb);
+	struct ustcp_sock_info ib = h_info(cb);
 	h_send_all(cb, "more");
 	h_run(n, 10 * MS);
 	const struct h_seg *r = h_find(n, H_A, TCP_RST, TCP_RST, 0);
@@ -198,7 +169,7 @@ static void rst_in_established(void **state)
 	ustcp_close(cb);
 	assert_int_equal(h_conns(n, H_A), 0);
 	assert_int_equal(h_conns(n, H_B), 1);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* FIN-WAIT-1: our FIN is not yet acknowledged (B's ACKs are lost). */
@@ -209,7 +180,7 @@ static void rst_in_fin_wait_1(void **state)
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
 	exchange(n, ca, cb);
-	h_drop(n, H_B, ALLF, TCP_ACK, -1);
+	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_FIN_WAIT_1);
@@ -225,7 +196,7 @@ static void rst_in_fin_wait_1(void **state)
 	assert_int_equal(h_conns(n, H_A), 0);
 	n->rules[0].active = false;
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* FIN-WAIT-2: our FIN is acknowledged, the peer has not closed. */
@@ -250,7 +221,7 @@ static void rst_in_fin_wait_2(void **state)
 	ustcp_close(ca);
 	assert_int_equal(h_conns(n, H_A), 0);
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* CLOSE-WAIT: the peer's FIN is in, ours is not sent. */
@@ -265,7 +236,7 @@ static void rst_in_close_wait(void **state)
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_CLOSE_WAIT);
 	/* RCV.NXT counts A's FIN. */
-	assert_int_equal(info(cb).rcv_nxt, info(ca).snd_nxt);
+	assert_int_equal(h_info(cb).rcv_nxt, h_info(ca).snd_nxt);
 
 	rst_exact(n, H_B, cb);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_CLOSED);
@@ -276,7 +247,7 @@ static void rst_in_close_wait(void **state)
 	ustcp_close(cb);
 	assert_int_equal(h_conns(n, H_B), 1);
 	ustcp_close(ca);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* CLOSING: simultaneous close where neither FIN's ACK arrives. RFC 9293
@@ -288,8 +259,8 @@ static void rst_in_closing(void **state)
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
 	exchange(n, ca, cb);
-	h_drop(n, H_A, ALLF, TCP_ACK, -1);
-	h_drop(n, H_B, ALLF, TCP_ACK, -1);
+	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
+	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	assert_int_equal(ustcp_shutdown(cb, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
@@ -304,7 +275,7 @@ static void rst_in_closing(void **state)
 	assert_int_equal(h_conns(n, H_A), 0);
 	n->rules[0].active = n->rules[1].active = false;
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* LAST-ACK: B closed after A; A's ACK of B's FIN is lost. */
@@ -318,7 +289,7 @@ static void rst_in_last_ack(void **state)
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_FIN_WAIT_2);
-	h_drop(n, H_A, ALLF, TCP_ACK, -1);
+	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
 	assert_int_equal(ustcp_shutdown(cb, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_LAST_ACK);
@@ -331,7 +302,7 @@ static void rst_in_last_ack(void **state)
 	ustcp_close(cb);
 	assert_int_equal(h_conns(n, H_B), 1);
 	ustcp_close(ca);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* TIME-WAIT: RFC 9293 §3.10.7.4 lets an in-sequence RST end it at once
@@ -343,7 +314,7 @@ static void rst_in_time_wait(void **state)
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
 	exchange(n, ca, cb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(ustcp_close(ca), 0); /* A's side becomes an orphan */
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_close(cb), 0);
@@ -364,7 +335,7 @@ static void rst_in_time_wait(void **state)
 	struct ustcp_pool_usage u;
 	ustcp_pool_usage(n->st[H_A], &u);
 	assert_int_equal(u.timers, 0);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* §3.10.7.1: for a segment without ACK, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
@@ -425,7 +396,7 @@ static void rst_formats_for_no_connection(void **state)
 	h_run(n, 10 * MS);
 	assert_int_equal(h_count(n, H_A, 0, 0), 0);
 	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_rst_no_conn), 5);
-	finish(n, NULL);
+	h_finish(n, NULL);
 }
 
 /* §3.10.7.3: a RST acknowledging our SYN means "connection refused". */
@@ -434,7 +405,7 @@ static void connection_refused(void **state)
 	(void)state;
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca = h_connect_start(n); /* nobody listens on B */
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
 	assert_int_equal(ustcp_sock_error(ca), -ECONNREFUSED);
@@ -458,7 +429,7 @@ static void connection_refused(void **state)
 	h_run(n, 10 * SEC);
 	assert_int_equal(h_count(n, H_A, 0, 0), 1);
 	ustcp_close(ca);
-	finish(n, NULL);
+	h_finish(n, NULL);
 }
 
 /* §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; the peer's RECEIVE gets "reset". */
@@ -469,7 +440,7 @@ static void abort_resets_peer(void **state)
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
 	exchange(n, ca, cb);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(ustcp_abort(ca), 0);
 	assert_int_equal(h_conns(n, H_A), 0);
 	const struct h_seg *r = last_from(n, H_A);
@@ -489,7 +460,7 @@ static void abort_resets_peer(void **state)
 	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
 	assert_int_equal(count_from(n, H_B), b_sent); /* B sent nothing back */
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 const struct CMUnitTest tests[] = {

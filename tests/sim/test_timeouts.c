@@ -6,35 +6,6 @@
 
 #include <errno.h>
 
-#define ALLF (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST | TCP_PSH)
-
-static struct ustcp_sock_info info(const struct ustcp_sock *k)
-{
-	struct ustcp_sock_info i;
-	ustcp_sock_info(k, &i);
-	return i;
-}
-
-static bool pools_empty(void *ctx)
-{
-	struct h_net *n = ctx;
-	return h_conns(n, H_A) == 0 && h_conns(n, H_B) == 0;
-}
-
-static void finish(struct h_net *n, struct ustcp_sock *lb)
-{
-	if (lb)
-		assert_int_equal(ustcp_close(lb), 0);
-	assert_true(h_run_cond(n, 300 * SEC, pools_empty, n));
-	struct ustcp_pool_usage u;
-	for (int side = 0; side < 2; side++) {
-		ustcp_pool_usage(n->st[side], &u);
-		assert_int_equal(u.buffer_bytes, 0);
-		assert_int_equal(u.timers, 0);
-	}
-	h_free(n);
-}
-
 static bool sock_closed(void *k) { return ustcp_sock_state(k) == USTCP_CLOSED; }
 
 static bool sock_established(void *k) { return ustcp_sock_state(k) == USTCP_ESTABLISHED; }
@@ -60,7 +31,7 @@ static void check_syn_timeout(const struct ustcp_config *cfa)
 	struct h_net *n = h_new_cfg(cfa, NULL);
 	n->blackhole[H_B] = true; /* and nobody listens there */
 	struct ustcp_sock *ca = h_connect_start(n);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	uint64_t t0 = h_now(n);
 	assert_true(h_run_cond(n, 600 * SEC, sock_closed, ca));
 
@@ -87,12 +58,12 @@ static void check_syn_timeout(const struct ustcp_config *cfa)
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_attempt_fails), 1);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_timeouts), 1);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_retransmits), retries);
-	assert_int_equal(info(ca).retransmits, retries);
+	assert_int_equal(h_info(ca).retransmits, retries);
 	/* Nothing more is sent after the attempt ended. */
 	h_run(n, 300 * SEC);
 	assert_int_equal(h_count(n, H_A, 0, 0), (int)retries + 1);
 	assert_int_equal(ustcp_close(ca), 0);
-	finish(n, NULL);
+	h_finish(n, NULL);
 }
 
 static void syn_timeout_exponential_backoff(void **state)
@@ -120,9 +91,9 @@ static void lost_syn_retransmitted(void **state)
 	(void)state;
 	struct h_net *n = h_new();
 	struct ustcp_sock *lb = h_listen(n), *cb = NULL;
-	h_drop(n, H_A, ALLF, TCP_SYN, 0);
+	h_drop(n, H_A, H_ALLF, TCP_SYN, 0);
 	struct ustcp_sock *ca = h_connect_start(n);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	uint64_t t0 = h_now(n);
 	assert_true(h_run_cond(n, 10 * SEC, sock_established, ca));
 	assert_gap(t0, h_now(n), 1 * SEC + 2 * MS); /* RTO, then one round trip */
@@ -148,7 +119,7 @@ static void lost_syn_retransmitted(void **state)
 	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
 	ustcp_close(ca);
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* B's SYN,ACK is lost: A's retransmitted SYN makes B repeat its SYN,ACK
@@ -158,14 +129,14 @@ static void lost_synack_retransmitted(void **state)
 	(void)state;
 	struct h_net *n = h_new();
 	struct ustcp_sock *lb = h_listen(n), *cb = NULL;
-	h_drop(n, H_B, ALLF, TCP_SYN | TCP_ACK, 0);
+	h_drop(n, H_B, H_ALLF, TCP_SYN | TCP_ACK, 0);
 	struct ustcp_sock *ca = h_connect_start(n);
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	assert_true(h_run_cond(n, 10 * SEC, sock_established, ca));
 	h_run(n, 5 * MS);
 	assert_int_equal(ustcp_accept(lb, &cb), 0);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_ESTABLISHED);
-	struct ustcp_sock_info ib = info(cb);
+	struct ustcp_sock_info ib = h_info(cb);
 
 	assert_int_equal(h_count(n, H_A, TCP_SYN, TCP_SYN), 2);
 	const struct h_seg *s1 = h_find(n, H_A, TCP_SYN, TCP_SYN, 1);
@@ -183,7 +154,7 @@ static void lost_synack_retransmitted(void **state)
 	}
 	assert_true(answered);
 	assert_int_equal(ib.irs, ia.iss);
-	assert_int_equal(info(ca).irs, ib.iss);
+	assert_int_equal(h_info(ca).irs, ib.iss);
 
 	h_send_all(ca, "abc");
 	h_send_all(cb, "xyz");
@@ -192,7 +163,7 @@ static void lost_synack_retransmitted(void **state)
 	h_expect_read(ca, "xyz");
 	ustcp_close(ca);
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* RFC 1122 §4.2.3.5 (R2): data retransmitted with backoff until
@@ -210,7 +181,7 @@ static void data_peer_vanishes(void **state)
 	h_send_all(cb, "hi");
 	h_run(n, 5 * MS);
 	h_expect_read(ca, "hi");
-	struct ustcp_sock_info ia = info(ca);
+	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(ia.rto, 1 * SEC); /* RFC 6298 §2.4: at least 1 s */
 
 	n->blackhole[H_B] = true;
@@ -256,7 +227,7 @@ static void data_peer_vanishes(void **state)
 	n->blackhole[H_B] = false;
 	ustcp_close(ca);
 	ustcp_close(cb);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* An orphan in FIN-WAIT-2 (closed by its user) waits fin_wait2_timeout for
@@ -277,7 +248,8 @@ static void orphan_fin_wait2_times_out(void **state)
 	assert_int_equal(ustcp_close(ca), 0);
 	h_run(n, 5 * MS);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_CLOSE_WAIT);
-	const struct h_seg *ack = h_find(n, H_B, ALLF, TCP_ACK, h_count(n, H_B, ALLF, TCP_ACK) - 1);
+	const struct h_seg *ack =
+		h_find(n, H_B, H_ALLF, TCP_ACK, h_count(n, H_B, H_ALLF, TCP_ACK) - 1);
 	assert_non_null(ack);
 	assert_int_equal(h_conns(n, H_A), 1);
 	int sent = h_count(n, H_A, 0, 0);
@@ -300,7 +272,7 @@ static void orphan_fin_wait2_times_out(void **state)
 	assert_int_equal(h_count(n, H_A, 0, 0), sent + 1);
 	assert_int_equal(h_find(n, H_A, 0, 0, sent)->flags, TCP_RST);
 	assert_int_equal(h_conns(n, H_B), 1);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* A socket its user still holds is not an orphan: FIN-WAIT-2 lasts. */
@@ -324,7 +296,7 @@ static void owned_fin_wait2_does_not_time_out(void **state)
 	h_run(n, 5 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_TIME_WAIT);
 	ustcp_close(ca);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 /* A passive connection whose handshake ACK never comes: SYN,ACK repeated
@@ -366,7 +338,7 @@ static void syn_received_gives_up(void **state)
 	assert_int_equal(u.buffer_bytes, 0);
 
 	ustcp_abort(ca);
-	finish(n, lb);
+	h_finish(n, lb);
 }
 
 const struct CMUnitTest tests[] = {
