@@ -170,10 +170,93 @@ static void demo_conversation(void **state)
 	h_free(n);
 }
 
+/* B's child sits in SYN-RECEIVED (A's ACKs are lost); returns A's view. */
+static struct ustcp_sock_info half_open(struct h_net *n, struct ustcp_sock **a)
+{
+	h_listen(n);
+	h_drop(n, H_A, 0xff, TCP_ACK, -1); /* every pure ACK of A's */
+	*a = h_connect_start(n);
+	h_run(n, 5 * MS);
+	assert_int_equal(ustcp_sock_state(*a), USTCP_ESTABLISHED);
+	const struct h_seg *sa = h_find(n, H_B, 0xff, TCP_SYN | TCP_ACK, 0);
+	assert_non_null(sa);
+	return h_info(*a);
+}
+
+/* RFC 9293 §3.10.7.4: the same SYN again means our SYN,ACK was lost: send
+ * it again. A SYN with another ISN inside the window returns the passive
+ * child to LISTEN; one outside the window only gets an ACK. */
+static void duplicate_syn_in_syn_received(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a;
+	struct ustcp_sock_info ia = half_open(n, &a);
+	uint16_t sport = ia.local.port, dport = ia.remote.port;
+	int n_synack = h_count(n, H_B, 0xff, TCP_SYN | TCP_ACK);
+
+	/* Same ISN: SYN,ACK again, same ISS, child still there. */
+	h_inject(n, H_B, sport, dport, ia.iss, 0, TCP_SYN, 65535, NULL);
+	h_run(n, 1 * MS);
+	assert_int_equal(h_count(n, H_B, 0xff, TCP_SYN | TCP_ACK), n_synack + 1);
+	const struct h_seg *again = h_find(n, H_B, 0xff, TCP_SYN | TCP_ACK, n_synack);
+	assert_int_equal(again->seq, ia.irs);
+	assert_int_equal(again->ack, ia.iss + 1);
+	assert_int_equal(h_conns(n, H_B), 2);
+
+	/* Another ISN, outside the window: an ACK, the child stays. */
+	h_inject(n, H_B, sport, dport, ia.iss + 0x40000000u, 0, TCP_SYN, 65535, NULL);
+	h_run(n, 1 * MS);
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_tcp_not_acceptable), 1);
+	const struct h_seg *ack = &n->log[n->nlog - 1];
+	assert_int_equal(ack->from, H_B);
+	assert_int_equal(ack->flags, TCP_ACK);
+	assert_int_equal(ack->ack, ia.iss + 1);
+	assert_int_equal(h_conns(n, H_B), 2);
+
+	/* Another ISN inside the window: back to LISTEN, no RST. */
+	int nlog = n->nlog;
+	h_inject(n, H_B, sport, dport, ia.iss + 100, 0, TCP_SYN, 65535, NULL);
+	assert_int_equal(h_conns(n, H_B), 1);
+	assert_int_equal(n->nlog, nlog);
+	h_free(n);
+}
+
+/* RFC 6528: ISN = 4 µs clock + keyed hash of the 4-tuple. The same tuple a
+ * second later is exactly 250,000 further on; another tuple is elsewhere. */
+static void isn_clock_and_keyed_hash(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_endpoint to = {h_ip(H_B), PORT_B};
+	struct ustcp_sock *k1, *k2, *k3;
+	assert_int_equal(ustcp_connect(n->st[H_A], (struct ustcp_endpoint){0, 40000}, to, &k1), 0);
+	assert_int_equal(ustcp_connect(n->st[H_A], (struct ustcp_endpoint){0, 40001}, to, &k2), 0);
+	uint32_t iss1 = h_info(k1).iss, iss2 = h_info(k2).iss;
+	ustcp_abort(k1);
+	ustcp_abort(k2);
+	h_run(n, 1 * SEC);
+	assert_int_equal(ustcp_connect(n->st[H_A], (struct ustcp_endpoint){0, 40000}, to, &k3), 0);
+	assert_int_equal(h_info(k3).iss - iss1, 250000);
+	uint32_t d = iss2 - iss1;
+	assert_true(d > 1000000 && d < 0xfff00000u); /* not a neighbour of the other tuple's */
+	ustcp_abort(k3);
+	/* Another stack (another secret) gives another ISN for the same tuple. */
+	struct ustcp_config cfg;
+	h_init_cfg(&cfg, 99);
+	struct h_net *m = h_new_cfg(&cfg, NULL);
+	struct ustcp_sock *k4;
+	assert_int_equal(ustcp_connect(m->st[H_A], (struct ustcp_endpoint){0, 40000}, to, &k4), 0);
+	assert_true(h_info(k4).iss != iss1);
+	ustcp_abort(k4);
+	h_free(m);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(three_way_handshake),
-	cmocka_unit_test(simultaneous_open),
-	cmocka_unit_test(demo_conversation),
+	cmocka_unit_test(three_way_handshake),      cmocka_unit_test(simultaneous_open),
+	cmocka_unit_test(demo_conversation),        cmocka_unit_test(duplicate_syn_in_syn_received),
+	cmocka_unit_test(isn_clock_and_keyed_hash),
 };
 
 USTCP_TEST_MAIN(tests)
