@@ -48,9 +48,10 @@ int ustcp_accept(struct ustcp_sock *listener, struct ustcp_sock **out);
 int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
 		  struct ustcp_sock **out);
 
-/* Queue bytes to send: returns bytes taken (maybe fewer than len),
- * -EAGAIN when the buffer is full, -ENOTCONN before the connection is
- * synchronized, -EPIPE after shutdown or close, or the connection's error. */
+/* Queue bytes to send: returns bytes taken (maybe fewer than len), or
+ * -EAGAIN when the buffer is full, -ENOTCONN on a listener or a socket that
+ * never connected, -EPIPE after shutdown, or the connection's error. Data
+ * given during the handshake is queued and sent once established. */
 long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len);
 /* Read bytes: returns count, 0 at end of stream (peer's FIN), -EAGAIN when
  * nothing is buffered yet, or the connection's error (-ECONNRESET ...). */

@@ -228,8 +228,10 @@ static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 		stack_drop(s, USTCP_DROP_icmp_ignored);
 		return;
 	}
-	if (p->l4len > s->frame_cap - NET_HDR_ROOM4)
+	if (p->l4len > s->frame_cap - NET_HDR_ROOM4) {
+		stack_drop(s, USTCP_DROP_icmp_ignored); /* an echo too big to answer */
 		return;
+	}
 	struct txbuf *tb = stack_tx_begin(s);
 	uint8_t *out = tb->buf + NET_HDR_ROOM4;
 	memcpy(out + ICMP_HLEN, p->l4 + ICMP_HLEN, p->l4len - ICMP_HLEN);
