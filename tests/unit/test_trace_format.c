@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 
 #include "../test_main.h"
+#include "test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,30 +19,6 @@
 
 static const uint8_t mac_client[6] = {2, 0, 0, 0, 0, 3};
 static const uint8_t mac_server[6] = {2, 0, 0, 0, 0, 1};
-
-/* Hex string ("0403 1388 ...", spaces ignored) to bytes; returns the count. */
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
 
 static uint16_t csum16(const uint8_t *p, size_t len, uint32_t sum)
 {

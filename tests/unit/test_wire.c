@@ -1,34 +1,10 @@
 /* test_wire.c — parse/emit round trips and every rejection of the wire module. */
 #include "../test_main.h"
+#include "test_util.h"
 
 #include <string.h>
 
 #include "wire/wire.h"
-
-/* Hex string ("0403 1388 ...", spaces ignored) to bytes; returns the count. */
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
 
 /* A 20-byte TCP header with data offset doff and options copied after it. */
 static size_t tcp_with_opts(uint8_t *buf, unsigned doff, const uint8_t *opts, size_t olen)
