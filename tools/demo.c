@@ -70,16 +70,8 @@ static void trace_hook(void *ctx, const struct ustcp_trace_event *ev)
 	(void)peer;
 }
 
-/* Bring both stacks' clocks to the simulation's before a user call. */
-static void sync_clocks(struct demo *d)
-{
-	for (int i = 0; i < 2; i++)
-		ustcp_poll(d->side[i].stack, ustcp_sim_now(d->sim));
-}
-
 static void say(struct demo *d, int who, const char *fmt, const char *arg)
 {
-	sync_clocks(d);
 	if (d->quiet)
 		return;
 	printf("%9.6f  %s ", secs(ustcp_sim_now(d->sim)), who == A ? "A:" : "                  B:");

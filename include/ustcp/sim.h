@@ -5,7 +5,9 @@
  * after the link's delay, passing through the seeded impairment layer of the
  * sending port. Time is virtual: ustcp_sim_run_*() jump straight to the next
  * event (a frame arrival or a stack deadline), so many simulated seconds run
- * per real second. The same seed gives the same run. */
+ * per real second. The same seed gives the same run. When a run stops, every
+ * stack is polled at the simulation's time, so user calls made between runs
+ * happen at that time. */
 #ifndef USTCP_SIM_H
 #define USTCP_SIM_H
 

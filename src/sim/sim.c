@@ -339,15 +339,34 @@ bool ustcp_sim_step(struct ustcp_sim *sim)
 	return true;
 }
 
+/* When a run stops, every stack's clock is brought to the simulation's, so
+ * user calls made next (which use a stack's latest time) happen "now". */
+static void sync_clocks(struct ustcp_sim *sim)
+{
+	for (int i = 0; i < sim->nports; i++)
+		if (sim->ports[i]->owner == sim->ports[i])
+			ustcp_poll(sim->ports[i]->stack, sim->now);
+}
+
 void ustcp_sim_run_until(struct ustcp_sim *sim, uint64_t t)
 {
 	while (next_event(sim) <= t && ustcp_sim_step(sim))
 		;
 	if (t > sim->now)
 		sim->now = t;
+	sync_clocks(sim);
 }
 
+static bool run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx), void *ctx);
+
 bool ustcp_sim_run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx), void *ctx)
+{
+	bool ok = run_cond(sim, timeout, cond, ctx);
+	sync_clocks(sim);
+	return ok;
+}
+
+static bool run_cond(struct ustcp_sim *sim, uint64_t timeout, bool (*cond)(void *ctx), void *ctx)
 {
 	uint64_t end = sim->now > UINT64_MAX - timeout ? UINT64_MAX : sim->now + timeout;
 
