@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../wire_ref.h"
 #include "wire/wire.h"
 
 #define CHECK(c)                 \
@@ -41,29 +42,6 @@ static void check_result(int r, size_t len)
 		CHECK(r > -WIRE_ERR_COUNT && wire_strerror(r)[0] != '\0');
 	else
 		CHECK((size_t)r <= len);
-}
-
-/* RFC 1071 the slow way, as the reference for csum_add. */
-static uint16_t ref_checksum(const uint8_t *p, size_t len)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t stored(uint16_t c)
-{
-	uint8_t b[2];
-
-	memcpy(b, &c, 2);
-	return rd16(b);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "../wire_ref.h"
 #include "wire/wire.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -21,30 +22,6 @@ static void fill_random(uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)rnd();
-}
-
-/* RFC 1071 §4.1 done the obvious way: big-endian 16-bit words, odd byte padded. */
-static uint16_t ref_checksum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The checksum as it lands in a header, read back big-endian. */
-static uint16_t stored(uint16_t c)
-{
-	uint8_t b[2];
-
-	memcpy(b, &c, 2);
-	return rd16(b);
 }
 
 static void test_csum_rfc1071_example(void **state)
