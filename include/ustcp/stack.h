@@ -78,52 +78,52 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_data_in_bytes, "bytes of data received in order")                       \
 	X(tcp_data_out_bytes, "bytes of new data sent")
 
-#define USTCP_DROPS(X)                                                       \
-	X(none, "not dropped")                                               \
-	X(eth_truncated, "Ethernet frame shorter than its header")           \
-	X(eth_not_for_us, "Ethernet destination not ours")                   \
-	X(eth_unknown_type, "unknown EtherType")                             \
-	X(arp_malformed, "malformed ARP packet")                             \
-	X(arp_not_for_us, "ARP not for our address")                         \
-	X(arp_unresolved, "packet dropped waiting for ARP")                  \
-	X(ip_truncated, "IP header truncated")                               \
-	X(ip_bad_version, "IP version mismatch")                             \
-	X(ip_bad_hlen, "IP header length invalid")                           \
-	X(ip_bad_len, "IP total length inconsistent with frame")             \
-	X(ip_bad_csum, "IPv4 header checksum bad")                           \
-	X(ip_bad_ext, "IPv6 extension header malformed")                     \
-	X(ip_fragment, "IP fragment (reassembly not supported)")             \
-	X(ip_not_for_us, "IP destination not ours")                          \
-	X(ip_bad_src, "IP source is broadcast or multicast")                 \
-	X(ip_unknown_proto, "unknown IP protocol")                           \
-	X(ip_no_route, "no route to destination")                            \
-	X(ipv6_unsupported, "IPv6 not enabled on the interface")             \
-	X(icmp_malformed, "malformed ICMP message")                          \
-	X(icmp_bad_csum, "ICMP checksum bad")                                \
-	X(icmp_ignored, "ICMP message ignored")                              \
-	X(tcp_truncated, "TCP header truncated")                             \
-	X(tcp_bad_offset, "TCP data offset invalid")                         \
-	X(tcp_bad_option, "TCP option malformed")                            \
-	X(tcp_bad_csum, "TCP checksum bad")                                  \
-	X(tcp_bad_port, "TCP port zero")                                     \
-	X(tcp_no_conn, "segment for no connection")                          \
-	X(tcp_rst_no_conn, "RST for no connection")                          \
-	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")     \
-	X(tcp_listen_overflow, "SYN dropped: listen backlog full")           \
-	X(tcp_no_memory, "segment dropped: connection pool exhausted")       \
-	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")              \
-	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN") \
-	X(tcp_not_acceptable, "sequence number not acceptable")              \
-	X(tcp_rst_out_of_window, "RST outside the window")                   \
-	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK") \
-	X(tcp_syn_challenged, "SYN in a synchronized state challenged")      \
-	X(tcp_ack_challenged, "ACK outside the acceptable range challenged") \
-	X(tcp_no_ack, "segment without ACK in a synchronized state")         \
-	X(tcp_ack_old, "duplicate or old ACK carried nothing new")           \
-	X(tcp_ack_unsent, "ACK for data not yet sent")                       \
-	X(tcp_out_of_order, "out-of-order data (no reassembly yet)")         \
-	X(tcp_rcvbuf_full, "data beyond the receive buffer")                 \
-	X(tcp_data_after_fin, "data after the peer's FIN")                   \
+#define USTCP_DROPS(X)                                                         \
+	X(none, "not dropped")                                                 \
+	X(eth_truncated, "Ethernet frame shorter than its header")             \
+	X(eth_not_for_us, "Ethernet destination not ours")                     \
+	X(eth_unknown_type, "unknown EtherType")                               \
+	X(arp_malformed, "malformed ARP packet")                               \
+	X(arp_not_for_us, "ARP not for our address")                           \
+	X(arp_unresolved, "packet dropped waiting for ARP")                    \
+	X(ip_truncated, "IP header truncated")                                 \
+	X(ip_bad_version, "IP version mismatch")                               \
+	X(ip_bad_hlen, "IP header length invalid")                             \
+	X(ip_bad_len, "IP total length inconsistent with frame")               \
+	X(ip_bad_csum, "IPv4 header checksum bad")                             \
+	X(ip_bad_ext, "IPv6 extension header malformed")                       \
+	X(ip_fragment, "IP fragment (reassembly not supported)")               \
+	X(ip_not_for_us, "IP destination not ours")                            \
+	X(ip_bad_src, "IP source is broadcast or multicast")                   \
+	X(ip_unknown_proto, "unknown IP protocol")                             \
+	X(ip_no_route, "no route to destination")                              \
+	X(ipv6_unsupported, "IPv6 not enabled on the interface")               \
+	X(icmp_malformed, "malformed ICMP message")                            \
+	X(icmp_bad_csum, "ICMP checksum bad")                                  \
+	X(icmp_ignored, "ICMP message ignored")                                \
+	X(tcp_truncated, "TCP header truncated")                               \
+	X(tcp_bad_offset, "TCP data offset invalid")                           \
+	X(tcp_bad_option, "TCP option malformed")                              \
+	X(tcp_bad_csum, "TCP checksum bad")                                    \
+	X(tcp_bad_port, "TCP port zero")                                       \
+	X(tcp_no_conn, "segment for no connection")                            \
+	X(tcp_rst_no_conn, "RST for no connection")                            \
+	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")       \
+	X(tcp_listen_overflow, "SYN dropped: listen backlog full")             \
+	X(tcp_no_memory, "segment dropped: connection pool exhausted")         \
+	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                \
+	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")   \
+	X(tcp_syn_sent_no_syn, "segment in SYN-SENT with neither SYN nor RST") \
+	X(tcp_not_acceptable, "sequence number not acceptable")                \
+	X(tcp_rst_out_of_window, "RST outside the window")                     \
+	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")   \
+	X(tcp_syn_challenged, "SYN in a synchronized state challenged")        \
+	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")   \
+	X(tcp_no_ack, "segment without ACK in a synchronized state")           \
+	X(tcp_ack_unsent, "ACK for data not yet sent")                         \
+	X(tcp_out_of_order, "out-of-order data (no reassembly yet)")           \
+	X(tcp_rcvbuf_full, "data beyond the receive buffer")                   \
+	X(tcp_data_after_fin, "data after the peer's FIN")                     \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")
 
 #define USTCP_ENUM_NAME(name, desc) USTCP_C_##name,

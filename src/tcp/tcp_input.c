@@ -167,7 +167,8 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 		return;
 	}
 	if (!(g->flags & TCP_SYN)) {
-		stack_drop(s, USTCP_DROP_tcp_syn_sent_bad_ack);
+		/* RFC 9293 §3.10.7.3 fifth: neither SYN nor RST, drop. */
+		stack_drop(s, USTCP_DROP_tcp_syn_sent_no_syn);
 		return;
 	}
 	c->irs = g->seq;

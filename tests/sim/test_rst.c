@@ -83,6 +83,12 @@ static void rst_in_syn_sent(void **state)
 	assert_int_equal(r->flags, TCP_RST);
 	assert_int_equal(r->seq, ia.iss + 5);
 
+	/* An acceptable ACK with neither SYN nor RST: dropped, nothing sent. */
+	h_inject(n, H_A, PORT_B, ap, 777, ia.iss + 1, TCP_ACK, 0, "");
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_syn_sent_no_syn), 1);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_SYN_SENT);
+	assert_int_equal(count_from(n, H_A), sent + 1);
+
 	h_inject(n, H_A, PORT_B, ap, 777, ia.iss + 1, TCP_RST | TCP_ACK, 0, "");
 	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
 	assert_int_equal(ustcp_sock_error(ca), -ECONNREFUSED);
