@@ -147,15 +147,15 @@ long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len)
 	return n;
 }
 
-/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): announce a reopened window
- * only once it has grown by min(half the buffer, one MSS)... here 2 MSS. */
+/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): after a read, announce the
+ * reopened window only once it has grown by min(half the buffer, one MSS). */
 static void maybe_window_update(struct ustcp_sock *k)
 {
 	if (!tcp_synchronized(k->state) || k->fin_rcvd)
 		return;
 	uint32_t offered = seq_gt(k->rcv_adv, k->rcv_nxt) ? k->rcv_adv - k->rcv_nxt : 0;
 	uint32_t now = tcp_rcv_window(k);
-	uint32_t step = MIN(k->rcvbuf.cap / 2, 2u * k->snd_mss);
+	uint32_t step = MIN(k->rcvbuf.cap / 2, (uint32_t)k->snd_mss);
 	if (now >= offered + step)
 		tcp_send_ack(k);
 }
