@@ -98,8 +98,8 @@ void tcp_send_ack(struct ustcp_sock *c) { emit(c, c->snd_nxt, TCP_ACK, 0); }
 
 void tcp_send_rst_conn(struct ustcp_sock *c)
 {
-	/* RFC 9293 §3.10.4 ABORT: <SEQ=SND.NXT><CTL=RST>; the ACK field helps the
-	 * peer's RFC 5961 check nothing but costs nothing either. */
+	/* RFC 9293 §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>. The ACK bit is set as
+	 * well, as Linux does: every state that accepts a RST accepts this one. */
 	emit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0);
 }
 
