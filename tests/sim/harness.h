@@ -247,6 +247,17 @@ static inline void h_expect_read(struct ustcp_sock *k, const char *want)
 	assert_memory_equal(buf, want, len);
 }
 
+/* Send a little both ways and check it arrives (which also moves the
+ * sequence numbers past the SYNs). */
+static inline void h_exchange(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *cb)
+{
+	h_send_all(ca, "hello");
+	h_send_all(cb, "world!");
+	ustcp_sim_run_until(n->sim, ustcp_sim_now(n->sim) + 10 * MS);
+	h_expect_read(cb, "hello");
+	h_expect_read(ca, "world!");
+}
+
 static inline uint32_t h_conns(const struct h_net *n, int side)
 {
 	struct ustcp_pool_usage u;

@@ -44,16 +44,6 @@ static void connect_again(struct h_net *n, struct ustcp_sock *lb, struct ustcp_s
 	assert_int_equal(ustcp_sock_state(*cb), USTCP_ESTABLISHED);
 }
 
-/* Send a little both ways so the sequence numbers are past the SYNs. */
-static void exchange(struct h_net *n, struct ustcp_sock *ca, struct ustcp_sock *cb)
-{
-	h_send_all(ca, "hello");
-	h_send_all(cb, "world!");
-	h_run(n, 10 * MS);
-	h_expect_read(cb, "hello");
-	h_expect_read(ca, "world!");
-}
-
 /* §3.10.7.3: in SYN-SENT a RST counts only when its ACK acknowledges our
  * SYN (RFC 5961 §3.2 likewise); a bad ACK without RST gets
  * <SEQ=SEG.ACK><CTL=RST>, a bad ACK with RST is dropped. */
@@ -128,7 +118,7 @@ static void rst_in_syn_received(void **state)
 	assert_int_equal(ustcp_abort(ca), 0);
 	h_run(n, 5 * MS);
 	connect_again(n, lb, &ca, &cb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	assert_int_equal(h_conns(n, H_B), 2);
 	ustcp_close(ca);
 	ustcp_close(cb);
@@ -143,7 +133,7 @@ static void rst_in_established(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	assert_int_equal(h_info(ca).rcv_nxt, h_info(cb).snd_nxt);
 
 	int a_sent = count_from(n, H_A);
@@ -185,7 +175,7 @@ static void rst_in_fin_wait_1(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
@@ -212,7 +202,7 @@ static void rst_in_fin_wait_2(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_FIN_WAIT_2);
@@ -237,7 +227,7 @@ static void rst_in_close_wait(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(cb), USTCP_CLOSE_WAIT);
@@ -264,7 +254,7 @@ static void rst_in_closing(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
 	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
@@ -291,7 +281,7 @@ static void rst_in_last_ack(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_FIN_WAIT_2);
@@ -319,7 +309,7 @@ static void rst_in_time_wait(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(ustcp_close(ca), 0); /* A's side becomes an orphan */
 	h_run(n, 10 * MS);
@@ -445,7 +435,7 @@ static void abort_resets_peer(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
 	h_establish(n, &ca, &cb, &lb);
-	exchange(n, ca, cb);
+	h_exchange(n, ca, cb);
 	struct ustcp_sock_info ia = h_info(ca);
 	assert_int_equal(ustcp_abort(ca), 0);
 	assert_int_equal(h_conns(n, H_A), 0);
