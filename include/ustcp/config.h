@@ -13,17 +13,30 @@ struct ustcp_config {
 	uint32_t max_conns;      /* connections of any state, listeners included */
 	uint32_t conn_hash_size; /* buckets in the 4-tuple table (power of two) */
 	uint32_t max_backlog;    /* cap on any listener's backlog */
-	uint32_t sndbuf;         /* bytes per connection send buffer */
-	uint32_t rcvbuf;         /* bytes per connection receive buffer */
+	uint32_t sndbuf;         /* default bytes per connection send buffer (256 KiB) */
+	uint32_t rcvbuf;         /* default bytes per connection receive buffer (256 KiB) */
+	uint32_t max_sockbuf;    /* largest buffer a socket may ask for (64 MiB) */
 	uint16_t mtu;            /* IP MTU of the interfaces */
 	uint16_t default_mss; /* send MSS when the peer sends no MSS option (RFC 9293 §3.7.1: 536) */
 	uint64_t msl;         /* maximum segment lifetime; TIME-WAIT is 2*MSL */
 	uint64_t rto_initial;    /* RFC 6298 §2.1: 1 s */
-	uint64_t rto_min;        /* RFC 6298 §2.4: 1 s */
+	uint64_t rto_min;        /* RFC 6298 §2.4 says 1 s; 200 ms by default, as Linux */
 	uint64_t rto_max;        /* RFC 6298 §2.5: at least 60 s */
 	uint32_t syn_retries;    /* SYN retransmissions before connect gives -ETIMEDOUT */
 	uint32_t synack_retries; /* SYN+ACK retransmissions before a half-open connection is dropped */
+	uint32_t data_retries_r1;     /* RFC 1122 §4.2.3.5 R1: retransmissions before the
+				       * neighbour is asked again (3) */
 	uint32_t data_retries;        /* data retransmissions before -ETIMEDOUT (RFC 1122 R2) */
+	uint64_t ack_delay;           /* delayed ACK bound (40 ms; RFC 1122: < 500 ms) */
+	uint64_t keepalive_idle;      /* RFC 1122 §4.2.3.6: >= 2 h by default */
+	uint64_t keepalive_intvl;     /* 75 s */
+	uint32_t keepalive_cnt;       /* 9 */
+	uint32_t initial_window;      /* segments (RFC 6928: 10) */
+	uint8_t wscale;               /* offer window scaling (RFC 7323 §2) */
+	uint8_t timestamps;           /* offer timestamps (RFC 7323 §3) */
+	uint8_t sack;                 /* offer SACK (RFC 2018): blocks are sent when
+				       * data arrives out of order */
+	char cc[16];                  /* congestion control for new sockets ("newreno") */
 	uint64_t fin_wait2_timeout;   /* orphaned FIN-WAIT-2 lifetime */
 	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 port range */

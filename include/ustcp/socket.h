@@ -73,16 +73,67 @@ size_t ustcp_sock_readable(const struct ustcp_sock *k); /* bytes ready to read *
 size_t ustcp_sock_writable(const struct ustcp_sock *k); /* free send buffer */
 int ustcp_sock_eof(const struct ustcp_sock *k);         /* peer's FIN has been read to */
 
+/* Per-connection state, like Linux's TCP_INFO. Times are ns. */
 struct ustcp_sock_info {
 	int state;
 	struct ustcp_endpoint local, remote;
-	uint32_t iss, irs, snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
-	uint16_t snd_mss;
-	uint64_t rto;         /* ns */
-	uint32_t retransmits; /* total segments retransmitted */
+	uint32_t iss, irs, snd_una, snd_nxt, snd_max, snd_wnd, rcv_nxt, rcv_wnd;
+	uint16_t snd_mss, rcv_mss;      /* largest segment we send / may receive (payload) */
+	uint8_t snd_wscale, rcv_wscale; /* window scale shifts in use (0 when not negotiated) */
+	uint8_t timestamps, sack_ok;    /* options negotiated */
+	uint8_t in_recovery;            /* in fast recovery (RFC 6582) */
+	uint32_t cwnd, ssthresh;        /* bytes */
+	uint64_t srtt, rttvar, rto;     /* srtt 0: no sample yet */
+	uint64_t min_rtt;               /* smallest RTT sample seen */
+	uint32_t bytes_in_flight;       /* snd_max - snd_una */
+	uint32_t retransmits;           /* segments retransmitted, all causes */
+	uint32_t fast_retransmits;      /* of those, by three duplicate ACKs */
+	uint32_t rto_expirations;       /* retransmission timeouts */
+	uint32_t dup_acks;              /* duplicate ACKs received */
+	uint32_t zero_window_probes;    /* persist probes sent */
+	uint32_t keepalive_probes;      /* keepalives sent without answer so far */
+	uint8_t backoff;                /* consecutive RTO (or probe) expirations */
+	uint32_t rcv_ooo_bytes;         /* out-of-order bytes held for reassembly */
+	uint32_t sndbuf, rcvbuf;        /* buffer sizes in force */
+	uint64_t bytes_acked, bytes_received; /* payload, cumulative */
+	uint64_t segs_out, segs_in;
 	uint64_t conn_id;
+	char cc[16]; /* congestion control name */
 };
 void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
+
+/* Per-socket options. Set on a listener, they pass to its children.
+ * Values are integers (times in ns); ustcp_setsockopt returns 0, -EINVAL
+ * for a value out of range, -ENOPROTOOPT for an unknown option, or -EISCONN
+ * for an option that can no longer change (a buffer size once in use). */
+enum ustcp_sockopt {
+	USTCP_SO_SNDBUF = 1,    /* send buffer bytes, 1 KiB .. config max_sockbuf */
+	USTCP_SO_RCVBUF,        /* receive buffer bytes; before the SYN, so the window
+				 * scale can be chosen for it */
+	USTCP_TCP_NODELAY,      /* 1: no Nagle (RFC 896) */
+	USTCP_TCP_QUICKACK,     /* 1: ACK every segment at once (no delayed ACK) */
+	USTCP_TCP_ACK_DELAY,    /* delayed ACK bound, 1 ms .. 500 ms (RFC 1122 §4.2.3.2) */
+	USTCP_SO_KEEPALIVE,     /* 1: probe an idle connection (RFC 1122 §4.2.3.6) */
+	USTCP_TCP_KEEPIDLE,     /* idle time before the first keepalive, >= 1 s */
+	USTCP_TCP_KEEPINTVL,    /* time between unanswered keepalives, >= 1 s */
+	USTCP_TCP_KEEPCNT,      /* unanswered keepalives before -ETIMEDOUT, 1 .. 255 */
+	USTCP_TCP_USER_TIMEOUT, /* data unacknowledged this long gives -ETIMEDOUT; 0 = off */
+	USTCP_TCP_RTO_MIN,      /* lower bound of the RTO, 1 ms .. rto_max */
+};
+int ustcp_setsockopt(struct ustcp_sock *k, int opt, uint64_t value);
+int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *value);
+/* Congestion control by name ("newreno"); -ENOENT for an unknown name. */
+int ustcp_set_cc(struct ustcp_sock *k, const char *name);
+/* The congestion control algorithms this build has, NULL-terminated. */
+const char *const *ustcp_cc_names(void);
+
+/* Urgent data (RFC 9293 §3.8.5, RFC 6093): the bytes are sent in line and
+ * the urgent pointer marks the end of them. Returns as ustcp_send. */
+long ustcp_send_urgent(struct ustcp_sock *k, const void *buf, size_t len);
+/* Bytes still to read before the end of the urgent data the peer marked,
+ * or -1 when no urgent data is pending. The bytes themselves are read in
+ * line with ustcp_recv. */
+long ustcp_sock_urgent(const struct ustcp_sock *k);
 
 /* Readiness callback, called from inside input/poll/user calls. events is a
  * mask of the bits below. One callback per stack; sockets carry a user pointer. */

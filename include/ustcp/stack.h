@@ -76,7 +76,14 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_timeouts, "connections timed out")                                      \
 	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")            \
 	X(tcp_data_in_bytes, "bytes of data received in order")                       \
-	X(tcp_data_out_bytes, "bytes of new data sent")
+	X(tcp_data_out_bytes, "bytes of new data sent")                               \
+	X(tcp_keepalive_probes, "keepalive probes sent")                              \
+	X(tcp_keepalive_drops, "connections ended by unanswered keepalives")          \
+	X(tcp_fast_retransmits, "segments resent after three duplicate ACKs")         \
+	X(tcp_rto_expirations, "retransmission timeouts")                             \
+	X(tcp_zero_window_probes, "zero-window probes sent")                          \
+	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                     \
+	X(tcp_ooo_segments, "segments queued out of order")
 
 #define USTCP_DROPS(X)                                                         \
 	X(none, "not dropped")                                                 \
@@ -121,7 +128,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")   \
 	X(tcp_no_ack, "segment without ACK in a synchronized state")           \
 	X(tcp_ack_unsent, "ACK for data not yet sent")                         \
-	X(tcp_out_of_order, "out-of-order data (no reassembly yet)")           \
+	X(tcp_ooo_no_room, "out-of-order segment refused: too many holes")     \
+	X(tcp_paws, "segment rejected by PAWS (RFC 7323 §5)")                  \
 	X(tcp_rcvbuf_full, "data beyond the receive buffer")                   \
 	X(tcp_data_after_fin, "data after the peer's FIN")                     \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")

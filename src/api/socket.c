@@ -1,6 +1,7 @@
 /* socket.c — the user calls of RFC 9293 §3.10.1-3.10.6 (OPEN, SEND,
  * RECEIVE, CLOSE, ABORT, STATUS) as a non-blocking socket API. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -114,7 +115,7 @@ static long conn_error(const struct ustcp_sock *k, long otherwise)
 	return k->error ? k->error : otherwise;
 }
 
-long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len)
+static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool urgent)
 {
 	switch (k->state) {
 	case USTCP_SYN_SENT:
@@ -142,9 +143,33 @@ long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len)
 	if (n == 0)
 		return -EAGAIN;
 	call_begin(k);
+	if (urgent) {
+		/* RFC 6093: the urgent pointer names the byte after the urgent data. */
+		k->snd_up = k->snd_buf_seq + k->sndbuf.len;
+		k->snd_up_valid = true;
+	}
 	tcp_output(k);
 	stack_event_end(k->stack);
 	return n;
+}
+
+long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len)
+{
+	return send_data(k, buf, len, false);
+}
+
+long ustcp_send_urgent(struct ustcp_sock *k, const void *buf, size_t len)
+{
+	return send_data(k, buf, len, true);
+}
+
+long ustcp_sock_urgent(const struct ustcp_sock *k)
+{
+	if (!k->rcv_up_valid)
+		return -1;
+	uint32_t unread = k->rcvbuf.buf ? k->rcvbuf.len : 0;
+	uint32_t first_unread = k->rcv_nxt - unread - (k->fin_rcvd ? 1 : 0);
+	return seq_gt(k->rcv_up, first_unread) ? (long)(k->rcv_up - first_unread) : -1;
 }
 
 /* RFC 1122 §4.2.3.3 (receiver SWS avoidance): after a read, announce the
@@ -301,13 +326,171 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->irs = k->irs;
 	info->snd_una = k->snd_una;
 	info->snd_nxt = k->snd_nxt;
+	info->snd_max = k->snd_max;
 	info->snd_wnd = k->snd_wnd;
 	info->rcv_nxt = k->rcv_nxt;
 	info->rcv_wnd = tcp_rcv_window(k);
 	info->snd_mss = k->snd_mss;
+	info->rcv_mss = k->rcv_mss;
+	info->snd_wscale = k->snd_wscale;
+	info->rcv_wscale = k->rcv_wscale;
+	info->timestamps = k->ts_ok;
+	info->sack_ok = k->sack_ok;
+	info->in_recovery = k->in_recovery;
+	info->cwnd = k->cwnd;
+	info->ssthresh = k->ssthresh;
+	info->srtt = k->srtt;
+	info->rttvar = k->rttvar;
 	info->rto = k->rto;
+	info->min_rtt = k->min_rtt;
+	info->bytes_in_flight = k->snd_max - k->snd_una;
 	info->retransmits = k->retransmits;
+	info->fast_retransmits = k->fast_retransmits;
+	info->rto_expirations = k->rto_expirations;
+	info->dup_acks = k->dup_acks_total;
+	info->zero_window_probes = k->zw_probes;
+	info->keepalive_probes = k->keep_probes;
+	info->backoff = k->backoff;
+	info->rcv_ooo_bytes = tcp_reass_bytes(&k->reass);
+	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
+	info->rcvbuf = k->rcvbuf.buf ? k->rcvbuf.cap : k->opt_rcvbuf;
+	info->bytes_acked = k->bytes_acked;
+	info->bytes_received = k->bytes_received;
+	info->segs_out = k->segs_out;
+	info->segs_in = k->segs_in;
 	info->conn_id = k->id;
+	if (k->cc)
+		snprintf(info->cc, sizeof(info->cc), "%s", k->cc->name);
+}
+
+/* A buffer size can change until the buffer exists; the receive buffer
+ * also not after our SYN, whose window scale was chosen for it. */
+static int set_bufsize(struct ustcp_sock *k, uint32_t *field, const struct ring *r, uint64_t v)
+{
+	if (v < 1024 || v > k->stack->cfg.max_sockbuf)
+		return -EINVAL;
+	if (r->buf ||
+	    (field == &k->opt_rcvbuf && k->state != USTCP_CLOSED && k->state != USTCP_LISTEN))
+		return -EISCONN;
+	*field = (uint32_t)v;
+	return 0;
+}
+
+static int set_bool(bool *field, uint64_t v)
+{
+	if (v > 1)
+		return -EINVAL;
+	*field = v != 0;
+	return 0;
+}
+
+static int set_time(uint64_t *field, uint64_t v, uint64_t lo, uint64_t hi)
+{
+	if (v < lo || v > hi)
+		return -EINVAL;
+	*field = v;
+	return 0;
+}
+
+int ustcp_setsockopt(struct ustcp_sock *k, int opt, uint64_t v)
+{
+	const uint64_t ms = USTCP_NS_PER_MS, sec = USTCP_NS_PER_SEC;
+	int rc;
+	switch (opt) {
+	case USTCP_SO_SNDBUF:
+		return set_bufsize(k, &k->opt_sndbuf, &k->sndbuf, v);
+	case USTCP_SO_RCVBUF:
+		return set_bufsize(k, &k->opt_rcvbuf, &k->rcvbuf, v);
+	case USTCP_TCP_NODELAY:
+		call_begin(k);
+		rc = set_bool(&k->nodelay, v);
+		if (rc == 0 && k->nodelay)
+			tcp_output(k); /* what Nagle held back goes now */
+		stack_event_end(k->stack);
+		return rc;
+	case USTCP_TCP_QUICKACK:
+		return set_bool(&k->quickack, v);
+	case USTCP_TCP_ACK_DELAY:
+		return set_time(&k->ack_delay, v, 1 * ms, 500 * ms);
+	case USTCP_SO_KEEPALIVE:
+		rc = set_bool(&k->keepalive, v);
+		if (rc == 0)
+			tcp_keepalive_arm(k);
+		return rc;
+	case USTCP_TCP_KEEPIDLE:
+		rc = set_time(&k->keep_idle, v, 1 * sec, UINT64_MAX / 4);
+		if (rc == 0)
+			tcp_keepalive_arm(k);
+		return rc;
+	case USTCP_TCP_KEEPINTVL:
+		return set_time(&k->keep_intvl, v, 1 * sec, UINT64_MAX / 4);
+	case USTCP_TCP_KEEPCNT:
+		if (v < 1 || v > 255)
+			return -EINVAL;
+		k->keep_cnt = (uint8_t)v;
+		return 0;
+	case USTCP_TCP_USER_TIMEOUT:
+		return set_time(&k->user_timeout, v, 0, UINT64_MAX / 4);
+	case USTCP_TCP_RTO_MIN:
+		return set_time(&k->rto_min, v, 1 * ms, k->stack->cfg.rto_max);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *v)
+{
+	switch (opt) {
+	case USTCP_SO_SNDBUF:
+		*v = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
+		return 0;
+	case USTCP_SO_RCVBUF:
+		*v = k->rcvbuf.buf ? k->rcvbuf.cap : k->opt_rcvbuf;
+		return 0;
+	case USTCP_TCP_NODELAY:
+		*v = k->nodelay;
+		return 0;
+	case USTCP_TCP_QUICKACK:
+		*v = k->quickack;
+		return 0;
+	case USTCP_TCP_ACK_DELAY:
+		*v = k->ack_delay;
+		return 0;
+	case USTCP_SO_KEEPALIVE:
+		*v = k->keepalive;
+		return 0;
+	case USTCP_TCP_KEEPIDLE:
+		*v = k->keep_idle;
+		return 0;
+	case USTCP_TCP_KEEPINTVL:
+		*v = k->keep_intvl;
+		return 0;
+	case USTCP_TCP_KEEPCNT:
+		*v = k->keep_cnt;
+		return 0;
+	case USTCP_TCP_USER_TIMEOUT:
+		*v = k->user_timeout;
+		return 0;
+	case USTCP_TCP_RTO_MIN:
+		*v = k->rto_min;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+int ustcp_set_cc(struct ustcp_sock *k, const char *name)
+{
+	const struct tcp_cc_ops *cc = tcp_cc_find(name);
+	if (!cc)
+		return -ENOENT;
+	if (cc == k->cc)
+		return 0;
+	k->cc = cc;
+	memset(k->cc_priv, 0, sizeof(k->cc_priv));
+	if (tcp_synchronized(k->state))
+		cc->init(k);
+	return 0;
 }
 
 void ustcp_sock_set_user(struct ustcp_sock *k, void *user) { k->user = user; }

@@ -42,12 +42,26 @@ void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n)
 	memcpy(dst + first, r->buf, n - first);
 }
 
+void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n)
+{
+	const uint8_t *src = data;
+	uint32_t start = (r->head + off) % r->cap;
+	uint32_t first = r->cap - start < n ? r->cap - start : n;
+	memcpy(r->buf + start, src, first);
+	memcpy(r->buf, src + first, n - first);
+}
+
+void ring_commit(struct ring *r, uint32_t n) { r->len += n; }
+
 void ring_drop(struct ring *r, uint32_t n)
 {
 	if (n > r->len)
 		n = r->len;
 	r->len -= n;
-	r->head = r->len ? (r->head + n) % r->cap : 0;
+	/* The head moves even when the ring empties: bytes written beyond it
+	 * with ring_write_at keep their place. */
+	if (r->cap)
+		r->head = (r->head + n) % r->cap;
 }
 
 uint32_t ring_read(struct ring *r, void *out, uint32_t n)

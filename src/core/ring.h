@@ -23,6 +23,12 @@ uint32_t ring_write(struct ring *r, const void *data, uint32_t n);
 void ring_peek(const struct ring *r, uint32_t off, void *out, uint32_t n);
 /* Removes up to n bytes from the head. */
 void ring_drop(struct ring *r, uint32_t n);
+/* Writes n bytes at off bytes from the head, beyond the bytes held
+ * (off >= len, off + n <= cap), without making them part of the ring yet:
+ * out-of-order data waiting for the gap before it. */
+void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);
+/* Makes n more bytes, written before with ring_write_at, part of the ring. */
+void ring_commit(struct ring *r, uint32_t n);
 /* Copies out and removes up to n bytes; returns the count. */
 uint32_t ring_read(struct ring *r, void *out, uint32_t n);
 

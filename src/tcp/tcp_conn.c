@@ -70,6 +70,15 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	c->rto = s->cfg.rto_initial;
 	c->snd_mss = s->cfg.default_mss;
 	c->ssthresh = UINT32_MAX;
+	c->cc = tcp_cc_find(s->cfg.cc);
+	c->opt_sndbuf = s->cfg.sndbuf;
+	c->opt_rcvbuf = s->cfg.rcvbuf;
+	c->ack_delay = s->cfg.ack_delay;
+	c->keep_idle = s->cfg.keepalive_idle;
+	c->keep_intvl = s->cfg.keepalive_intvl;
+	c->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
+	c->rto_min = s->cfg.rto_min;
+	tcp_reass_init(&c->reass);
 	tcp_timers_init(c);
 	return c;
 }
@@ -212,14 +221,14 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
 	if (!c->sndbuf.buf) {
-		if (ring_init(&c->sndbuf, s->cfg.sndbuf) < 0)
+		if (ring_init(&c->sndbuf, c->opt_sndbuf) < 0)
 			return -ENOBUFS;
-		s->tcp->buffer_bytes += s->cfg.sndbuf;
+		s->tcp->buffer_bytes += c->opt_sndbuf;
 	}
 	if (!c->rcvbuf.buf) {
-		if (ring_init(&c->rcvbuf, s->cfg.rcvbuf) < 0)
+		if (ring_init(&c->rcvbuf, c->opt_rcvbuf) < 0)
 			return -ENOBUFS;
-		s->tcp->buffer_bytes += s->cfg.rcvbuf;
+		s->tcp->buffer_bytes += c->opt_rcvbuf;
 	}
 	return 0;
 }

@@ -17,6 +17,8 @@
 #include "core/ring.h"
 #include "core/stack.h"
 #include "core/util.h"
+#include "tcp/tcp_cc.h"
+#include "tcp/tcp_reass.h"
 #include "tcp/tcp_seq.h"
 
 struct ustcp_sock {
@@ -37,14 +39,53 @@ struct ustcp_sock {
 	/* receive sequence variables */
 	uint32_t irs, rcv_nxt, rcv_wnd, rcv_up;
 	uint32_t rcv_adv; /* right edge we last advertised */
-	uint16_t snd_mss; /* largest segment we send */
+	uint16_t snd_mss; /* largest segment payload we send (after options) */
+	uint16_t rcv_mss; /* largest segment payload the peer may send us */
 
-	struct ring sndbuf;   /* unacknowledged + unsent data, from snd_buf_seq */
-	uint32_t snd_buf_seq; /* sequence number of the first byte in sndbuf */
-	struct ring rcvbuf;   /* in-order data not yet read */
+	/* Options negotiated on the SYN (RFC 7323, RFC 2018). */
+	uint8_t snd_wscale, rcv_wscale; /* shift of the peer's window / of ours */
+	bool ts_ok, sack_ok;
+	uint32_t ts_recent;     /* RFC 7323 §4.3: TS.Recent */
+	uint64_t ts_recent_age; /* when ts_recent was set (PAWS §5.5 24-day rule) */
+	uint32_t last_ack_sent; /* RFC 7323 §4.3: Last.ACK.sent */
+	uint32_t ts_offset;     /* random offset of our TSval clock (RFC 7323 §5.4) */
 
-	/* Congestion window (RFC 5681 slow start and congestion avoidance). */
+	struct ring sndbuf;     /* unacknowledged + unsent data, from snd_buf_seq */
+	uint32_t snd_buf_seq;   /* sequence number of the first byte in sndbuf */
+	struct ring rcvbuf;     /* in-order data not yet read, then room for out-of-order data */
+	struct tcp_reass reass; /* out-of-order ranges held beyond rcv_nxt */
+
+	/* Congestion control (RFC 5681) behind cc; loss recovery (RFC 6582). */
+	const struct tcp_cc_ops *cc;
+	uint64_t cc_priv[4];
 	uint32_t cwnd, ssthresh;
+	uint32_t dupacks; /* consecutive duplicate ACKs */
+	uint32_t recover; /* RFC 6582: snd_max when fast recovery began */
+	bool in_recovery;
+	uint64_t last_send; /* when data was last sent (RFC 5681 §4.1 idle restart) */
+
+	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
+	uint8_t delack_segs; /* full-sized segments received since our last ACK */
+	struct tw_timer t_delack;
+
+	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */
+	struct tw_timer t_keep;
+	uint8_t keep_probes;  /* keepalives sent without answer */
+	uint64_t last_rcv;    /* when a segment last arrived */
+	uint64_t first_rexmt; /* when the oldest unanswered retransmission went out */
+
+	/* Urgent data (RFC 6093: the pointer marks the byte after it). */
+	bool snd_up_valid, rcv_up_valid;
+
+	/* Per-socket options (ustcp_setsockopt). */
+	uint32_t opt_sndbuf, opt_rcvbuf;
+	uint64_t ack_delay, keep_idle, keep_intvl, user_timeout, rto_min;
+	uint8_t keep_cnt;
+	bool nodelay, quickack, keepalive;
+
+	/* Statistics (ustcp_sock_info). */
+	uint32_t fast_retransmits, rto_expirations, dup_acks_total, zw_probes;
+	uint64_t bytes_acked, bytes_received, segs_out, segs_in, min_rtt;
 
 	/* Retransmission timer (RFC 6298) and its state. */
 	uint64_t srtt, rttvar, rto; /* ns; srtt == 0: no sample yet */
@@ -125,6 +166,10 @@ void tcp_send_challenge_ack(struct ustcp_sock *c);
 void tcp_send_rst_conn(struct ustcp_sock *c);
 /* One byte past a zero window, to learn when it opens. */
 void tcp_send_probe(struct ustcp_sock *c);
+/* RFC 1122 §4.2.3.6: an ACK with SEG.SEQ = SND.NXT - 1 the peer must answer. */
+void tcp_send_keepalive(struct ustcp_sock *c);
+/* The delayed-ACK timer ran out: send the ACK we held back. */
+void tcp_delack_fire(struct tw_timer *t, uint64_t now);
 /* A RST with explicit fields, for segments that have no connection. */
 void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
@@ -140,6 +185,8 @@ void tcp_rexmt_arm(struct ustcp_sock *c);
 void tcp_rtt_sample(struct ustcp_sock *c, uint64_t rtt);
 void tcp_enter_time_wait(struct ustcp_sock *c);
 void tcp_arm_fin_wait2(struct ustcp_sock *c);
+/* (Re)start the keepalive timer from the last segment received, or stop it. */
+void tcp_keepalive_arm(struct ustcp_sock *c);
 
 static inline bool tcp_synchronized(int state)
 {

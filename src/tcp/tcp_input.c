@@ -403,7 +403,7 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 		}
 		if (g->seq != c->rcv_nxt) {
 			/* No reassembly yet: the sender will retransmit in order. */
-			stack_drop(s, USTCP_DROP_tcp_out_of_order);
+			stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
 			tcp_send_ack(c);
 			return;
 		}

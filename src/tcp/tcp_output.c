@@ -205,3 +205,14 @@ void tcp_send_probe(struct ustcp_sock *c)
 	if (seq_gt(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
 }
+
+void tcp_send_keepalive(struct ustcp_sock *c) { emit(c, c->snd_nxt - 1, TCP_ACK, 0); }
+
+void tcp_delack_fire(struct tw_timer *t, uint64_t now)
+{
+	(void)now;
+	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_delack);
+	tcp_event_begin(c);
+	stat_inc(c->stack, USTCP_C_tcp_delayed_acks);
+	tcp_send_ack(c);
+}

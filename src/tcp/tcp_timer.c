@@ -121,10 +121,61 @@ static void close_fire(struct tw_timer *t, uint64_t now)
 		tcp_conn_closed(c, 0);
 }
 
+static bool keepalive_state(int state)
+{
+	return state == USTCP_ESTABLISHED || state == USTCP_CLOSE_WAIT ||
+	       state == USTCP_FIN_WAIT_1 || state == USTCP_FIN_WAIT_2;
+}
+
+void tcp_keepalive_arm(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (!c->keepalive || !keepalive_state(c->state)) {
+		tw_cancel(&s->wheel, &c->t_keep);
+		return;
+	}
+	uint64_t at = c->last_rcv + c->keep_idle;
+	if (c->keep_probes)
+		at = s->now + c->keep_intvl;
+	tw_arm(&s->wheel, &c->t_keep, at > s->now ? at : s->now + 1);
+}
+
+/* RFC 1122 §4.2.3.6: after keep_idle of silence, send a segment the peer
+ * must answer (SEG.SEQ = SND.NXT - 1, no data); after keep_cnt unanswered
+ * probes keep_intvl apart, the peer is gone. */
+static void keep_fire(struct tw_timer *t, uint64_t now)
+{
+	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_keep);
+	struct ustcp_stack *s = c->stack;
+	tcp_event_begin(c);
+	if (!c->keepalive || !keepalive_state(c->state))
+		return;
+	bool busy = c->snd_una != c->snd_max || tcp_unsent(c);
+	if (busy || now < c->last_rcv + c->keep_idle) {
+		/* Data in flight: the retransmission timer watches the peer. */
+		c->keep_probes = 0;
+		tcp_keepalive_arm(c);
+		return;
+	}
+	if (c->keep_probes >= c->keep_cnt) {
+		stat_inc(s, USTCP_C_tcp_keepalive_drops);
+		stat_inc(s, USTCP_C_tcp_timeouts);
+		tcp_send_rst_conn(c);
+		tcp_conn_closed(c, -ETIMEDOUT);
+		return;
+	}
+	c->keep_probes++;
+	stat_inc(s, USTCP_C_tcp_keepalive_probes);
+	tcp_send_keepalive(c);
+	tcp_keepalive_arm(c);
+}
+
 void tcp_timers_init(struct ustcp_sock *c)
 {
 	tw_timer_init(&c->t_rexmt, rexmt_fire);
 	tw_timer_init(&c->t_close, close_fire);
+	tw_timer_init(&c->t_keep, keep_fire);
+	tw_timer_init(&c->t_delack, tcp_delack_fire);
 }
 
 void tcp_timers_cancel(struct ustcp_sock *c)
@@ -132,6 +183,8 @@ void tcp_timers_cancel(struct ustcp_sock *c)
 	struct timer_wheel *w = &c->stack->wheel;
 	tw_cancel(w, &c->t_rexmt);
 	tw_cancel(w, &c->t_close);
+	tw_cancel(w, &c->t_keep);
+	tw_cancel(w, &c->t_delack);
 }
 
 /* RFC 9293 §3.10.7.4 (FIN, TIME-WAIT): start (or restart) the 2*MSL timeout. */

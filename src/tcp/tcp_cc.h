@@ -1,0 +1,37 @@
+/* tcp_cc.h — congestion control behind an ops table (internal to tcp/).
+ *
+ * The engine detects the events (new data acknowledged, three duplicate
+ * ACKs, a retransmission timeout, an idle restart, the end of fast
+ * recovery) and runs the loss recovery itself (RFC 6582's retransmissions
+ * and window inflation); the algorithm decides only cwnd and ssthresh. Each
+ * connection has its own private state (cc_priv) for the algorithm to use.
+ * An algorithm is chosen per socket by name. */
+#ifndef USTCP_TCP_CC_H
+#define USTCP_TCP_CC_H
+
+#include <stdint.h>
+
+struct ustcp_sock;
+
+struct tcp_cc_ops {
+	const char *name;
+	/* The connection is established: set the initial window. */
+	void (*init)(struct ustcp_sock *c);
+	/* acked new bytes were acknowledged outside recovery: grow cwnd. */
+	void (*on_ack)(struct ustcp_sock *c, uint32_t acked);
+	/* Loss found by duplicate ACKs: set ssthresh and the recovery cwnd. */
+	void (*on_congestion)(struct ustcp_sock *c);
+	/* Fast recovery ended with a full acknowledgment: deflate cwnd. */
+	void (*after_recovery)(struct ustcp_sock *c);
+	/* Retransmission timeout: collapse cwnd (RFC 5681 §3.1). */
+	void (*on_rto)(struct ustcp_sock *c);
+	/* Sending again after an idle period longer than the RTO (RFC 5681 §4.1). */
+	void (*after_idle)(struct ustcp_sock *c);
+};
+
+extern const struct tcp_cc_ops tcp_cc_newreno;
+
+/* The algorithm with this name, or NULL. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
+
+#endif
