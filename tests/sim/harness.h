@@ -29,8 +29,10 @@ struct h_seg {
 	uint64_t t;
 	uint8_t flags;
 	uint32_t seq, ack, len;
-	uint16_t win, sport, dport;
+	uint16_t win, sport, dport, urp;
 	int state_before, state_after;
+	struct tcp_opts opts; /* the options it carried */
+	char data[32];        /* the first bytes of its payload */
 };
 
 /* Drop rule: drop the nth (0-based) segment from `from` whose flags & mask == value. */
@@ -55,7 +57,8 @@ struct h_net {
 
 static inline ustcp_ip4 h_ip(int side) { return inet_addr(side == H_A ? "10.0.0.3" : "10.0.0.1"); }
 
-static inline bool h_parse(const uint8_t *frame, size_t len, struct tcp_hdr *th, uint32_t *plen)
+static inline bool h_parse_data(const uint8_t *frame, size_t len, struct tcp_hdr *th,
+				uint32_t *plen, const uint8_t **payload)
 {
 	struct eth_hdr eh;
 	struct ipv4_hdr ih;
@@ -69,7 +72,14 @@ static inline bool h_parse(const uint8_t *frame, size_t len, struct tcp_hdr *th,
 	if (hl < 0)
 		return false;
 	*plen = (uint32_t)(seglen - (size_t)hl);
+	*payload = seg + hl;
 	return true;
+}
+
+static inline bool h_parse(const uint8_t *frame, size_t len, struct tcp_hdr *th, uint32_t *plen)
+{
+	const uint8_t *payload;
+	return h_parse_data(frame, len, th, plen, &payload);
 }
 
 static inline void h_trace(void *ctx, const struct ustcp_trace_event *ev)
@@ -79,9 +89,14 @@ static inline void h_trace(void *ctx, const struct ustcp_trace_event *ev)
 		return;
 	struct tcp_hdr th;
 	uint32_t plen;
-	if (!h_parse(ev->frame, ev->len, &th, &plen))
+	const uint8_t *payload;
+	if (!h_parse_data(ev->frame, ev->len, &th, &plen, &payload))
 		return;
 	struct h_seg *g = &n->log[n->nlog++];
+	memset(g, 0, sizeof(*g));
+	memcpy(g->data, payload, plen < sizeof(g->data) ? plen : sizeof(g->data));
+	g->opts = th.opts;
+	g->urp = th.urp;
 	g->from = ev->stack == n->st[H_A] ? H_A : H_B;
 	g->t = ev->now;
 	g->flags = th.flags;
