@@ -173,6 +173,19 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		arp_send(s, iface, ARP_OP_REPLY, ap.sha, ap.spa);
 }
 
+void net_neigh_revalidate4(struct ustcp_stack *s, uint32_t dst)
+{
+	int iface;
+	uint32_t src;
+	if (net_route4(s, dst, &iface, &src) < 0)
+		return;
+	struct iface *ifc = &s->ifaces[iface];
+	uint32_t hop = on_link(ifc, dst) ? dst : ifc->gateway;
+	struct neigh *nb = neigh_find(s->net, hop);
+	if (nb && !nb->is_static)
+		arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, hop);
+}
+
 int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
 		size_t l4len)
 {

@@ -49,6 +49,11 @@ bool net_is_local4(const struct ustcp_stack *s, uint32_t ip);
 /* Largest transport payload (IP MTU - 20) on the interface that reaches dst. */
 uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst);
 
+/* RFC 1122 §4.2.3.5 R1 "negative advice": the transport hears nothing back,
+ * so ask again for the next hop's address (the cached one stays in use
+ * until an answer replaces it). Static entries are left alone. */
+void net_neigh_revalidate4(struct ustcp_stack *s, uint32_t dst);
+
 /* Complete and queue a frame whose transport header + payload (l4len bytes)
  * is already at tb->buf + NET_HDR_ROOM4. Returns 0, or a negative errno when
  * the frame could not be sent (no route, neighbour unknown: an ARP request

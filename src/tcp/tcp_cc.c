@@ -28,8 +28,10 @@ static void newreno_on_ack(struct ustcp_sock *c, uint32_t acked)
 {
 	uint32_t mss = c->snd_mss;
 	if (c->cwnd < c->ssthresh) {
-		/* RFC 3465 §2.2: slow start by bytes acknowledged, at most L = 2 MSS. */
-		c->cwnd += MIN(acked, 2u * mss);
+		/* RFC 3465 §2.2: slow start by bytes acknowledged, at most L = 2 MSS;
+		 * §2.3: L = 1 MSS while resending what a timeout found lost. */
+		uint32_t l = seq_lt(c->snd_una, c->rto_recover) ? mss : 2u * mss;
+		c->cwnd += MIN(acked, l);
 		return;
 	}
 	/* RFC 3465 §2.1 congestion avoidance: one MSS per cwnd bytes acked,

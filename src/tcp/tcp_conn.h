@@ -38,13 +38,15 @@ struct ustcp_sock {
 	uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2) */
 	/* receive sequence variables */
 	uint32_t irs, rcv_nxt, rcv_wnd, rcv_up;
-	uint32_t rcv_adv; /* right edge we last advertised */
-	uint16_t snd_mss; /* largest segment payload we send (after options) */
-	uint16_t rcv_mss; /* largest segment payload the peer may send us */
+	uint32_t rcv_adv;     /* right edge we last advertised */
+	uint16_t snd_mss;     /* largest segment payload we send (after options) */
+	uint16_t rcv_mss;     /* the MSS we announce: our MTU less the IP and TCP headers */
+	uint16_t peer_mss;    /* min(the peer's MSS option, ours): options + data fit in it */
+	uint16_t rcv_seg_max; /* largest payload received: a "full-sized" segment */
 
 	/* Options negotiated on the SYN (RFC 7323, RFC 2018). */
 	uint8_t snd_wscale, rcv_wscale; /* shift of the peer's window / of ours */
-	bool ts_ok, sack_ok;
+	bool ws_ok, ts_ok, sack_ok;
 	uint32_t ts_recent;     /* RFC 7323 §4.3: TS.Recent */
 	uint64_t ts_recent_age; /* when ts_recent was set (PAWS §5.5 24-day rule) */
 	uint32_t last_ack_sent; /* RFC 7323 §4.3: Last.ACK.sent */
@@ -59,23 +61,28 @@ struct ustcp_sock {
 	const struct tcp_cc_ops *cc;
 	uint64_t cc_priv[4];
 	uint32_t cwnd, ssthresh;
-	uint32_t dupacks; /* consecutive duplicate ACKs */
-	uint32_t recover; /* RFC 6582: snd_max when fast recovery began */
+	uint32_t dupacks;     /* consecutive duplicate ACKs */
+	uint32_t recover;     /* RFC 6582: snd_max when fast recovery began */
+	uint32_t rto_recover; /* snd_max at the last timeout: dupACKs below it are not new loss */
 	bool in_recovery;
 	uint64_t last_send; /* when data was last sent (RFC 5681 §4.1 idle restart) */
 
 	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
-	uint8_t delack_segs; /* full-sized segments received since our last ACK */
+	uint32_t delack_bytes; /* data received since our last ACK */
+	bool ack_pending;      /* an ACK must go at the end of this input */
 	struct tw_timer t_delack;
 
 	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */
 	struct tw_timer t_keep;
-	uint8_t keep_probes;  /* keepalives sent without answer */
-	uint64_t last_rcv;    /* when a segment last arrived */
-	uint64_t first_rexmt; /* when the oldest unanswered retransmission went out */
+	uint8_t keep_probes; /* keepalives sent without answer */
+	uint64_t last_rcv;   /* when a segment last arrived */
+	uint64_t una_time;   /* when the oldest unacknowledged data was sent (user timeout) */
 
 	/* Urgent data (RFC 6093: the pointer marks the byte after it). */
 	bool snd_up_valid, rcv_up_valid;
+	/* A FIN that arrived out of order, processed when the data before it is in. */
+	bool fin_ooo;
+	uint32_t fin_ooo_seq;
 
 	/* Per-socket options (ustcp_setsockopt). */
 	uint32_t opt_sndbuf, opt_rcvbuf;
@@ -173,8 +180,19 @@ void tcp_delack_fire(struct tw_timer *t, uint64_t now);
 /* A RST with explicit fields, for segments that have no connection. */
 void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
-/* The window we offer now (free receive buffer). */
+/* The window to offer now: the free receive buffer, held back per RFC 1122
+ * §4.2.3.3 (receiver SWS avoidance), never less than already offered. */
 uint32_t tcp_rcv_window(const struct ustcp_sock *c);
+/* Room in the receive buffer after rcv_nxt (what may be accepted). */
+uint32_t tcp_rcv_space(const struct ustcp_sock *c);
+/* Our timestamp clock value now (RFC 7323 §5.4). */
+uint32_t tcp_ts_now(const struct ustcp_sock *c);
+/* Persist timer's override: send what a small window allows. */
+void tcp_output_force(struct ustcp_sock *c);
+/* Resend the first unacknowledged segment (fast retransmit, partial ACK). */
+void tcp_retransmit_first(struct ustcp_sock *c);
+/* Arm the delayed-ACK timer unless it runs. */
+void tcp_ack_later(struct ustcp_sock *c);
 /* Bytes in the send buffer past snd_nxt: not yet sent. */
 uint32_t tcp_unsent(const struct ustcp_sock *c);
 
@@ -187,6 +205,10 @@ void tcp_enter_time_wait(struct ustcp_sock *c);
 void tcp_arm_fin_wait2(struct ustcp_sock *c);
 /* (Re)start the keepalive timer from the last segment received, or stop it. */
 void tcp_keepalive_arm(struct ustcp_sock *c);
+/* The retransmission timeout in force: the estimate, backed off. */
+uint64_t tcp_rto_now(const struct ustcp_sock *c);
+/* Window scale shift that lets the whole receive buffer be offered. */
+uint8_t tcp_choose_wscale(const struct ustcp_sock *c);
 
 static inline bool tcp_synchronized(int state)
 {

@@ -11,6 +11,7 @@
 #include "net/net.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_conn.h"
+#include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
 struct seg {
@@ -39,20 +40,58 @@ static void trace_conn(struct ustcp_stack *s, int before, int after, uint64_t id
 	s->cur_in->conn_id = id;
 }
 
-/* RFC 9293 §3.7.1: the MSS option bounds what we send; without one, 536. */
+/* The options of the peer's SYN decide what this connection uses: MSS
+ * (RFC 9293 §3.7.1; 536 without one), window scale (RFC 7323 §2.2, both
+ * sides must offer it), SACK (RFC 2018 §2) and timestamps (RFC 7323 §3.2).
+ * The send MSS leaves room for the timestamp option (RFC 6691). */
 static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
 {
-	uint32_t mss = c->stack->cfg.default_mss;
-	if (g->th.opts.present & TCP_OPT_MSS)
-		mss = g->th.opts.mss;
-	uint32_t ours = net_mtu4(c->stack, c->raddr) - TCP_HLEN;
-	if (mss > ours)
-		mss = ours;
-	if (mss < 64)
-		mss = 64; /* a tiny MSS would make us send floods of headers */
-	c->snd_mss = (uint16_t)mss;
-	/* RFC 5681 §3.1 and RFC 6928: initial window of up to ten segments. */
-	c->cwnd = 10u * c->snd_mss;
+	struct ustcp_stack *s = c->stack;
+	const struct tcp_opts *o = &g->th.opts;
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)(net_mtu4(s, c->raddr) - TCP_HLEN);
+	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss : s->cfg.default_mss;
+	mss = MIN(mss, (uint32_t)c->rcv_mss);
+	if (mss < 88)
+		mss = 88; /* a tiny MSS would make us send floods of headers */
+	c->peer_mss = (uint16_t)mss;
+	c->ws_ok = s->cfg.wscale && (o->present & TCP_OPT_WSCALE);
+	if (c->ws_ok) {
+		/* RFC 7323 §2.3: a shift above 14 is used as 14. */
+		c->snd_wscale = (uint8_t)MIN(o->wscale, 14);
+		if (c->passive)
+			c->rcv_wscale = tcp_choose_wscale(c);
+	} else {
+		c->snd_wscale = c->rcv_wscale = 0;
+	}
+	c->sack_ok = s->cfg.sack && (o->present & TCP_OPT_SACK_PERM);
+	c->ts_ok = s->cfg.timestamps && (o->present & TCP_OPT_TIMESTAMP);
+	if (c->ts_ok) {
+		c->ts_recent = o->ts_val;
+		c->ts_recent_age = s->now;
+	}
+	c->snd_mss = (uint16_t)(mss - (c->ts_ok ? 12 : 0));
+	c->rcv_adv = c->rcv_nxt; /* nothing offered beyond RCV.NXT yet */
+	c->recover = c->rto_recover = c->iss;
+	c->rcv_seg_max = (uint16_t)MIN(c->rcv_mss - (c->ts_ok ? 12u : 0u), 536u);
+	c->cc->init(c);
+}
+
+/* Options a listener's children take over (ustcp_setsockopt). */
+static void inherit_options(struct ustcp_sock *c, const struct ustcp_sock *l)
+{
+	c->opt_sndbuf = l->opt_sndbuf;
+	c->opt_rcvbuf = l->opt_rcvbuf;
+	c->ack_delay = l->ack_delay;
+	c->keep_idle = l->keep_idle;
+	c->keep_intvl = l->keep_intvl;
+	c->keep_cnt = l->keep_cnt;
+	c->user_timeout = l->user_timeout;
+	c->rto_min = l->rto_min;
+	c->nodelay = l->nodelay;
+	c->quickack = l->quickack;
+	c->keepalive = l->keepalive;
+	c->cc = l->cc;
 }
 
 /* §3.10.7.1: a segment for no connection gets a RST unless it is one. */
@@ -97,6 +136,7 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g)
 		return;
 	}
 	c->passive = true;
+	inherit_options(c, l);
 	c->laddr = g->laddr;
 	c->lport = g->lport;
 	c->raddr = g->raddr;
@@ -110,6 +150,7 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g)
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = g->seq;
 	c->snd_wl2 = 0;
+	c->last_rcv = s->now;
 	apply_syn_options(c, g);
 	c->listener = l;
 	c->state = USTCP_SYN_RECEIVED;
@@ -128,14 +169,24 @@ static void established(struct ustcp_sock *c)
 	c->rto = c->srtt ? c->rto : c->stack->cfg.rto_initial;
 	/* A close during the handshake left a FIN queued: it goes now. */
 	tcp_set_state(c, c->fin_queued ? USTCP_FIN_WAIT_1 : USTCP_ESTABLISHED);
+	tcp_keepalive_arm(c);
 	tcp_notify(c, USTCP_EV_WRITABLE);
 }
 
-static void take_rtt_sample(struct ustcp_sock *c, uint32_t ack)
+/* RFC 6298 §3 (one timed segment, never a retransmitted one: Karn), or,
+ * when nothing is timed, RFC 7323 §4's sample from the echoed timestamp,
+ * which names the transmission it answers and so is valid even after a
+ * retransmission. */
+static void take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t ack)
 {
 	if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
 		c->rtt_active = false;
 		tcp_rtt_sample(c, c->stack->now - c->rtt_start);
+	} else if (!c->rtt_active && c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP) &&
+		   g->th.opts.ts_ecr != 0) {
+		uint32_t ms = tcp_ts_now(c) - g->th.opts.ts_ecr;
+		if (ms < 60u * 60 * 1000) /* a wild echo is no sample */
+			tcp_rtt_sample(c, (uint64_t)ms * USTCP_NS_PER_MS);
 	}
 }
 
@@ -173,6 +224,7 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 	}
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
+	c->last_rcv = s->now;
 	apply_syn_options(c, g);
 	c->snd_wnd = g->th.win;
 	c->max_snd_wnd = c->snd_wnd;
@@ -180,7 +232,7 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 	c->snd_wl2 = g->ack;
 	if (ack_ok) {
 		c->snd_una = g->ack;
-		take_rtt_sample(c, g->ack);
+		take_rtt_sample(c, g, g->ack);
 		tw_cancel(&s->wheel, &c->t_rexmt);
 		established(c);
 		/* Data or FIN that came with the SYN is processed from step six. */
@@ -188,6 +240,8 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 		g->flags &= (uint8_t)~TCP_SYN;
 		text_and_fin(c, g, true);
 		tcp_output(c);
+		if (c->ack_pending && c->state != USTCP_CLOSED)
+			tcp_send_ack(c);
 		return;
 	}
 	/* Simultaneous open (RFC 9293 §3.5, figure 7): answer with SYN,ACK. */
@@ -262,10 +316,31 @@ static bool fin_acked(const struct ustcp_sock *c)
 	return c->fin_queued && c->snd_una == c->snd_buf_seq + c->sndbuf.len + 1;
 }
 
+/* RFC 6582 §3.2 steps 3-5: an ACK of new data during fast recovery. A full
+ * acknowledgment ends recovery; a partial one means the next hole was lost
+ * too: resend it at once, deflate the window by what was acknowledged, and
+ * restart the timer. */
+static void recovery_ack(struct ustcp_sock *c, uint32_t acked)
+{
+	if (seq_geq(c->snd_una, c->recover)) {
+		c->in_recovery = false;
+		c->dupacks = 0;
+		c->cc->after_recovery(c);
+		return;
+	}
+	tcp_retransmit_first(c);
+	c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+	if (acked >= c->snd_mss)
+		c->cwnd += c->snd_mss;
+	c->cwnd = MAX(c->cwnd, (uint32_t)c->snd_mss);
+	tcp_rexmt_arm(c);
+}
+
 /* A new cumulative ACK: free acknowledged bytes, time, grow cwnd, rearm. */
-static void new_ack(struct ustcp_sock *c, uint32_t ack)
+static void new_ack(struct ustcp_sock *c, const struct seg *g)
 {
 	struct ustcp_stack *s = c->stack;
+	uint32_t ack = g->ack;
 	uint32_t acked = ack - c->snd_una;
 	if (seq_gt(ack, c->snd_buf_seq)) {
 		uint32_t n = ack - c->snd_buf_seq;
@@ -273,23 +348,61 @@ static void new_ack(struct ustcp_sock *c, uint32_t ack)
 			n = c->sndbuf.len;
 		ring_drop(&c->sndbuf, n);
 		c->snd_buf_seq += n;
+		c->bytes_acked += n;
 	}
 	c->snd_una = ack;
+	c->una_time = s->now;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	take_rtt_sample(c, ack);
+	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
+		c->snd_up_valid = false;
+	take_rtt_sample(c, g, ack);
+	/* The peer answers: the timer's backoff ends (the RTO returns to the
+	 * estimator's value, as Linux does). */
 	c->backoff = 0;
-	/* RFC 5681 §3.1: slow start below ssthresh, then about one MSS per RTT. */
-	if (c->cwnd < c->ssthresh)
-		c->cwnd += acked < c->snd_mss ? acked : c->snd_mss;
-	else
-		c->cwnd += (uint32_t)MAX(1u, (uint64_t)c->snd_mss * c->snd_mss / c->cwnd);
+	if (c->in_recovery) {
+		recovery_ack(c, acked);
+	} else {
+		c->dupacks = 0;
+		c->cc->on_ack(c, acked);
+	}
 	/* RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it. */
 	if (c->snd_una == c->snd_max && !tcp_unsent(c))
 		tw_cancel(&s->wheel, &c->t_rexmt);
 	else
 		tcp_rexmt_arm(c);
 	tcp_notify(c, USTCP_EV_WRITABLE);
+}
+
+/* RFC 5681 §2: a duplicate ACK acknowledges nothing new while data is
+ * outstanding, carries no data, SYN or FIN, and leaves the window as it was. */
+static bool is_dup_ack(const struct ustcp_sock *c, const struct seg *g)
+{
+	return g->ack == c->snd_una && c->snd_una != c->snd_max && g->len == 0 &&
+	       !(g->flags & (TCP_SYN | TCP_FIN)) &&
+	       ((uint32_t)g->th.win << c->snd_wscale) == c->snd_wnd;
+}
+
+/* RFC 5681 §3.2 and RFC 6582 §3.2: the third duplicate ACK starts fast
+ * retransmit and recovery (unless it only covers data sent before the last
+ * timeout); later ones inflate the window by one segment each. */
+static void dup_ack(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	c->dupacks++;
+	c->dup_acks_total++;
+	if (c->in_recovery) {
+		c->cwnd += c->snd_mss;
+		return;
+	}
+	if (c->dupacks != 3 || !seq_geq(c->snd_una, c->rto_recover))
+		return;
+	c->in_recovery = true;
+	c->recover = c->snd_max;
+	c->cc->on_congestion(c);
+	c->fast_retransmits++;
+	stat_inc(s, USTCP_C_tcp_fast_retransmits);
+	tcp_retransmit_first(c);
 }
 
 /* §3.10.7.4 fifth check. Returns true when the segment was consumed. */
@@ -306,7 +419,7 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 			tcp_send_rst(s, c->laddr, c->lport, c->raddr, c->rport, g->ack, 0, false);
 			return true;
 		}
-		c->snd_wnd = g->th.win;
+		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
 		c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
@@ -334,11 +447,14 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 		return true;
 	}
 	if (seq_gt(g->ack, c->snd_una))
-		new_ack(c, g->ack);
-	/* Window update, unless the segment is older than the last one used. */
+		new_ack(c, g);
+	else if (is_dup_ack(c, g))
+		dup_ack(c);
+	/* Window update, unless the segment is older than the last one used
+	 * (RFC 7323 §2.3: scaled by the peer's shift). */
 	if (seq_leq(c->snd_una, g->ack) &&
 	    (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack)))) {
-		c->snd_wnd = g->th.win;
+		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
 		c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
@@ -366,11 +482,102 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	return false;
 }
 
-/* §3.10.7.4 seventh and eighth: segment text, then FIN. */
+/* §3.10.7.4 sixth check, URG (RFC 6093: the pointer marks the byte after
+ * the urgent data). The data itself stays in line. */
+static void urgent_check(struct ustcp_sock *c, const struct seg *g)
+{
+	if (!(g->flags & TCP_URG) || g->th.urp == 0 || c->fin_rcvd)
+		return;
+	uint32_t up = g->seq + g->th.urp;
+	if (!c->rcv_up_valid || seq_gt(up, c->rcv_up)) {
+		c->rcv_up = up;
+		c->rcv_up_valid = true;
+		tcp_notify(c, USTCP_EV_READABLE);
+	}
+}
+
+/* The peer's FIN is in sequence: the state moves on (§3.10.7.4 eighth). */
+static void fin_in_order(struct ustcp_sock *c)
+{
+	c->rcv_nxt += 1;
+	c->fin_rcvd = true;
+	c->fin_ooo = false;
+	tcp_notify(c, USTCP_EV_READABLE);
+	switch (c->state) {
+	case USTCP_SYN_RECEIVED:
+	case USTCP_ESTABLISHED:
+		tcp_set_state(c, USTCP_CLOSE_WAIT);
+		break;
+	case USTCP_FIN_WAIT_1:
+		if (fin_acked(c))
+			tcp_enter_time_wait(c);
+		else
+			tcp_set_state(c, USTCP_CLOSING);
+		break;
+	case USTCP_FIN_WAIT_2:
+		tcp_enter_time_wait(c);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Place the segment's data in the receive buffer: in order, it extends
+ * what the user can read (and may close a hole, releasing what the
+ * assembler held); out of order, it waits in the ring at its place.
+ * Returns false when it was refused. *filled says a hole was closed. */
+static bool store_data(struct ustcp_sock *c, struct seg *g, bool *fin, bool *filled)
+{
+	struct ustcp_stack *s = c->stack;
+	uint32_t off = g->seq - c->rcv_nxt;
+	uint32_t space = tcp_rcv_space(c);
+	if (off >= space) {
+		stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
+		return false;
+	}
+	if (g->len > space - off) {
+		g->len = space - off;
+		*fin = false; /* the FIN lies beyond what we keep */
+		stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
+	}
+	if (off > 0) {
+		if (tcp_reass_add(&c->reass, c->rcv_nxt, g->seq, g->len) < 0) {
+			stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
+			return false;
+		}
+		ring_write_at(&c->rcvbuf, c->rcvbuf.len + off, g->data, g->len);
+		stat_inc(s, USTCP_C_tcp_ooo_segments);
+		if (*fin) {
+			c->fin_ooo = true;
+			c->fin_ooo_seq = g->seq + g->len;
+			*fin = false;
+		}
+		return true;
+	}
+	ring_write(&c->rcvbuf, g->data, g->len);
+	c->rcv_nxt += g->len;
+	uint32_t more = tcp_reass_take(&c->reass, c->rcv_nxt);
+	if (more) {
+		ring_commit(&c->rcvbuf, more);
+		c->rcv_nxt += more;
+		*filled = true;
+	} else if (!tcp_reass_empty(&c->reass)) {
+		*filled = true; /* it narrowed a hole: the sender wants to know */
+	}
+	stat_add(s, USTCP_C_tcp_data_in_bytes, g->len + more);
+	c->bytes_received += g->len + more;
+	return true;
+}
+
+/* §3.10.7.4 seventh and eighth: segment text, then FIN. Decides how the
+ * data is acknowledged (RFC 1122 §4.2.3.2, RFC 5681 §4.2): out-of-order
+ * and hole-filling data at once, in-order data at least every second
+ * full-sized segment, otherwise within the ACK delay. */
 static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 {
 	struct ustcp_stack *s = c->stack;
 	bool fin = g->flags & TCP_FIN;
+	bool ack_now = need_ack;
 	if (g->len > 0 || fin) {
 		/* Trim what we already have from the front. */
 		if (seq_lt(g->seq, c->rcv_nxt)) {
@@ -380,6 +587,8 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 			g->data += skip;
 			g->len -= skip;
 			g->seq += skip;
+			if (g->len == 0 && !fin)
+				ack_now = true; /* a duplicate: the sender needs our ACK */
 		}
 	}
 	if (g->len > 0) {
@@ -401,54 +610,78 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 			tcp_conn_closed(c, -ECONNRESET);
 			return;
 		}
-		if (g->seq != c->rcv_nxt) {
-			/* No reassembly yet: the sender will retransmit in order. */
-			stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
-			tcp_send_ack(c);
-			return;
-		}
 		if (tcp_ensure_buffers(c) < 0) {
 			stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
 			return;
 		}
-		uint32_t n = ring_write(&c->rcvbuf, g->data, g->len);
-		if (n < g->len) {
-			stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
-			fin = false; /* the FIN lies beyond what we kept */
-		}
-		c->rcv_nxt += n;
-		stat_add(s, USTCP_C_tcp_data_in_bytes, n);
-		need_ack = true;
-		tcp_notify(c, USTCP_EV_READABLE);
-	}
-	if (fin && g->seq + g->len == c->rcv_nxt && !c->fin_rcvd) {
-		c->rcv_nxt += 1;
-		c->fin_rcvd = true;
-		need_ack = true;
-		tcp_notify(c, USTCP_EV_READABLE);
-		switch (c->state) {
-		case USTCP_SYN_RECEIVED:
-		case USTCP_ESTABLISHED:
-			tcp_set_state(c, USTCP_CLOSE_WAIT);
-			break;
-		case USTCP_FIN_WAIT_1:
-			if (fin_acked(c))
-				tcp_enter_time_wait(c);
+		bool in_order = g->seq == c->rcv_nxt, filled = false;
+		uint32_t len = g->len;
+		if (!store_data(c, g, &fin, &filled) || !in_order || filled) {
+			ack_now = true;
+		} else {
+			if (len > c->rcv_seg_max)
+				c->rcv_seg_max = (uint16_t)MIN(len, 65535u);
+			c->delack_bytes += len;
+			if (c->quickack || c->delack_bytes >= 2u * c->rcv_seg_max)
+				ack_now = true;
 			else
-				tcp_set_state(c, USTCP_CLOSING);
-			break;
-		case USTCP_FIN_WAIT_2:
-			tcp_enter_time_wait(c);
-			break;
-		default:
-			break;
+				tcp_ack_later(c);
 		}
+		if (in_order)
+			tcp_notify(c, USTCP_EV_READABLE);
+	}
+	if (c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq)
+		fin = true; /* the FIN that waited for this data */
+	if (fin && g->seq + g->len == c->rcv_nxt && !c->fin_rcvd) {
+		fin_in_order(c);
+		ack_now = true;
+	} else if (fin && c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq && !c->fin_rcvd) {
+		fin_in_order(c);
+		ack_now = true;
 	} else if (fin && c->state == USTCP_TIME_WAIT) {
 		tcp_enter_time_wait(c); /* restart the 2*MSL timeout */
-		need_ack = true;
+		ack_now = true;
+	} else if (fin && !c->fin_rcvd && seq_gt(g->seq + g->len, c->rcv_nxt)) {
+		/* A FIN beyond a hole: it takes effect when the hole closes. */
+		c->fin_ooo = true;
+		c->fin_ooo_seq = g->seq + g->len;
+		ack_now = true;
 	}
-	if (need_ack)
-		tcp_send_ack(c);
+	if (ack_now)
+		c->ack_pending = true;
+}
+
+/* RFC 7323 §5.3 R1 (PAWS): a segment whose timestamp is older than
+ * TS.Recent is an old duplicate, whatever its sequence number says (after
+ * 2^32 bytes the numbers repeat): drop it and send an ACK. TS.Recent
+ * stays valid for 24 days of idleness (§5.5). */
+static bool paws_reject(struct ustcp_sock *c, const struct seg *g)
+{
+	const uint64_t day = 24ull * 3600 * USTCP_NS_PER_SEC;
+	if (!c->ts_ok || !(g->th.opts.present & TCP_OPT_TIMESTAMP) || (g->flags & TCP_RST))
+		return false;
+	if (!seq_lt(g->th.opts.ts_val, c->ts_recent))
+		return false;
+	if (c->stack->now - c->ts_recent_age > 24 * day) {
+		c->ts_recent = g->th.opts.ts_val; /* too old to judge by */
+		c->ts_recent_age = c->stack->now;
+		return false;
+	}
+	stack_drop(c->stack, USTCP_DROP_tcp_paws);
+	tcp_send_ack(c);
+	return true;
+}
+
+/* RFC 7323 §4.3 (2): remember the timestamp of the segment that reaches
+ * the left edge of the window, to echo it. */
+static void update_ts_recent(struct ustcp_sock *c, const struct seg *g)
+{
+	if (!c->ts_ok || !(g->th.opts.present & TCP_OPT_TIMESTAMP))
+		return;
+	if (seq_geq(g->th.opts.ts_val, c->ts_recent) && seq_leq(g->seq, c->last_ack_sent)) {
+		c->ts_recent = g->th.opts.ts_val;
+		c->ts_recent_age = c->stack->now;
+	}
 }
 
 /* §3.10.7.4: SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
@@ -476,6 +709,8 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		syn_check(c, g);
 		return;
 	}
+	if (paws_reject(c, g))
+		return;
 	if (!seq_acceptable(c, g)) {
 		if (g->flags & TCP_RST) {
 			stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);
@@ -487,11 +722,16 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		tcp_send_ack(c);
 		return;
 	}
+	update_ts_recent(c, g);
 	if (rst_check(c, g) || syn_check(c, g) || ack_check(c, g))
 		return;
-	/* Sixth check (URG) waits for urgent data support. */
+	urgent_check(c, g);
 	text_and_fin(c, g, false);
+	if (c->state == USTCP_CLOSED)
+		return;
 	tcp_output(c);
+	if (c->ack_pending)
+		tcp_send_ack(c);
 }
 
 /* RFC 9293 §3.10.7.4 note / RFC 6191: a new SYN may end a TIME-WAIT when
@@ -562,6 +802,9 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	}
 	int before = c->state;
 	tcp_event_begin(c);
+	c->segs_in++;
+	c->last_rcv = s->now;
+	c->keep_probes = 0;
 	if (time_wait_reopen(c, &g))
 		return;
 	if (c->state == USTCP_SYN_SENT)

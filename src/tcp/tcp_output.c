@@ -1,24 +1,105 @@
 /* tcp_output.c — building and sending segments: data within the send and
- * congestion windows, SYN, ACK, FIN and RST. */
+ * congestion windows (with Nagle and sender-side SWS avoidance), SYN, ACK,
+ * FIN, RST, window probes and keepalives, and the options each carries. */
 #include <string.h>
 
 #include "net/net.h"
 #include "tcp/tcp_conn.h"
+#include "ustcp/ustcp.h"
 #include "wire/wire.h"
+
+#define TCP_TS_OPT_LEN 12 /* NOP, NOP, kind, length, TSval, TSecr */
+
+uint32_t tcp_rcv_space(const struct ustcp_sock *c)
+{
+	return c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->opt_rcvbuf;
+}
 
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
 {
-	uint32_t free_space = c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->stack->cfg.rcvbuf;
-	/* RFC 9293 §3.8.6: never shrink the window we offered. */
-	if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > free_space)
-		free_space = c->rcv_adv - c->rcv_nxt;
-	return free_space > 65535 ? 65535 : free_space; /* no window scaling yet */
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t max_wnd = 65535u << c->rcv_wscale;
+	if (space > max_wnd)
+		space = max_wnd;
+	uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): move the right edge only
+	 * by at least min(half the buffer, one MSS); RFC 9293 §3.8.6: never
+	 * move it left. */
+	uint32_t cap = c->rcvbuf.buf ? c->rcvbuf.cap : c->opt_rcvbuf;
+	uint32_t step = MIN(cap / 2, (uint32_t)c->rcv_mss);
+	if (space < offered + step)
+		return offered;
+	/* A scaled window counts in units of 2^rcv_wscale: round down, but
+	 * never below what is already offered. */
+	uint32_t unit = (1u << c->rcv_wscale) - 1;
+	uint32_t wnd = space & ~unit;
+	return wnd < offered ? offered : wnd;
 }
 
 uint32_t tcp_unsent(const struct ustcp_sock *c)
 {
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 	return seq_lt(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
+}
+
+/* Our timestamp clock (RFC 7323 §5.4): milliseconds from a random offset. */
+uint32_t tcp_ts_now(const struct ustcp_sock *c)
+{
+	return (uint32_t)(c->stack->now / USTCP_NS_PER_MS) + c->ts_offset;
+}
+
+uint8_t tcp_choose_wscale(const struct ustcp_sock *c)
+{
+	uint8_t ws = 0;
+	while (ws < 14 && (c->opt_rcvbuf >> ws) > 65535)
+		ws++;
+	return ws;
+}
+
+/* Options of a SYN (all we offer) or SYN,ACK (only what the peer offered). */
+static void syn_options(struct ustcp_sock *c, struct tcp_opts *o, bool synack)
+{
+	const struct ustcp_config *cfg = &c->stack->cfg;
+	o->present |= TCP_OPT_MSS;
+	o->mss = c->rcv_mss;
+	if (synack ? c->ws_ok : cfg->wscale) {
+		if (!synack)
+			c->rcv_wscale = tcp_choose_wscale(c);
+		o->present |= TCP_OPT_WSCALE;
+		o->wscale = c->rcv_wscale;
+	}
+	if (synack ? c->sack_ok : cfg->sack)
+		o->present |= TCP_OPT_SACK_PERM;
+	if (synack ? c->ts_ok : cfg->timestamps) {
+		o->present |= TCP_OPT_TIMESTAMP;
+		o->ts_val = tcp_ts_now(c);
+		o->ts_ecr = synack ? c->ts_recent : 0;
+	}
+}
+
+/* RFC 2018 §4: SACK blocks while out-of-order data is held, as many as fit
+ * in the option space this segment leaves. */
+static void sack_options(const struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
+{
+	if (!c->sack_ok || tcp_reass_empty(&c->reass))
+		return;
+	/* Header options and data together must fit the path's segment size. */
+	uint32_t limit = c->peer_mss > len ? c->peer_mss - len : 0;
+	uint32_t room = MIN(40u, limit);
+	uint32_t ts = c->ts_ok ? TCP_TS_OPT_LEN : 0;
+	room = room > ts ? room - ts : 0;
+	if (room < 12)
+		return;
+	int max = (int)MIN((room - 4) / 8, (uint32_t)TCP_MAX_SACK);
+	struct tcp_reass_range r[TCP_MAX_SACK];
+	int n = tcp_reass_sack_blocks(&c->reass, r, max);
+	for (int i = 0; i < n; i++) {
+		o->sack[i].left = r[i].start;
+		o->sack[i].right = r[i].end;
+	}
+	o->nsack = (uint8_t)n;
+	if (n)
+		o->present |= TCP_OPT_SACK;
 }
 
 /* Build and queue one segment of this connection. Data, if any, comes from
@@ -33,17 +114,38 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 		.seq = seq,
 		.flags = flags,
 	};
+	if (flags & TCP_SYN) {
+		/* RFC 7323 §2.2: the window in a SYN is never scaled. */
+		th.win = (uint16_t)MIN(tcp_rcv_space(c), 65535u);
+		syn_options(c, &th.opts, flags & TCP_ACK);
+	} else if (c->ts_ok) {
+		th.opts.present |= TCP_OPT_TIMESTAMP;
+		th.opts.ts_val = tcp_ts_now(c);
+		th.opts.ts_ecr = c->ts_recent;
+	}
 	if (flags & TCP_ACK) {
 		th.ack = c->rcv_nxt;
-		th.win = (uint16_t)tcp_rcv_window(c);
-		c->rcv_adv = c->rcv_nxt + th.win;
-	} else if (flags & TCP_SYN) {
-		th.win = (uint16_t)tcp_rcv_window(c);
+		if (!(flags & TCP_SYN)) {
+			uint32_t wnd = tcp_rcv_window(c);
+			th.win = (uint16_t)(wnd >> c->rcv_wscale);
+			c->rcv_adv = c->rcv_nxt + wnd;
+			if (!(flags & TCP_RST))
+				sack_options(c, &th.opts, len);
+		} else {
+			c->rcv_adv = c->rcv_nxt + th.win;
+		}
+		c->last_ack_sent = c->rcv_nxt;
+		/* Every ACK we send answers what the delayed ACK was holding. */
+		c->delack_bytes = 0;
+		c->ack_pending = false;
+		if (tw_armed(&c->t_delack))
+			tw_cancel(&s->wheel, &c->t_delack);
 	}
-	if (flags & TCP_SYN) {
-		/* RFC 9293 §3.7.1: announce the largest segment we can receive. */
-		th.opts.present |= TCP_OPT_MSS;
-		th.opts.mss = (uint16_t)(net_mtu4(s, c->raddr) - TCP_HLEN);
+	if (c->snd_up_valid && seq_lt(seq, c->snd_up) && len) {
+		/* RFC 9293 §3.8.5, RFC 6093: the pointer marks the byte after
+		 * the urgent data, as an offset from this segment's sequence. */
+		th.flags |= TCP_URG;
+		th.urp = (uint16_t)MIN(c->snd_up - seq, 65535u);
 	}
 	uint8_t *seg = tb->buf + NET_HDR_ROOM4;
 	size_t hlen = tcp_emit(&th, seg);
@@ -59,6 +161,7 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	if (net_output4(s, tb, c->laddr, c->raddr, IPPROTO_TCP_, hlen + len) < 0)
 		return;
 	stat_inc(s, USTCP_C_tcp_out);
+	c->segs_out++;
 	if (flags & TCP_RST)
 		stat_inc(s, USTCP_C_tcp_rst_out);
 	uint32_t seg_len = len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
@@ -75,6 +178,8 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 {
 	uint32_t end = seq + seg_len;
+	if (c->snd_una == c->snd_max)
+		c->una_time = c->stack->now; /* the oldest unacknowledged byte leaves now */
 	if (seq_geq(seq, c->snd_max) && !c->rtt_active) {
 		c->rtt_active = true;
 		c->rtt_seq = end;
@@ -83,24 +188,40 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 	c->snd_nxt = end;
 	if (seq_gt(end, c->snd_max))
 		c->snd_max = end;
+	c->last_send = c->stack->now;
 	if (!tw_armed(&c->t_rexmt))
 		tcp_rexmt_arm(c);
 }
 
 void tcp_send_syn(struct ustcp_sock *c)
 {
+	if (!c->rcv_mss)
+		c->rcv_mss = (uint16_t)(net_mtu4(c->stack, c->raddr) - TCP_HLEN);
+	if (c->snd_max == c->iss) /* our first SYN: pick the timestamp offset */
+		c->ts_offset = (uint32_t)rng_next(&c->stack->rng);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
 	emit(c, c->iss, flags, 0);
 	sent(c, c->iss, 1);
 }
 
-void tcp_send_ack(struct ustcp_sock *c) { emit(c, c->snd_nxt, TCP_ACK, 0); }
+/* The sequence number of a segment without data: SND.NXT as the peer knows
+ * it. After a timeout our snd_nxt goes back to resend, but the peer may
+ * already hold more; a number behind its RCV.NXT would be unacceptable and
+ * answered by an ACK, which we would answer again. So: the highest number
+ * sent, but not beyond the peer's window (where a zero-window probe went). */
+static uint32_t ack_seq(const struct ustcp_sock *c)
+{
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+	return seq_lt(wnd_end, c->snd_max) && seq_geq(wnd_end, c->snd_nxt) ? wnd_end : c->snd_max;
+}
+
+void tcp_send_ack(struct ustcp_sock *c) { emit(c, ack_seq(c), TCP_ACK, 0); }
 
 void tcp_send_rst_conn(struct ustcp_sock *c)
 {
 	/* RFC 9293 §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>. The ACK bit is set as
 	 * well, as Linux does: every state that accepts a RST accepts this one. */
-	emit(c, c->snd_nxt, TCP_RST | TCP_ACK, 0);
+	emit(c, ack_seq(c), TCP_RST | TCP_ACK, 0);
 }
 
 void tcp_send_challenge_ack(struct ustcp_sock *c)
@@ -155,24 +276,40 @@ static bool sends_data(int state)
 	}
 }
 
-void tcp_output(struct ustcp_sock *c)
+/* Whether a segment of len bytes (less than a full one) may leave now.
+ * RFC 1122 §4.2.3.4 (sender SWS avoidance) with Nagle (RFC 896, RFC 9293
+ * §3.7.4): a short segment goes when it carries everything queued and
+ * nothing is outstanding (or Nagle is off), or when it fills half the
+ * largest window the peer has offered. A retransmission always goes. */
+static bool short_segment_ok(const struct ustcp_sock *c, uint32_t len, uint32_t unsent, bool force)
+{
+	if (force || seq_lt(c->snd_nxt, c->snd_max))
+		return true;
+	if (len == unsent && (c->nodelay || c->snd_una == c->snd_max))
+		return true;
+	return len >= c->max_snd_wnd / 2 && c->max_snd_wnd > 0;
+}
+
+static void output(struct ustcp_sock *c, bool force)
 {
 	if (!sends_data(c->state))
 		return;
+	if (c->snd_una == c->snd_max && tcp_unsent(c) && c->last_send &&
+	    c->stack->now - c->last_send > tcp_rto_now(c) && c->cc->after_idle)
+		c->cc->after_idle(c); /* RFC 5681 §4.1: restart after idle */
 	for (;;) {
 		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-		uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
 		uint32_t right = c->snd_una + wnd;
 		uint32_t usable = seq_gt(right, c->snd_nxt) ? right - c->snd_nxt : 0;
 		uint32_t unsent = tcp_unsent(c);
 		if (unsent) {
-			uint32_t len = unsent;
-			if (len > usable)
-				len = usable;
-			if (len > c->snd_mss)
-				len = c->snd_mss;
+			uint32_t len = MIN(MIN(unsent, usable), (uint32_t)c->snd_mss);
 			if (len == 0)
-				break; /* window closed: the timer probes it */
+				break; /* window closed: the persist timer probes it */
+			if (len < c->snd_mss && !short_segment_ok(c, len, unsent, force))
+				break;
+			force = false;
 			uint8_t flags = TCP_ACK;
 			bool last = c->snd_nxt + len == data_end;
 			if (last)
@@ -190,7 +327,35 @@ void tcp_output(struct ustcp_sock *c)
 		}
 	}
 	if (tcp_unsent(c) && !tw_armed(&c->t_rexmt))
-		tcp_rexmt_arm(c); /* persist: probe the zero window (RFC 9293 §3.8.6.1) */
+		tcp_rexmt_arm(c); /* persist: probe the window (RFC 9293 §3.8.6.1) */
+}
+
+void tcp_output(struct ustcp_sock *c) { output(c, false); }
+
+/* The persist timer found data held back by a small window: send what fits
+ * (RFC 1122 §4.2.3.4's override timeout). */
+void tcp_output_force(struct ustcp_sock *c) { output(c, true); }
+
+/* Fast retransmit and NewReno's partial-ACK retransmit: the first
+ * unacknowledged segment again, whatever the windows say. */
+void tcp_retransmit_first(struct ustcp_sock *c)
+{
+	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+	uint32_t avail = seq_gt(data_end, c->snd_una) ? data_end - c->snd_una : 0;
+	uint32_t len = MIN(avail, (uint32_t)c->snd_mss);
+	uint8_t flags = TCP_ACK;
+	if (c->snd_una + len == data_end) {
+		if (len)
+			flags |= TCP_PSH;
+		if (c->fin_queued && seq_gt(c->snd_max, data_end))
+			flags |= TCP_FIN;
+	}
+	if (len == 0 && !(flags & TCP_FIN))
+		return;
+	emit(c, c->snd_una, flags, len);
+	c->last_send = c->stack->now;
+	if (c->rtt_active && seq_gt(c->rtt_seq, c->snd_una))
+		c->rtt_active = false; /* Karn: the timed segment was sent again */
 }
 
 /* Zero-window probe: one byte beyond the closed window (RFC 1122 §4.2.2.17). */
@@ -199,6 +364,8 @@ void tcp_send_probe(struct ustcp_sock *c)
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 	if (seq_geq(c->snd_una, data_end))
 		return;
+	c->zw_probes++;
+	stat_inc(c->stack, USTCP_C_tcp_zero_window_probes);
 	emit(c, c->snd_una, TCP_ACK, 1);
 	if (seq_lt(c->snd_nxt, c->snd_una + 1))
 		c->snd_nxt = c->snd_una + 1;
@@ -208,11 +375,21 @@ void tcp_send_probe(struct ustcp_sock *c)
 
 void tcp_send_keepalive(struct ustcp_sock *c) { emit(c, c->snd_nxt - 1, TCP_ACK, 0); }
 
+/* RFC 1122 §4.2.3.2: an ACK for received data may wait, but not long. */
+void tcp_ack_later(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (!tw_armed(&c->t_delack))
+		tw_arm(&s->wheel, &c->t_delack, s->now + c->ack_delay);
+}
+
 void tcp_delack_fire(struct tw_timer *t, uint64_t now)
 {
 	(void)now;
 	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_delack);
 	tcp_event_begin(c);
+	if (!tcp_synchronized(c->state) || c->state == USTCP_TIME_WAIT)
+		return;
 	stat_inc(c->stack, USTCP_C_tcp_delayed_acks);
 	tcp_send_ack(c);
 }

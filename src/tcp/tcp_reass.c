@@ -49,7 +49,9 @@ uint32_t tcp_reass_take(struct tcp_reass *a, uint32_t rcv_nxt)
 	if (i) {
 		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
 		a->n = (uint8_t)(a->n - i);
-		a->last = 0;
+		/* The most recently touched range keeps its place at the front
+		 * of the SACK blocks (RFC 2018 §4) if it is still held. */
+		a->last = a->last >= i ? (uint8_t)(a->last - i) : 0;
 	}
 	return got;
 }

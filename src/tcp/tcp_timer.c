@@ -3,25 +3,41 @@
  * timers. */
 #include <errno.h>
 
+#include "net/net.h"
 #include "tcp/tcp_conn.h"
 
-static uint64_t rto_clamp(const struct ustcp_config *cfg, uint64_t rto)
+static uint64_t rto_clamp(const struct ustcp_sock *c, uint64_t rto)
 {
-	if (rto < cfg->rto_min)
-		rto = cfg->rto_min;
-	return rto > cfg->rto_max ? cfg->rto_max : rto;
+	if (rto < c->rto_min)
+		rto = c->rto_min;
+	return rto > c->stack->cfg.rto_max ? c->stack->cfg.rto_max : rto;
+}
+
+uint64_t tcp_rto_now(const struct ustcp_sock *c)
+{
+	uint64_t rto = c->rto, max = c->stack->cfg.rto_max;
+	for (unsigned i = 0; i < c->backoff && rto < max; i++)
+		rto *= 2;
+	return rto < max ? rto : max;
 }
 
 void tcp_rexmt_arm(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	tw_arm(&s->wheel, &c->t_rexmt, s->now + c->rto);
+	uint64_t at = s->now + tcp_rto_now(c);
+	/* The user timeout ends the connection on time, not at the next
+	 * backed-off retransmission after it. */
+	if (c->user_timeout && c->snd_una != c->snd_max && c->una_time + c->user_timeout < at)
+		at = MAX(c->una_time + c->user_timeout, s->now + 1);
+	tw_arm(&s->wheel, &c->t_rexmt, at);
 }
 
 /* RFC 6298 §2.2-2.3 (K = 4, alpha = 1/8, beta = 1/4, G = one tick). */
 void tcp_rtt_sample(struct ustcp_sock *c, uint64_t r)
 {
 	const uint64_t g = TW_TICK_NS;
+	if (c->min_rtt == 0 || r < c->min_rtt)
+		c->min_rtt = r ? r : 1;
 	if (c->srtt == 0) {
 		c->srtt = r ? r : 1;
 		c->rttvar = r / 2;
@@ -31,14 +47,14 @@ void tcp_rtt_sample(struct ustcp_sock *c, uint64_t r)
 		c->srtt = (7 * c->srtt + r) / 8;
 	}
 	uint64_t k = 4 * c->rttvar;
-	c->rto = rto_clamp(&c->stack->cfg, c->srtt + (k > g ? k : g));
+	c->rto = rto_clamp(c, c->srtt + (k > g ? k : g));
 }
 
+/* RFC 6298 §5.5: double the timer, up to the maximum (tcp_rto_now). */
 static void backoff(struct ustcp_sock *c)
 {
-	/* RFC 6298 §5.5: double the timer, up to the maximum. */
-	c->backoff++;
-	c->rto = rto_clamp(&c->stack->cfg, c->rto * 2);
+	if (c->backoff < UINT8_MAX)
+		c->backoff++;
 }
 
 static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
@@ -54,37 +70,68 @@ static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
 	tcp_send_syn(c);
 }
 
-static void data_timeout(struct ustcp_sock *c)
+/* Give up on a connection whose peer no longer answers. */
+static void give_up(struct ustcp_sock *c)
 {
-	struct ustcp_stack *s = c->stack;
-	if (c->snd_wnd == 0 && tcp_unsent(c) + (c->snd_max - c->snd_una) > 0) {
-		/* RFC 9293 §3.8.6.1: the persist timer never gives up while
-		 * the peer keeps answering; probes back off like RTOs. */
+	stat_inc(c->stack, USTCP_C_tcp_timeouts);
+	tcp_send_rst_conn(c);
+	tcp_conn_closed(c, -ETIMEDOUT);
+}
+
+/* The persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): probe a zero
+ * window, backing off like the RTO but never giving up while the peer
+ * answers; or send what a small window holds back (RFC 1122 §4.2.3.4). */
+static void persist_timeout(struct ustcp_sock *c)
+{
+	if (c->snd_wnd == 0) {
 		backoff(c);
 		tcp_send_probe(c);
 		tcp_rexmt_arm(c);
 		return;
 	}
-	if (c->snd_una == c->snd_max)
-		return; /* nothing outstanding */
-	if (c->backoff >= s->cfg.data_retries) {
-		/* RFC 1122 §4.2.3.5 R2: give up on the connection. */
-		stat_inc(s, USTCP_C_tcp_timeouts);
-		tcp_send_rst_conn(c);
-		tcp_conn_closed(c, -ETIMEDOUT);
+	tcp_output_force(c);
+	if (tcp_unsent(c) && !tw_armed(&c->t_rexmt))
+		tcp_rexmt_arm(c);
+}
+
+static void data_timeout(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	bool outstanding = c->snd_una != c->snd_max;
+	if ((c->snd_wnd == 0 && (tcp_unsent(c) || outstanding)) ||
+	    (!outstanding && tcp_unsent(c))) {
+		persist_timeout(c);
 		return;
 	}
+	if (!outstanding)
+		return;
+	if (c->user_timeout && s->now - c->una_time >= c->user_timeout) {
+		give_up(c); /* RFC 9293 §3.8.3 / RFC 5482: the user's limit */
+		return;
+	}
+	if (c->backoff >= s->cfg.data_retries) {
+		give_up(c); /* RFC 1122 §4.2.3.5 R2 */
+		return;
+	}
+	if (c->backoff + 1u == s->cfg.data_retries_r1)
+		net_neigh_revalidate4(s, c->raddr); /* R1: ask the link layer again */
 	backoff(c);
-	/* RFC 5681 §3.1 eq. 4 and RFC 6298 §5.4: after an RTO, resend from
-	 * snd_una with a one-segment window. */
-	uint32_t flight = c->snd_max - c->snd_una;
-	c->ssthresh = flight / 2 > 2u * c->snd_mss ? flight / 2 : 2u * c->snd_mss;
-	c->cwnd = c->snd_mss;
+	c->rto_expirations++;
+	stat_inc(s, USTCP_C_tcp_rto_expirations);
+	/* RFC 5681 §3.1 and RFC 6298 §5.4: resend from snd_una with the window
+	 * the algorithm gives after a timeout; fast recovery is over, and
+	 * duplicate ACKs for data sent before now are not a new loss
+	 * (RFC 6582 §4). */
+	c->cc->on_rto(c);
+	c->in_recovery = false;
+	c->dupacks = 0;
+	c->rto_recover = c->snd_max;
 	c->snd_nxt = c->snd_una;
 	c->rtt_active = false; /* Karn: no sample from a retransmitted segment */
 	tcp_output(c);
-	if (!tw_armed(&c->t_rexmt))
-		tcp_rexmt_arm(c);
+	if (c->snd_nxt == c->snd_una)
+		tcp_retransmit_first(c); /* the window gives nothing: resend anyway */
+	tcp_rexmt_arm(c);
 }
 
 static void rexmt_fire(struct tw_timer *t, uint64_t now)

@@ -38,8 +38,11 @@ static void three_way_handshake(void **state)
 	/* Both learned the other's ISN and the MSS of a 1500-byte MTU. */
 	assert_int_equal(ia.irs, ib.iss);
 	assert_int_equal(ib.irs, ia.iss);
-	assert_int_equal(ia.snd_mss, 1460);
-	assert_int_equal(ib.snd_mss, 1460);
+	assert_int_equal(ia.snd_mss, 1448); /* 1460 less the timestamp option */
+	assert_int_equal(ib.snd_mss, 1448);
+	assert_true(ia.timestamps && ib.timestamps && ia.sack_ok && ib.sack_ok);
+	assert_int_equal(ia.rcv_wscale, 3); /* 256 KiB fits 65535 << 3 */
+	assert_int_equal(ib.snd_wscale, 3);
 	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_active_opens), 1);
 	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_tcp_passive_opens), 1);
 	assert_int_equal(ustcp_drops_total(n->st[H_A]) + ustcp_drops_total(n->st[H_B]), 0);

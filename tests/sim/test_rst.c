@@ -150,6 +150,8 @@ static void rst_in_established(void **state)
 	/* B learns on its next send: A answers for a connection it no longer
 	 * has with <SEQ=SEG.ACK><CTL=RST> (§3.10.7.1), which B accepts. */
 	struct ustcp_sock_info ib = h_info(cb);
+	/* No Nagle: "world!" still waits for the ACK A will never send. */
+	assert_int_equal(ustcp_setsockopt(cb, USTCP_TCP_NODELAY, 1), 0);
 	h_send_all(cb, "more");
 	h_run(n, 10 * MS);
 	const struct h_seg *r = h_find(n, H_A, TCP_RST, TCP_RST, 0);

@@ -65,6 +65,17 @@ static void soak(const struct ustcp_impair *imp, uint64_t seed)
 		assert_int_equal(ustcp_sock_error(pa.k), 0);
 	}
 	assert_non_null(pb.k);
+	if (getenv("H_DUMP")) {
+		struct ustcp_sock_info x[2] = {h_info(pa.k), h_info(pb.k)};
+		for (int i = 0; i < 2; i++)
+			fprintf(stderr,
+				"%c: st %d una %u nxt %u max %u wnd %u rcv_nxt %u rwnd %u cwnd %u "
+				"rto %llu backoff %u ooo %u\n",
+				'A' + i, x[i].state, x[i].snd_una, x[i].snd_nxt, x[i].snd_max,
+				x[i].snd_wnd, x[i].rcv_nxt, x[i].rcv_wnd, x[i].cwnd,
+				(unsigned long long)x[i].rto, x[i].backoff, x[i].rcv_ooo_bytes);
+		h_dump(n);
+	}
 	assert_int_equal(pa.got, SOAK_BYTES);
 	assert_int_equal(pb.got, SOAK_BYTES);
 	assert_memory_equal(pa.in, pb.out, SOAK_BYTES);
