@@ -43,6 +43,12 @@ int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog
 		 struct ustcp_sock **out);
 /* A completed connection, or -EAGAIN. */
 int ustcp_accept(struct ustcp_sock *listener, struct ustcp_sock **out);
+/* A socket not yet connected, so options (buffer sizes, which the window
+ * scale in the SYN depends on) can be set before ustcp_connect_sock(). A
+ * socket that is never connected is given back with ustcp_close(). */
+int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out);
+int ustcp_connect_sock(struct ustcp_sock *k, struct ustcp_endpoint local,
+		       struct ustcp_endpoint remote);
 /* Start an active open; the SYN leaves at once. local may be {0,0}.
  * Progress shows in ustcp_sock_state(); failure in ustcp_sock_error(). */
 int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,

@@ -67,11 +67,25 @@ int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
 	return -EAGAIN;
 }
 
-int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
-		  struct ustcp_sock **out)
+int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out)
 {
+	struct ustcp_sock *c = tcp_conn_alloc(s);
+	if (!c)
+		return -EMFILE;
+	c->user_owned = true;
+	c->unopened = true;
+	*out = c;
+	return 0;
+}
+
+int ustcp_connect_sock(struct ustcp_sock *c, struct ustcp_endpoint local,
+		       struct ustcp_endpoint remote)
+{
+	struct ustcp_stack *s = c->stack;
 	uint32_t rip = ntohl(remote.ip), lip = ntohl(local.ip), src;
 	int iface;
+	if (!c->unopened)
+		return c->state == USTCP_CLOSED ? -EINVAL : -EISCONN;
 	if (rip == 0 || remote.port == 0)
 		return -EINVAL;
 	if (net_route4(s, rip, &iface, &src) < 0)
@@ -88,9 +102,7 @@ int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ust
 	} else if (tcp_conn_lookup(s, lip, lport, rip, remote.port)) {
 		return -EADDRINUSE;
 	}
-	struct ustcp_sock *c = tcp_conn_alloc(s);
-	if (!c)
-		return -EMFILE;
+	c->unopened = false;
 	c->laddr = lip;
 	c->lport = lport;
 	c->raddr = rip;
@@ -98,14 +110,29 @@ int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ust
 	c->iss = tcp_new_iss(s, c);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;
-	c->user_owned = true;
 	tcp_conn_hash(c);
 	call_begin(c);
 	tcp_set_state(c, USTCP_SYN_SENT);
 	stat_inc(s, USTCP_C_tcp_active_opens);
 	tcp_send_syn(c);
-	*out = c;
 	stack_event_end(s);
+	return 0;
+}
+
+int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
+		  struct ustcp_sock **out)
+{
+	struct ustcp_sock *c;
+	int rc = ustcp_socket(s, &c);
+	if (rc < 0)
+		return rc;
+	rc = ustcp_connect_sock(c, local, remote);
+	if (rc < 0) {
+		tcp_conn_release(c);
+		tcp_reap(s);
+		return rc;
+	}
+	*out = c;
 	return 0;
 }
 
@@ -208,8 +235,9 @@ long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 static void shut_send(struct ustcp_sock *k)
 {
 	switch (k->state) {
+	case USTCP_SYN_SENT:
 	case USTCP_SYN_RECEIVED:
-		k->fin_queued = true; /* sent once established */
+		k->fin_queued = true; /* sent after the queued data, once established */
 		break;
 	case USTCP_ESTABLISHED:
 		k->fin_queued = true;
@@ -220,9 +248,6 @@ static void shut_send(struct ustcp_sock *k)
 		k->fin_queued = true;
 		tcp_set_state(k, USTCP_LAST_ACK);
 		tcp_output(k);
-		break;
-	case USTCP_SYN_SENT:
-		tcp_conn_closed(k, 0);
 		break;
 	default:
 		break; /* already closing */
@@ -268,7 +293,14 @@ int ustcp_close(struct ustcp_sock *k)
 	case USTCP_CLOSED:
 		break;
 	case USTCP_SYN_SENT:
-		tcp_conn_closed(k, 0);
+		/* RFC 9293 §3.10.4 deletes the TCB; but data the user queued is
+		 * not thrown away: it goes, then the FIN, once established. */
+		if (k->sndbuf.len == 0) {
+			tcp_conn_closed(k, 0);
+			break;
+		}
+		k->rcv_closed = true;
+		shut_send(k);
 		break;
 	default:
 		if (k->rcvbuf.len > 0 && k->state != USTCP_TIME_WAIT) {
@@ -309,7 +341,7 @@ size_t ustcp_sock_readable(const struct ustcp_sock *k) { return k->rcvbuf.len; }
 size_t ustcp_sock_writable(const struct ustcp_sock *k)
 {
 	if (!k->sndbuf.buf)
-		return k->stack->cfg.sndbuf;
+		return k->opt_sndbuf;
 	return ring_space(&k->sndbuf);
 }
 int ustcp_sock_eof(const struct ustcp_sock *k) { return k->fin_rcvd && k->rcvbuf.len == 0; }
@@ -341,7 +373,7 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->ssthresh = k->ssthresh;
 	info->srtt = k->srtt;
 	info->rttvar = k->rttvar;
-	info->rto = k->rto;
+	info->rto = tcp_rto_now(k);
 	info->min_rtt = k->min_rtt;
 	info->bytes_in_flight = k->snd_max - k->snd_una;
 	info->retransmits = k->retransmits;

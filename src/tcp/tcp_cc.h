@@ -9,6 +9,7 @@
 #ifndef USTCP_TCP_CC_H
 #define USTCP_TCP_CC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ustcp_sock;
@@ -28,6 +29,21 @@ struct tcp_cc_ops {
 	/* Sending again after an idle period longer than the RTO (RFC 5681 §4.1). */
 	void (*after_idle)(struct ustcp_sock *c);
 };
+
+/* HyStart++ (RFC 9406): leave the initial slow start when the RTT shows a
+ * queue building, before the doubling overruns it, through a few rounds of
+ * conservative slow start. Any algorithm may use it for its slow start. */
+struct tcp_hystart {
+	uint32_t window_end;                    /* the round ends when this is acknowledged */
+	uint32_t samples;                       /* RTT samples in this round */
+	uint64_t last_round_min, cur_round_min; /* ns; UINT64_MAX = none */
+	uint64_t css_baseline;                  /* min RTT when conservative slow start began */
+	uint8_t css_rounds;                     /* rounds spent in conservative slow start */
+	bool in_css, done;
+};
+void tcp_hystart_init(struct ustcp_sock *c);
+/* Slow start growth for acked bytes, with HyStart++ deciding when to stop. */
+void tcp_hystart_slow_start(struct ustcp_sock *c, uint32_t acked);
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
 

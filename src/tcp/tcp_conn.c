@@ -45,6 +45,8 @@ void tcp_destroy(struct ustcp_stack *s)
 		for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
 			ring_free(&t->pool[i].sndbuf);
 			ring_free(&t->pool[i].rcvbuf);
+			tcp_reass_free(&t->pool[i].reass);
+			tcp_reass_free(&t->pool[i].sacked);
 		}
 	}
 	free(t->pool);
@@ -79,6 +81,7 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	c->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
 	c->rto_min = s->cfg.rto_min;
 	tcp_reass_init(&c->reass);
+	tcp_reass_init(&c->sacked);
 	tcp_timers_init(c);
 	return c;
 }
@@ -217,6 +220,22 @@ void tcp_set_state(struct ustcp_sock *c, int state)
 	tcp_notify(c, USTCP_EV_STATE);
 }
 
+/* Bytes an assembler took beyond its room in place. */
+static uint64_t reass_room(const struct tcp_reass *a)
+{
+	return a->r == a->inline_r ? 0 : (uint64_t)a->cap * sizeof(a->r[0]);
+}
+
+/* Room for one hole per two small segments of the buffer: a burst lost
+ * every other segment is still fully described. */
+static void reass_size(struct ustcp_sock *c, struct tcp_reass *a, uint32_t buf)
+{
+	uint32_t cap = MIN(MAX(buf / 1024, (uint32_t)TCP_REASS_MAX), 8192u);
+	uint64_t before = reass_room(a);
+	if (tcp_reass_grow(a, cap) == 0)
+		c->stack->tcp->buffer_bytes += reass_room(a) - before;
+}
+
 int tcp_ensure_buffers(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
@@ -224,11 +243,13 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 		if (ring_init(&c->sndbuf, c->opt_sndbuf) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += c->opt_sndbuf;
+		reass_size(c, &c->sacked, c->opt_sndbuf);
 	}
 	if (!c->rcvbuf.buf) {
 		if (ring_init(&c->rcvbuf, c->opt_rcvbuf) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += c->opt_rcvbuf;
+		reass_size(c, &c->reass, c->opt_rcvbuf);
 	}
 	return 0;
 }
@@ -273,8 +294,11 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 		t->buffer_bytes -= c->sndbuf.cap;
 	if (c->rcvbuf.buf)
 		t->buffer_bytes -= c->rcvbuf.cap;
+	t->buffer_bytes -= reass_room(&c->reass) + reass_room(&c->sacked);
 	ring_free(&c->sndbuf);
 	ring_free(&c->rcvbuf);
+	tcp_reass_free(&c->reass);
+	tcp_reass_free(&c->sacked);
 	c->stack = NULL;
 	c->hnext = t->free;
 	t->free = c;

@@ -20,6 +20,7 @@
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_reass.h"
 #include "tcp/tcp_seq.h"
+#include "wire/wire.h"
 
 struct ustcp_sock {
 	struct ustcp_stack *stack;
@@ -60,10 +61,14 @@ struct ustcp_sock {
 	/* Congestion control (RFC 5681) behind cc; loss recovery (RFC 6582). */
 	const struct tcp_cc_ops *cc;
 	uint64_t cc_priv[4];
+	struct tcp_hystart hystart; /* RFC 9406 state of the initial slow start */
+	uint64_t ack_rtt;           /* RTT sample taken from the latest ACK, 0 if none */
 	uint32_t cwnd, ssthresh;
 	uint32_t dupacks;     /* consecutive duplicate ACKs */
 	uint32_t recover;     /* RFC 6582: snd_max when fast recovery began */
 	uint32_t rto_recover; /* snd_max at the last timeout: dupACKs below it are not new loss */
+	struct tcp_reass sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
+	uint32_t rexmt_next;     /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
 	bool in_recovery;
 	uint64_t last_send; /* when data was last sent (RFC 5681 §4.1 idle restart) */
 
@@ -111,6 +116,7 @@ struct ustcp_sock {
 
 	int error;       /* negative errno reported to the user */
 	bool user_owned; /* the user holds this pointer */
+	bool unopened;   /* made by ustcp_socket, not yet connected */
 	bool passive;    /* created from a listener */
 	bool fin_queued; /* user shut down sending: FIN follows the data */
 	bool fin_rcvd;   /* peer's FIN received (rcv_nxt counts it) */
@@ -191,6 +197,17 @@ uint32_t tcp_ts_now(const struct ustcp_sock *c);
 void tcp_output_force(struct ustcp_sock *c);
 /* Resend the first unacknowledged segment (fast retransmit, partial ACK). */
 void tcp_retransmit_first(struct ustcp_sock *c);
+/* Resend [seq, seq + len), whatever the windows say. */
+void tcp_send_range(struct ustcp_sock *c, uint32_t seq, uint32_t len);
+/* One new segment (or the FIN) if the peer's window allows; false if not. */
+bool tcp_send_new_segment(struct ustcp_sock *c);
+
+/* tcp_sack.c: the sender's scoreboard and SACK loss recovery (RFC 6675). */
+void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o);
+bool tcp_sack_loss_detected(const struct ustcp_sock *c);
+uint32_t tcp_sack_pipe(const struct ustcp_sock *c);
+void tcp_sack_output(struct ustcp_sock *c);
+uint32_t tcp_sack_skip(struct ustcp_sock *c);
 /* Arm the delayed-ACK timer unless it runs. */
 void tcp_ack_later(struct ustcp_sock *c);
 /* Bytes in the send buffer past snd_nxt: not yet sent. */

@@ -179,15 +179,22 @@ static void established(struct ustcp_sock *c)
  * retransmission. */
 static void take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t ack)
 {
-	if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
-		c->rtt_active = false;
-		tcp_rtt_sample(c, c->stack->now - c->rtt_start);
-	} else if (!c->rtt_active && c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP) &&
-		   g->th.opts.ts_ecr != 0) {
+	uint64_t ts_rtt = 0;
+	c->ack_rtt = 0;
+	if (c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP) && g->th.opts.ts_ecr != 0) {
 		uint32_t ms = tcp_ts_now(c) - g->th.opts.ts_ecr;
 		if (ms < 60u * 60 * 1000) /* a wild echo is no sample */
-			tcp_rtt_sample(c, (uint64_t)ms * USTCP_NS_PER_MS);
+			ts_rtt = (uint64_t)MAX(ms, 1u) * USTCP_NS_PER_MS;
 	}
+	if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
+		c->rtt_active = false;
+		c->ack_rtt = c->stack->now - c->rtt_start;
+		tcp_rtt_sample(c, c->ack_rtt);
+	} else if (!c->rtt_active && ts_rtt) {
+		tcp_rtt_sample(c, ts_rtt);
+	}
+	if (!c->ack_rtt)
+		c->ack_rtt = ts_rtt; /* for HyStart++: one sample per ACK */
 }
 
 static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack);
@@ -316,10 +323,13 @@ static bool fin_acked(const struct ustcp_sock *c)
 	return c->fin_queued && c->snd_una == c->snd_buf_seq + c->sndbuf.len + 1;
 }
 
-/* RFC 6582 §3.2 steps 3-5: an ACK of new data during fast recovery. A full
- * acknowledgment ends recovery; a partial one means the next hole was lost
- * too: resend it at once, deflate the window by what was acknowledged, and
- * restart the timer. */
+/* RFC 6582 §3.2 steps 3-5 (and RFC 6675 §5 with SACK): an ACK of new data
+ * during fast recovery. A full acknowledgment ends recovery. A partial one
+ * means the next hole was lost too: NewReno resends it at once and deflates
+ * the window by what was acknowledged; with SACK the scoreboard decides,
+ * unless it shows no loss at the new SND.UNA (the last holes of a burst
+ * have too little SACKed above them), when the hole is resent as NewReno
+ * would. */
 static void recovery_ack(struct ustcp_sock *c, uint32_t acked)
 {
 	if (seq_geq(c->snd_una, c->recover)) {
@@ -328,16 +338,20 @@ static void recovery_ack(struct ustcp_sock *c, uint32_t acked)
 		c->cc->after_recovery(c);
 		return;
 	}
+	if (c->sack_ok) {
+		if (!tcp_sack_loss_detected(c) && seq_leq(c->rexmt_next, c->snd_una))
+			tcp_retransmit_first(c);
+		return;
+	}
 	tcp_retransmit_first(c);
 	c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 	if (acked >= c->snd_mss)
 		c->cwnd += c->snd_mss;
 	c->cwnd = MAX(c->cwnd, (uint32_t)c->snd_mss);
-	tcp_rexmt_arm(c);
 }
 
-/* A new cumulative ACK: free acknowledged bytes, time, grow cwnd, rearm. */
-static void new_ack(struct ustcp_sock *c, const struct seg *g)
+/* A new cumulative ACK: free acknowledged bytes, time, forget backoff. */
+static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 {
 	struct ustcp_stack *s = c->stack;
 	uint32_t ack = g->ack;
@@ -354,12 +368,20 @@ static void new_ack(struct ustcp_sock *c, const struct seg *g)
 	c->una_time = s->now;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
+	tcp_reass_take(&c->sacked, ack);
 	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
 		c->snd_up_valid = false;
 	take_rtt_sample(c, g, ack);
 	/* The peer answers: the timer's backoff ends (the RTO returns to the
 	 * estimator's value, as Linux does). */
 	c->backoff = 0;
+	return acked;
+}
+
+/* After a new ACK: congestion control or recovery, then the timer. */
+static void new_ack(struct ustcp_sock *c, uint32_t acked)
+{
+	struct ustcp_stack *s = c->stack;
 	if (c->in_recovery) {
 		recovery_ack(c, acked);
 	} else {
@@ -383,26 +405,41 @@ static bool is_dup_ack(const struct ustcp_sock *c, const struct seg *g)
 	       ((uint32_t)g->th.win << c->snd_wscale) == c->snd_wnd;
 }
 
-/* RFC 5681 §3.2 and RFC 6582 §3.2: the third duplicate ACK starts fast
- * retransmit and recovery (unless it only covers data sent before the last
- * timeout); later ones inflate the window by one segment each. */
-static void dup_ack(struct ustcp_sock *c)
+/* RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5: fast retransmit and the start
+ * of recovery. ssthresh comes from the algorithm; with SACK, cwnd is
+ * ssthresh and the scoreboard paces what is sent. */
+static void enter_recovery(struct ustcp_sock *c)
 {
-	struct ustcp_stack *s = c->stack;
-	c->dupacks++;
-	c->dup_acks_total++;
-	if (c->in_recovery) {
-		c->cwnd += c->snd_mss;
-		return;
-	}
-	if (c->dupacks != 3 || !seq_geq(c->snd_una, c->rto_recover))
-		return;
 	c->in_recovery = true;
 	c->recover = c->snd_max;
 	c->cc->on_congestion(c);
+	if (c->sack_ok)
+		c->cwnd = c->ssthresh;
+	c->rexmt_next = c->snd_una;
 	c->fast_retransmits++;
-	stat_inc(s, USTCP_C_tcp_fast_retransmits);
+	stat_inc(c->stack, USTCP_C_tcp_fast_retransmits);
 	tcp_retransmit_first(c);
+}
+
+/* Loss is found by the third duplicate ACK, or with SACK as soon as enough
+ * data above SND.UNA is SACKed (RFC 6675 §5), but not for data sent before
+ * the last timeout (RFC 6582 §4). Duplicate ACKs during NewReno recovery
+ * inflate the window by one segment each. */
+static void dup_ack(struct ustcp_sock *c, bool dup)
+{
+	if (dup) {
+		c->dupacks++;
+		c->dup_acks_total++;
+	}
+	if (c->in_recovery) {
+		if (dup && !c->sack_ok)
+			c->cwnd += c->snd_mss;
+		return;
+	}
+	if (!seq_geq(c->snd_una, c->rto_recover) || c->snd_una == c->snd_max)
+		return;
+	if (c->dupacks >= 3 || (c->sack_ok && tcp_sack_loss_detected(c)))
+		enter_recovery(c);
 }
 
 /* §3.10.7.4 fifth check. Returns true when the segment was consumed. */
@@ -446,10 +483,15 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 		tcp_send_challenge_ack(c);
 		return true;
 	}
-	if (seq_gt(g->ack, c->snd_una))
-		new_ack(c, g);
-	else if (is_dup_ack(c, g))
-		dup_ack(c);
+	bool advanced = seq_gt(g->ack, c->snd_una);
+	bool dup = !advanced && is_dup_ack(c, g);
+	uint32_t acked = advanced ? ack_advance(c, g) : 0;
+	if (c->sack_ok && (g->th.opts.present & TCP_OPT_SACK))
+		tcp_sack_update(c, &g->th.opts);
+	if (advanced)
+		new_ack(c, acked);
+	else
+		dup_ack(c, dup);
 	/* Window update, unless the segment is older than the last one used
 	 * (RFC 7323 §2.3: scaled by the peer's shift). */
 	if (seq_leq(c->snd_una, g->ack) &&

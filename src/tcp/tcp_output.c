@@ -276,6 +276,21 @@ static bool sends_data(int state)
 	}
 }
 
+/* One segment from the send buffer at seq (new data, or data resent after
+ * a timeout), with PSH on the last of the queued data and the FIN if the
+ * user closed and this is the end. */
+static void send_segment(struct ustcp_sock *c, uint32_t seq, uint32_t len, uint32_t data_end)
+{
+	uint8_t flags = TCP_ACK;
+	bool last = seq + len == data_end;
+	if (last)
+		flags |= TCP_PSH; /* RFC 9293 §3.9.1.2: push what the user gave */
+	if (last && c->fin_queued)
+		flags |= TCP_FIN;
+	emit(c, seq, flags, len);
+	sent(c, seq, len + !!(flags & TCP_FIN));
+}
+
 /* Whether a segment of len bytes (less than a full one) may leave now.
  * RFC 1122 §4.2.3.4 (sender SWS avoidance) with Nagle (RFC 896, RFC 9293
  * §3.7.4): a short segment goes when it carries everything queued and
@@ -294,31 +309,32 @@ static void output(struct ustcp_sock *c, bool force)
 {
 	if (!sends_data(c->state))
 		return;
+	if (c->in_recovery && c->sack_ok) {
+		tcp_sack_output(c);
+		return;
+	}
 	if (c->snd_una == c->snd_max && tcp_unsent(c) && c->last_send &&
 	    c->stack->now - c->last_send > tcp_rto_now(c) && c->cc->after_idle)
 		c->cc->after_idle(c); /* RFC 5681 §4.1: restart after idle */
 	for (;;) {
+		/* Resending after a timeout: skip what the peer SACKed. */
+		uint32_t gap = UINT32_MAX;
+		if (seq_lt(c->snd_nxt, c->snd_max) && !tcp_reass_empty(&c->sacked))
+			gap = tcp_sack_skip(c);
 		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 		uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
 		uint32_t right = c->snd_una + wnd;
 		uint32_t usable = seq_gt(right, c->snd_nxt) ? right - c->snd_nxt : 0;
 		uint32_t unsent = tcp_unsent(c);
 		if (unsent) {
-			uint32_t len = MIN(MIN(unsent, usable), (uint32_t)c->snd_mss);
+			uint32_t len = MIN(MIN(unsent, usable), MIN((uint32_t)c->snd_mss, gap));
 			if (len == 0)
 				break; /* window closed: the persist timer probes it */
-			if (len < c->snd_mss && !short_segment_ok(c, len, unsent, force))
+			if (len < c->snd_mss && len != gap &&
+			    !short_segment_ok(c, len, unsent, force))
 				break;
 			force = false;
-			uint8_t flags = TCP_ACK;
-			bool last = c->snd_nxt + len == data_end;
-			if (last)
-				flags |= TCP_PSH; /* RFC 9293 §3.9.1.2: push what the user gave */
-			if (last && c->fin_queued)
-				flags |= TCP_FIN;
-			uint32_t seq = c->snd_nxt;
-			emit(c, seq, flags, len);
-			sent(c, seq, len + !!(flags & TCP_FIN));
+			send_segment(c, c->snd_nxt, len, data_end);
 		} else if (c->fin_queued && c->snd_nxt == data_end) {
 			emit(c, data_end, TCP_FIN | TCP_ACK, 0);
 			sent(c, data_end, 1);
@@ -336,15 +352,31 @@ void tcp_output(struct ustcp_sock *c) { output(c, false); }
  * (RFC 1122 §4.2.3.4's override timeout). */
 void tcp_output_force(struct ustcp_sock *c) { output(c, true); }
 
-/* Fast retransmit and NewReno's partial-ACK retransmit: the first
- * unacknowledged segment again, whatever the windows say. */
-void tcp_retransmit_first(struct ustcp_sock *c)
+bool tcp_send_new_segment(struct ustcp_sock *c)
 {
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-	uint32_t avail = seq_gt(data_end, c->snd_una) ? data_end - c->snd_una : 0;
-	uint32_t len = MIN(avail, (uint32_t)c->snd_mss);
+	uint32_t right = c->snd_una + c->snd_wnd;
+	uint32_t usable = seq_gt(right, c->snd_nxt) ? right - c->snd_nxt : 0;
+	uint32_t len = MIN(MIN(tcp_unsent(c), usable), (uint32_t)c->snd_mss);
+	if (len) {
+		send_segment(c, c->snd_nxt, len, data_end);
+		return true;
+	}
+	if (c->fin_queued && c->snd_nxt == data_end && !tcp_unsent(c)) {
+		emit(c, data_end, TCP_FIN | TCP_ACK, 0);
+		sent(c, data_end, 1);
+		return true;
+	}
+	return false;
+}
+
+/* Resend [seq, seq + len) (len may be 0 for a lone FIN), whatever the
+ * windows say: fast retransmit, partial ACKs, SACK holes. */
+void tcp_send_range(struct ustcp_sock *c, uint32_t seq, uint32_t len)
+{
+	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 	uint8_t flags = TCP_ACK;
-	if (c->snd_una + len == data_end) {
+	if (seq + len == data_end) {
 		if (len)
 			flags |= TCP_PSH;
 		if (c->fin_queued && seq_gt(c->snd_max, data_end))
@@ -352,10 +384,22 @@ void tcp_retransmit_first(struct ustcp_sock *c)
 	}
 	if (len == 0 && !(flags & TCP_FIN))
 		return;
-	emit(c, c->snd_una, flags, len);
+	emit(c, seq, flags, len);
 	c->last_send = c->stack->now;
-	if (c->rtt_active && seq_gt(c->rtt_seq, c->snd_una))
+	if (c->rtt_active && seq_gt(c->rtt_seq, seq))
 		c->rtt_active = false; /* Karn: the timed segment was sent again */
+}
+
+/* Fast retransmit and NewReno's partial-ACK retransmit: the first
+ * unacknowledged segment again. */
+void tcp_retransmit_first(struct ustcp_sock *c)
+{
+	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+	uint32_t avail = seq_gt(data_end, c->snd_una) ? data_end - c->snd_una : 0;
+	uint32_t len = MIN(avail, (uint32_t)c->snd_mss);
+	tcp_send_range(c, c->snd_una, len);
+	if (seq_gt(c->snd_una + len, c->rexmt_next))
+		c->rexmt_next = c->snd_una + len;
 }
 
 /* Zero-window probe: one byte beyond the closed window (RFC 1122 §4.2.2.17). */

@@ -123,6 +123,8 @@ static void data_timeout(struct ustcp_sock *c)
 	 * duplicate ACKs for data sent before now are not a new loss
 	 * (RFC 6582 §4). */
 	c->cc->on_rto(c);
+	if (c->backoff > 1)
+		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */
 	c->in_recovery = false;
 	c->dupacks = 0;
 	c->rto_recover = c->snd_max;

@@ -498,7 +498,7 @@ static void model_check_sack(const struct tcp_reass *a, uint32_t seq, int max)
 {
 	struct tcp_reass_range out[TCP_REASS_MAX];
 	int n = tcp_reass_sack_blocks(a, out, max);
-	assert_int_equal(n, a->n < max ? a->n : max);
+	assert_int_equal(n, a->n < (uint32_t)max ? (int)a->n : max);
 	assert_true(seq_leq(out[0].start, seq) && seq_lt(seq, out[0].end));
 	int i = 0;
 	for (int k = 1; k < n; k++, i++) {
@@ -539,7 +539,7 @@ static void reass_matches_a_bitmap_model(void **state)
 			/* In-order data: rcv_nxt advances over it, then over
 			 * whatever the assembler holds right after it. */
 			uint32_t len = random_len(&x, MODEL_W, phase);
-			int n_before = a.n;
+			uint32_t n_before = a.n;
 			for (uint32_t i = 0; i < len; i++)
 				m.have[i] = 1;
 			uint32_t run = len;

@@ -1,0 +1,129 @@
+/* tcp_sack.c — the sender's SACK scoreboard and SACK-based loss recovery
+ * (RFC 2018, RFC 6675, simplified as below).
+ *
+ * The scoreboard is the set of ranges above SND.UNA the peer reported
+ * holding, kept in the same interval list the receiver uses for
+ * reassembly. A byte is taken as lost when more than two segments' worth
+ * of data above it has been SACKed (RFC 6675 IsLost with DupThresh 3).
+ * During recovery, `pipe` estimates the bytes still in the network:
+ * everything sent and not acknowledged, less what was SACKed, less what is
+ * lost and not yet resent. Each time pipe leaves a segment of room in
+ * cwnd, the next lost hole is resent (NextSeg rule 1), or else new data is
+ * sent (rule 2). */
+#include "tcp/tcp_conn.h"
+
+#define DUP_THRESH 3
+
+/* Record the blocks of an arriving ACK that lie above SND.UNA and within
+ * what was sent; D-SACK and stale blocks are ignored. */
+void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o)
+{
+	for (int i = 0; i < o->nsack; i++) {
+		uint32_t left = o->sack[i].left, right = o->sack[i].right;
+		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
+			continue;
+		if (tcp_reass_add(&c->sacked, c->snd_una, left, right - left) < 0)
+			break; /* scoreboard full: recovery goes on with less detail */
+	}
+}
+
+/* The lowest sequence number from which every byte below (and not SACKed)
+ * counts as lost: the start of the range where the SACKed bytes above it,
+ * counted from the top, first exceed (DupThresh - 1) segments. */
+static uint32_t lost_edge(const struct ustcp_sock *c)
+{
+	const struct tcp_reass *sb = &c->sacked;
+	uint32_t above = 0, limit = (DUP_THRESH - 1) * (uint32_t)c->snd_mss;
+	for (uint32_t k = sb->n; k-- > 0;) {
+		uint32_t i = k;
+		uint32_t len = sb->r[i].end - sb->r[i].start;
+		if (above + len > limit) {
+			/* Bytes below end - (limit - above) have enough above them. */
+			return sb->r[i].end - (limit - above);
+		}
+		above += len;
+	}
+	return c->snd_una; /* nothing is lost yet */
+}
+
+bool tcp_sack_loss_detected(const struct ustcp_sock *c) { return seq_gt(lost_edge(c), c->snd_una); }
+
+/* Bytes in [from, to) that were not SACKed. */
+static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t to)
+{
+	if (!seq_lt(from, to))
+		return 0;
+	uint32_t n = to - from;
+	const struct tcp_reass *sb = &c->sacked;
+	for (uint32_t i = 0; i < sb->n; i++) {
+		uint32_t s = seq_max(sb->r[i].start, from), e = seq_min(sb->r[i].end, to);
+		if (seq_lt(s, e))
+			n -= e - s;
+	}
+	return n;
+}
+
+uint32_t tcp_sack_pipe(const struct ustcp_sock *c)
+{
+	uint32_t out = c->snd_max - c->snd_una;
+	uint32_t sacked = tcp_reass_bytes(&c->sacked);
+	uint32_t from = seq_max(c->rexmt_next, c->snd_una);
+	uint32_t lost = unsacked_in(c, from, lost_edge(c));
+	uint32_t gone = sacked + lost;
+	return out > gone ? out - gone : 0;
+}
+
+/* The next lost, not yet resent hole at or after rexmt_next: its start and
+ * the length to send (at most one segment). */
+static bool next_lost(const struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
+{
+	uint32_t edge = lost_edge(c);
+	uint32_t s = seq_max(c->rexmt_next, c->snd_una);
+	const struct tcp_reass *sb = &c->sacked;
+	for (uint32_t i = 0; i < sb->n && seq_lt(s, edge); i++) {
+		if (seq_geq(s, sb->r[i].end))
+			continue;
+		if (seq_lt(s, sb->r[i].start)) {
+			uint32_t end = seq_min(sb->r[i].start, edge);
+			*seq = s;
+			*len = MIN(end - s, (uint32_t)c->snd_mss);
+			return true;
+		}
+		s = sb->r[i].end; /* inside a SACKed range: skip it */
+	}
+	return false;
+}
+
+void tcp_sack_output(struct ustcp_sock *c)
+{
+	for (int guard = 0; guard < 1024; guard++) {
+		if (tcp_sack_pipe(c) + c->snd_mss > c->cwnd)
+			break;
+		uint32_t seq, len;
+		if (next_lost(c, &seq, &len)) {
+			tcp_send_range(c, seq, len);
+			c->rexmt_next = seq + len;
+			continue;
+		}
+		if (!tcp_send_new_segment(c))
+			break;
+	}
+}
+
+/* Resending from snd_nxt after a timeout: step over what the peer holds.
+ * Returns the most that may be sent from snd_nxt before the next SACKed
+ * range (UINT32_MAX when none follows). */
+uint32_t tcp_sack_skip(struct ustcp_sock *c)
+{
+	const struct tcp_reass *sb = &c->sacked;
+	for (uint32_t i = 0; i < sb->n; i++) {
+		if (seq_geq(c->snd_nxt, sb->r[i].end))
+			continue;
+		if (seq_geq(c->snd_nxt, sb->r[i].start)) {
+			c->snd_nxt = seq_min(sb->r[i].end, c->snd_max);
+			continue;
+		}
+		return sb->r[i].start - c->snd_nxt;
+	}
+	return UINT32_MAX;
+}
