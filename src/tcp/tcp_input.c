@@ -177,8 +177,9 @@ static void established(struct ustcp_sock *c)
  * when nothing is timed, RFC 7323 §4's sample from the echoed timestamp,
  * which names the transmission it answers and so is valid even after a
  * retransmission. */
-static void take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t ack)
+static bool take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t ack)
 {
+	bool took = true;
 	uint64_t ts_rtt = 0;
 	c->ack_rtt = 0;
 	if (c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP) && g->th.opts.ts_ecr != 0) {
@@ -192,9 +193,12 @@ static void take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t 
 		tcp_rtt_sample(c, c->ack_rtt);
 	} else if (!c->rtt_active && ts_rtt) {
 		tcp_rtt_sample(c, ts_rtt);
+	} else {
+		took = false;
 	}
 	if (!c->ack_rtt)
 		c->ack_rtt = ts_rtt; /* for HyStart++: one sample per ACK */
+	return took;
 }
 
 static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack);
@@ -239,7 +243,7 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 	c->snd_wl2 = g->ack;
 	if (ack_ok) {
 		c->snd_una = g->ack;
-		take_rtt_sample(c, g, g->ack);
+		(void)take_rtt_sample(c, g, g->ack);
 		tw_cancel(&s->wheel, &c->t_rexmt);
 		established(c);
 		/* Data or FIN that came with the SYN is processed from step six. */
@@ -371,10 +375,11 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	tcp_reass_take(&c->sacked, ack);
 	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
 		c->snd_up_valid = false;
-	take_rtt_sample(c, g, ack);
-	/* The peer answers: the timer's backoff ends (the RTO returns to the
-	 * estimator's value, as Linux does). */
-	c->backoff = 0;
+	/* Karn's algorithm (RFC 6298 §5.7 note): the backed-off timer stays
+	 * until new data gives a valid RTT sample; then the RTO is the
+	 * estimator's again. */
+	if (take_rtt_sample(c, g, ack))
+		c->backoff = 0;
 	return acked;
 }
 

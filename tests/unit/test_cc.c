@@ -72,6 +72,7 @@ static void cc_slow_start_counts_bytes_up_to_two_segments(void **state)
 	(void)state;
 	struct ustcp_sock *c = conn_new(1460);
 	tcp_cc_newreno.init(c);
+	set_flight(c, 1000, 1u << 30); /* the window is what limits the sender */
 	uint32_t cwnd = c->cwnd;
 	/* RFC 3465 §2.2: cwnd grows by the bytes acknowledged... */
 	tcp_cc_newreno.on_ack(c, 1460);
@@ -109,6 +110,7 @@ static void cc_congestion_avoidance_one_segment_per_window(void **state)
 	tcp_cc_newreno.init(c);
 	c->cwnd = 14600;
 	c->ssthresh = 10000;
+	set_flight(c, 1000, 1u << 30); /* the window is what limits the sender */
 	/* RFC 3465 §2.1: one SMSS once a whole cwnd of bytes is acknowledged,
 	 * however small the ACKs. 145 ACKs of 100 bytes are 14500 < cwnd. */
 	for (int i = 0; i < 145; i++)
@@ -368,7 +370,30 @@ static void cc_registry_finds_newreno(void **state)
 	assert_int_equal(found, 1);
 }
 
+/* RFC 7661: a sender the application or the peer's window holds back
+ * (less than half of cwnd in flight) does not grow cwnd; neither does a
+ * cwnd so large it could overflow. */
+static void cc_no_growth_when_not_cwnd_limited(void **state)
+{
+	(void)state;
+	struct ustcp_sock *c = conn_new(1460);
+	tcp_cc_newreno.init(c);
+	uint32_t cwnd = c->cwnd;
+	set_flight(c, 1000, 1460); /* 2920 were in flight, 14600 allowed */
+	tcp_cc_newreno.on_ack(c, 1460);
+	assert_int_equal(c->cwnd, cwnd);
+	set_flight(c, 1000, cwnd / 2); /* half of it: the window counts */
+	tcp_cc_newreno.on_ack(c, 1460);
+	assert_int_equal(c->cwnd, cwnd + 1460);
+	c->cwnd = UINT32_MAX / 2;
+	set_flight(c, 1000, UINT32_MAX / 2);
+	tcp_cc_newreno.on_ack(c, 1460);
+	assert_int_equal(c->cwnd, UINT32_MAX / 2);
+	conn_free(c);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(cc_no_growth_when_not_cwnd_limited),
 	cmocka_unit_test(cc_initial_window_rfc6928),
 	cmocka_unit_test(cc_slow_start_counts_bytes_up_to_two_segments),
 	cmocka_unit_test(cc_congestion_avoidance_one_segment_per_window),
