@@ -24,6 +24,7 @@ need_cmd pkg-config pkg-config
 need_cmd clang clang
 need_cmd clang-format clang-format
 need_cmd tshark tshark
+need_cmd iperf3 iperf3 # the kernel baseline of make bench
 need_pc cmocka libcmocka-dev
 need_pc libsodium libsodium-dev
 need_pc libpcap libpcap-dev

@@ -15,6 +15,7 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"demo", cmd_demo, "a textbook TCP conversation in simulation, segment by segment"},
+	{"perf", cmd_perf, "bulk transfer throughput, loss recovery and CPU cost (simulated link)"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -37,6 +38,8 @@ static int cmd_help(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
 	printf("\n  ustcp demo [--pcap FILE] [--quiet]\n");
+	printf("  ustcp perf --sim [--bytes N] [--rate MBIT] [--delay MS] [--loss PCT] ... [--json]"
+	       " (ustcp perf --help)\n");
 	return 0;
 }
 

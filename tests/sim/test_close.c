@@ -6,6 +6,8 @@
 
 static bool eof_cond(void *ctx) { return ustcp_sock_eof(ctx); }
 
+static bool readable_cond(void *ctx) { return ustcp_sock_readable(ctx) > 0; }
+
 static void wait_eof(struct h_net *n, struct ustcp_sock *k)
 {
 	assert_true(h_run_cond(n, 5 * SEC, eof_cond, k));
@@ -140,7 +142,9 @@ static void half_close_data_after_fin(void **state)
 	assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_2);
 	for (int i = 0; i < 5; i++) {
 		h_send_all(b, "more data ");
-		h_run(n, 10 * MS);
+		/* Nagle (RFC 896) holds a small segment until the last is acked,
+		 * and A delays that ACK (RFC 1122 §4.2.3.2): up to 40 ms. */
+		assert_true(h_run_cond(n, 1 * SEC, readable_cond, a));
 		h_expect_read(a, "more data ");
 		assert_int_equal(ustcp_sock_state(a), USTCP_FIN_WAIT_2);
 	}
@@ -164,6 +168,7 @@ static void lost_final_ack(void **state)
 	ustcp_shutdown(a, USTCP_SHUT_WR);
 	wait_eof(n, b);
 	h_drop(n, H_A, 0xff, TCP_ACK, 0); /* A's next pure ACK: the final one */
+	uint64_t rto_b = h_info(b).rto;
 	ustcp_shutdown(b, USTCP_SHUT_WR);
 	h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
@@ -176,7 +181,9 @@ static void lost_final_ack(void **state)
 	const struct h_seg *f1 = h_find(n, H_B, TCP_FIN, TCP_FIN, 0);
 	const struct h_seg *f2 = h_find(n, H_B, TCP_FIN, TCP_FIN, 1);
 	assert_int_equal(f1->seq, f2->seq);
-	assert_true(f2->t - f1->t >= 1 * SEC); /* after B's RTO */
+	/* After B's RTO: 200 ms, the floor, for a 2 ms round trip. */
+	assert_int_equal(rto_b, 200 * MS);
+	assert_true(f2->t - f1->t >= rto_b && f2->t - f1->t <= rto_b + 1 * MS);
 	/* Two ACKs of B's FIN from A in TIME-WAIT (the first was lost). */
 	int acks = 0;
 	for (int i = 0; i < n->nlog; i++)
@@ -184,10 +191,14 @@ static void lost_final_ack(void **state)
 		    n->log[i].state_after == USTCP_TIME_WAIT)
 			acks++;
 	assert_int_equal(acks, 2);
-	/* 2*MSL counts again from the retransmitted FIN. */
-	h_run(n, 60 * SEC - (h_now(n) - t_tw) + 500 * MS);
+	/* 2*MSL counts again from the retransmitted FIN's arrival: 100 ms
+	 * before that ends, A is still in TIME-WAIT, although 2*MSL from the
+	 * first FIN ran out 100 ms earlier; 100 ms after, it is gone. */
+	uint64_t t_restart = f2->t + 1 * MS;
+	assert_true(t_restart - t_tw < 1 * SEC);
+	h_run(n, t_restart + 60 * SEC - 100 * MS - h_now(n));
 	assert_int_equal(ustcp_sock_state(a), USTCP_TIME_WAIT);
-	h_run(n, 2 * SEC);
+	h_run(n, 200 * MS);
 	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
 	ustcp_close(a);
 	ustcp_close(b);
