@@ -401,11 +401,23 @@ static void new_ack(struct ustcp_sock *c, uint32_t acked)
 	tcp_notify(c, USTCP_EV_WRITABLE);
 }
 
+/* The peer's window opened again after the persist timer probed it: what
+ * it refused (the probe's byte, anything beyond the closed window) goes
+ * again from SND.UNA, on a fresh timer: probing is not a timeout. */
+static void window_opened(struct ustcp_sock *c)
+{
+	c->snd_nxt = c->snd_una;
+	c->backoff = 0;
+	if (tw_armed(&c->t_rexmt))
+		tcp_rexmt_arm(c);
+}
+
 /* RFC 5681 §2: a duplicate ACK acknowledges nothing new while data is
- * outstanding, carries no data, SYN or FIN, and leaves the window as it was. */
+ * outstanding, carries no data, SYN or FIN, and leaves the window as it was.
+ * The answers to zero-window probes are not (the window is zero). */
 static bool is_dup_ack(const struct ustcp_sock *c, const struct seg *g)
 {
-	return g->ack == c->snd_una && c->snd_una != c->snd_max && g->len == 0 &&
+	return g->ack == c->snd_una && c->snd_una != c->snd_max && g->len == 0 && c->snd_wnd != 0 &&
 	       !(g->flags & (TCP_SYN | TCP_FIN)) &&
 	       ((uint32_t)g->th.win << c->snd_wscale) == c->snd_wnd;
 }
@@ -501,10 +513,13 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	 * (RFC 7323 §2.3: scaled by the peer's shift). */
 	if (seq_leq(c->snd_una, g->ack) &&
 	    (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack)))) {
+		uint32_t old_wnd = c->snd_wnd;
 		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
 		c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
 		c->snd_wl1 = g->seq;
 		c->snd_wl2 = g->ack;
+		if (old_wnd == 0 && c->snd_wnd > 0)
+			window_opened(c);
 	}
 	switch (c->state) {
 	case USTCP_FIN_WAIT_1:
