@@ -33,7 +33,7 @@
 #define BLOCK MIB                            /* bytes of the stream made, or checked, at a time */
 #define SLICE (100 * USTCP_NS_PER_MS)        /* virtual time between unconditional pumps */
 #define CLOSE_LIMIT (300 * USTCP_NS_PER_SEC) /* for FIN exchange and TIME-WAIT */
-#define STEADY_FRACTION 10                   /* steady phase starts after 1/10 of the bytes */
+#define STEADY_END_PERCENT 90                /* the steady phase ends when this much has arrived */
 
 struct perf_args {
 	bool sim, json, reverse;
@@ -79,6 +79,9 @@ struct perf {
 	uint64_t mismatch_at; /* first wrong byte offset; UINT64_MAX: none */
 	uint64_t t0, t_end;   /* virtual: connect, and end of stream read */
 	uint64_t t_ss_end, t_steady, steady_bytes;
+	uint64_t t_steady_end, steady_end_bytes; /* when STEADY_END_PERCENT had arrived */
+	uint64_t srtt_at_ss_end;
+	uint64_t t_rwnd_limited, rwnd_limited_bytes; /* cwnd first outgrew the peer's window */
 	uint64_t steps, max_steps;
 	double cpu0, cpu_end, tool_ns; /* tool_ns: data generation, check and digest */
 	struct ustcp_sock_info info;   /* the sender's, when the end of stream was read */
@@ -565,13 +568,21 @@ static void check_block(struct perf *p)
 	tool_end(p, t);
 }
 
+/* The steady phase: from two round trips after slow start (and the
+ * recovery that may end it) was over, so the receiver has caught up, until
+ * STEADY_END_PERCENT of the bytes arrived, before the last window drains. */
 static void note_steady(struct perf *p)
 {
-	if (p->steady_set || !p->ss_ended || p->rcv.off < p->a.bytes / STEADY_FRACTION)
-		return;
-	p->steady_set = true;
-	p->t_steady = ustcp_sim_now(p->sim);
-	p->steady_bytes = p->rcv.off;
+	uint64_t now = ustcp_sim_now(p->sim);
+	if (!p->steady_set && p->ss_ended && now >= p->t_ss_end + 2 * p->srtt_at_ss_end) {
+		p->steady_set = true;
+		p->t_steady = now;
+		p->steady_bytes = p->rcv.off;
+	}
+	if (!p->t_steady_end && p->rcv.off >= p->a.bytes / 100 * STEADY_END_PERCENT) {
+		p->t_steady_end = now;
+		p->steady_end_bytes = p->rcv.off;
+	}
 }
 
 static void read_all(struct perf *p)
@@ -599,9 +610,10 @@ static void read_all(struct perf *p)
 	}
 }
 
-/* Slow start is over at the first congestion response (a retransmission
- * or cwnd at ssthresh) or once cwnd exceeds the peer's window, which then
- * limits the sender instead. */
+/* Slow start is over once ssthresh is set (by HyStart++ or a loss) and any
+ * recovery is done. A sender that the peer's window holds back may never
+ * set ssthresh: then the moment cwnd outgrew that window is used, at the
+ * end, if nothing was lost (see note_rwnd_limited). */
 static void watch_slow_start(struct perf *p)
 {
 	struct ustcp_sock_info in;
@@ -610,9 +622,14 @@ static void watch_slow_start(struct perf *p)
 	ustcp_sock_info(p->snd.k, &in);
 	if (in.state < USTCP_ESTABLISHED || in.snd_wnd == 0)
 		return;
-	if (in.retransmits > 0 || in.cwnd >= in.ssthresh || in.cwnd > in.snd_wnd) {
+	if (!p->t_rwnd_limited && in.cwnd > in.snd_wnd) {
+		p->t_rwnd_limited = ustcp_sim_now(p->sim);
+		p->rwnd_limited_bytes = p->rcv.off;
+	}
+	if (in.ssthresh != UINT32_MAX && !in.in_recovery) {
 		p->ss_ended = true;
 		p->t_ss_end = ustcp_sim_now(p->sim);
+		p->srtt_at_ss_end = in.srtt;
 		note_steady(p);
 	}
 }
@@ -725,9 +742,17 @@ static void compute(const struct perf *p, struct results *r)
 	r->seconds = secs(end - p->t0);
 	r->bps = rate(p->rcv.off, end - p->t0);
 	r->steady_bps = r->steady_from = NAN;
-	if (p->eof && p->steady_set && p->t_end > p->t_steady) {
-		r->steady_bps = rate(p->rcv.off - p->steady_bytes, p->t_end - p->t_steady);
-		r->steady_from = secs(p->t_steady - p->t0);
+	bool steady = p->steady_set;
+	uint64_t t_steady = p->t_steady, steady_bytes = p->steady_bytes;
+	if (!steady && p->t_rwnd_limited && p->info.retransmits == 0) {
+		steady = true; /* never left slow start: the peer's window ruled */
+		t_steady = p->t_rwnd_limited;
+		steady_bytes = p->rwnd_limited_bytes;
+	}
+	if (p->eof && steady && p->t_steady_end > t_steady) {
+		r->steady_bps =
+			rate(p->steady_end_bytes - steady_bytes, p->t_steady_end - t_steady);
+		r->steady_from = secs(t_steady - p->t0);
 	}
 	r->utilization = a->rate_bps ? r->bps / (double)a->rate_bps : NAN;
 	/* Mathis et al. (1997): rate = MSS/RTT * C/sqrt(p) with C = sqrt(3/2);
@@ -863,9 +888,9 @@ static void print_human(const struct perf *p, const struct results *r)
 		printf("  (no rate limit and no delay: the link takes no virtual time, so only the "
 		       "CPU figures below mean something)\n");
 	if (isfinite(r->steady_bps))
-		printf("  after slow start: %s (from %.3f s, once slow start had ended and 1/%d "
-		       "of the bytes had arrived, to the end)\n",
-		       fmt_bps(b1, sizeof(b1), r->steady_bps), r->steady_from, STEADY_FRACTION);
+		printf("  after slow start: %s (from %.3f s, two RTTs after slow start and its "
+		       "recovery, until %d%% of the bytes had arrived)\n",
+		       fmt_bps(b1, sizeof(b1), r->steady_bps), r->steady_from, STEADY_END_PERCENT);
 	else
 		printf("  after slow start: - (%s)\n", !p->eof ? "the transfer did not finish"
 						       : !p->ss_ended ? "slow start never ended"
