@@ -83,7 +83,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_rto_expirations, "retransmission timeouts")                             \
 	X(tcp_zero_window_probes, "zero-window probes sent")                          \
 	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                     \
-	X(tcp_ooo_segments, "segments queued out of order")
+	X(tcp_ooo_segments, "segments queued out of order")                           \
+	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)")
 
 #define USTCP_DROPS(X)                                                         \
 	X(none, "not dropped")                                                 \

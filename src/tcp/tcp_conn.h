@@ -75,6 +75,7 @@ struct ustcp_sock {
 	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
 	uint32_t delack_bytes; /* data received since our last ACK */
 	bool ack_pending;      /* an ACK must go at the end of this input */
+	uint64_t last_oow_ack; /* when we last answered an unusable empty segment */
 	struct tw_timer t_delack;
 
 	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */

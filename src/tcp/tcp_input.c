@@ -273,6 +273,24 @@ static bool seq_acceptable(const struct ustcp_sock *c, const struct seg *g)
 	return seq_in(g->seq, c->rcv_nxt, end) || seq_in(g->seq + len - 1, c->rcv_nxt, end);
 }
 
+/* The ACK that answers a segment we cannot use. Two ends that disagree
+ * about the sequence space would answer each other's empty segments
+ * forever; so, as Linux does, an ACK for an empty segment (no data, SYN or
+ * FIN) goes at most once per half second per connection. */
+static void ack_unusable(struct ustcp_sock *c, const struct seg *g)
+{
+	const uint64_t gap = 500 * USTCP_NS_PER_MS;
+	uint64_t now = c->stack->now;
+	if (seg_len(g) == 0) {
+		if (c->last_oow_ack && now - c->last_oow_ack < gap) {
+			stat_inc(c->stack, USTCP_C_tcp_oow_acks_limited);
+			return;
+		}
+		c->last_oow_ack = now;
+	}
+	tcp_send_ack(c);
+}
+
 /* §3.10.7.4 second check, with RFC 5961 §3.2. Returns true when consumed. */
 static bool rst_check(struct ustcp_sock *c, const struct seg *g)
 {
@@ -436,6 +454,9 @@ static void enter_recovery(struct ustcp_sock *c)
 	c->fast_retransmits++;
 	stat_inc(c->stack, USTCP_C_tcp_fast_retransmits);
 	tcp_retransmit_first(c);
+	/* Give the resent segment a whole RTO (as Linux does): the timer
+	 * started with the last new ACK would fire just before its answer. */
+	tcp_rexmt_arm(c);
 }
 
 /* Loss is found by the third duplicate ACK, or with SACK as soon as enough
@@ -492,7 +513,10 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	/* RFC 5961 §5.2: acceptable when SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT. */
 	if (seq_gt(g->ack, c->snd_max)) {
 		stack_drop(s, USTCP_DROP_tcp_ack_unsent);
-		tcp_send_challenge_ack(c);
+		if (seg_len(g) == 0)
+			ack_unusable(c, g);
+		else
+			tcp_send_challenge_ack(c);
 		return true;
 	}
 	if (seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
@@ -713,6 +737,17 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 		c->ack_pending = true;
 }
 
+/* An ACK that only arrived late, behind a newer one (reordering): it
+ * acknowledges nothing new and its timestamp is older by less than an RTO.
+ * Dropping it would only lose the SACK blocks it carries (Linux's
+ * tcp_disordered_ack); it cannot move anything. */
+static bool disordered_ack(const struct ustcp_sock *c, const struct seg *g)
+{
+	uint32_t age = c->ts_recent - g->th.opts.ts_val;
+	return g->len == 0 && !(g->flags & (TCP_SYN | TCP_FIN | TCP_RST)) && g->seq == c->rcv_nxt &&
+	       seq_leq(g->ack, c->snd_una) && (uint64_t)age * USTCP_NS_PER_MS <= tcp_rto_now(c);
+}
+
 /* RFC 7323 §5.3 R1 (PAWS): a segment whose timestamp is older than
  * TS.Recent is an old duplicate, whatever its sequence number says (after
  * 2^32 bytes the numbers repeat): drop it and send an ACK. TS.Recent
@@ -729,8 +764,10 @@ static bool paws_reject(struct ustcp_sock *c, const struct seg *g)
 		c->ts_recent_age = c->stack->now;
 		return false;
 	}
+	if (disordered_ack(c, g))
+		return false;
 	stack_drop(c->stack, USTCP_DROP_tcp_paws);
-	tcp_send_ack(c);
+	ack_unusable(c, g);
 	return true;
 }
 
@@ -781,7 +818,9 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		stack_drop(s, USTCP_DROP_tcp_not_acceptable);
 		if (c->state == USTCP_TIME_WAIT && (g->flags & TCP_FIN))
 			tcp_enter_time_wait(c); /* a retransmitted FIN restarts 2*MSL */
-		tcp_send_ack(c);
+		if (g->len && g->seq + seg_len(g) == c->rcv_nxt)
+			update_ts_recent(c, g); /* a resend of what we have: echo its time */
+		ack_unusable(c, g);
 		return;
 	}
 	update_ts_recent(c, g);

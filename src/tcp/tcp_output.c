@@ -394,8 +394,10 @@ void tcp_send_range(struct ustcp_sock *c, uint32_t seq, uint32_t len)
  * unacknowledged segment again. */
 void tcp_retransmit_first(struct ustcp_sock *c)
 {
+	/* Only what was sent before: never beyond snd_max, nor the FIN's place. */
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-	uint32_t avail = seq_gt(data_end, c->snd_una) ? data_end - c->snd_una : 0;
+	uint32_t sent_end = seq_min(c->snd_max, data_end);
+	uint32_t avail = seq_gt(sent_end, c->snd_una) ? sent_end - c->snd_una : 0;
 	uint32_t len = MIN(avail, (uint32_t)c->snd_mss);
 	tcp_send_range(c, c->snd_una, len);
 	if (seq_gt(c->snd_una + len, c->rexmt_next))
