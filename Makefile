@@ -7,9 +7,10 @@
 #   make              configure and build build/
 #   make deps         check for (as root: install) the tools and libraries
 #   make check        build and run every test in build/ and build-asan/, then the fuzzers briefly
+#   make soak         the randomized soak, seeds 0..SEEDS-1 (1000); SEED=K replays one seed
 #   make demo         ./build/ustcp demo
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
-#   make bench        ./build/ustcp bench, once there is one
+#   make bench        scripts/bench.sh: ustcp perf --sim beside the kernel's TCP (iperf3)
 #   make format       clang-format the tree; make format-check only checks
 #   make clean        remove the build trees
 
@@ -76,6 +77,17 @@ check-fuzz: fuzz-build
 demo: build
 	./build/ustcp demo
 
+# The randomized soak (tests/sim/test_soak_random.c) on more seeds than check
+# runs: each failing seed prints itself and the command that replays it.
+.PHONY: soak
+soak: build
+	@if [ -n "$(SEED)" ]; then \
+		USTCP_SOAK_SEED=$(SEED) ./build/tests/sim/test_soak_random soak_env; \
+	else \
+		USTCP_SOAK_FIRST=0 USTCP_SOAK_COUNT=$(or $(SEEDS),1000) \
+			./build/tests/sim/test_soak_random soak_env; \
+	fi
+
 # Longer fuzzing than check does: each target for FUZZ_SECONDS, with a corpus
 # that grows across runs in build-fuzz/corpus/<target>.
 fuzz: fuzz-build
@@ -92,11 +104,7 @@ fuzz: fuzz-build
 	[ $$found = 1 ] || echo "no fuzz targets in tests/fuzz yet"
 
 bench: build
-	@if [ -x build/ustcp ] && grep -qs '"bench"' tools/*.c; then \
-		./build/ustcp bench; \
-	else \
-		echo "no benchmarks yet: they arrive with the data path (ustcp bench)"; \
-	fi
+	@bash scripts/bench.sh
 
 format: deps
 	clang-format -i $(FORMAT_FILES)
