@@ -174,6 +174,24 @@ static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struc
 
 static inline struct h_net *h_new(void) { return h_new_cfg(NULL, NULL); }
 
+/* Default stacks, but B's receive buffer is rcvbuf bytes. */
+static inline struct h_net *h_new_rcvbuf_b(uint32_t rcvbuf)
+{
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	cb.rcvbuf = rcvbuf;
+	return h_new_cfg(&ca, &cb);
+}
+
+/* The same one-way delay (and nothing else) on both ports. */
+static inline void h_set_delay(struct h_net *n, uint64_t delay)
+{
+	struct ustcp_impair imp = {.delay = delay};
+	for (int i = 0; i < 2; i++)
+		ustcp_sim_set_impair(n->sim, n->port[i], &imp);
+}
+
 static inline void h_free(struct h_net *n)
 {
 	ustcp_sim_free(n->sim);
@@ -306,21 +324,20 @@ static inline uint32_t h_conns(const struct h_net *n, int side)
 	return u.conns;
 }
 
-/* Inject a raw TCP segment into `to`'s stack as if `from` sent it. */
-static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dport, uint32_t seq,
-			    uint32_t ack, uint8_t flags, uint16_t win, const char *data)
+/* Inject a TCP segment with this header (options included) and payload
+ * into `to`'s stack, as if the other side sent it. */
+static inline void h_inject_seg(struct h_net *n, int to, const struct tcp_hdr *th,
+				const uint8_t *data, size_t dlen)
 {
 	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
-	uint8_t f[1600];
-	size_t dlen = data ? strlen(data) : 0;
+	uint8_t *f = malloc(ETH_HLEN + IPV4_HLEN + 60 + dlen);
+	assert_non_null(f);
 	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
 	memcpy(eh.dst, mac[to], 6);
 	memcpy(eh.src, mac[!to], 6);
 	eth_emit(&eh, f);
-	struct tcp_hdr th = {
-		.sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .win = win};
 	uint8_t *seg = f + ETH_HLEN + IPV4_HLEN;
-	size_t hl = tcp_emit(&th, seg);
+	size_t hl = tcp_emit(th, seg);
 	if (dlen)
 		memcpy(seg + hl, data, dlen);
 	uint32_t src = ntohl(h_ip(!to)), dst = ntohl(h_ip(to));
@@ -332,6 +349,16 @@ static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dp
 			      .dst = dst};
 	ipv4_emit(&ih, f + ETH_HLEN);
 	ustcp_input(n->st[to], 0, f, ETH_HLEN + IPV4_HLEN + hl + dlen, h_now(n));
+	free(f);
+}
+
+/* Inject a raw TCP segment without options into `to`'s stack. */
+static inline void h_inject(struct h_net *n, int to, uint16_t sport, uint16_t dport, uint32_t seq,
+			    uint32_t ack, uint8_t flags, uint16_t win, const char *data)
+{
+	struct tcp_hdr th = {
+		.sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .win = win};
+	h_inject_seg(n, to, &th, (const uint8_t *)data, data ? strlen(data) : 0);
 }
 
 /* Every flag the drop rules usually match on. */

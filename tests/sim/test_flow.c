@@ -89,22 +89,6 @@ static uint64_t real_win(const struct h_seg *g, uint8_t shift)
 
 /* ---- the net ---- */
 
-static void set_delay(struct h_net *n, uint64_t delay)
-{
-	struct ustcp_impair imp = {.delay = delay};
-	for (int i = 0; i < 2; i++)
-		ustcp_sim_set_impair(n->sim, n->port[i], &imp);
-}
-
-static struct h_net *net_rcvbuf_b(uint32_t rcvbuf)
-{
-	struct ustcp_config ca, cb;
-	h_init_cfg(&ca, 3);
-	h_init_cfg(&cb, 1);
-	cb.rcvbuf = rcvbuf;
-	return h_new_cfg(&ca, &cb);
-}
-
 /* h_establish for any delay: wait up to `timeout` for B to accept. */
 static void establish_within(struct h_net *n, uint64_t timeout, struct ustcp_sock **a,
 			     struct ustcp_sock **b, struct ustcp_sock *l)
@@ -240,7 +224,7 @@ static void zero_window_lost_update_persist(void **state)
 {
 	(void)state;
 	const uint64_t total = 10000;
-	struct h_net *n = net_rcvbuf_b(4096);
+	struct h_net *n = h_new_rcvbuf_b(4096);
 	struct ustcp_sock *a, *b, *l = h_listen(n);
 	establish_within(n, 1 * SEC, &a, &b, l);
 	uint8_t bws = h_info(b).rcv_wscale;
@@ -348,7 +332,7 @@ static void sws_receiver_reads_slowly(void **state)
 	(void)state;
 	const uint64_t total = 20000;
 	const int rounds = 300; /* round trips of 2 ms */
-	struct h_net *n = net_rcvbuf_b(1000);
+	struct h_net *n = h_new_rcvbuf_b(1000);
 	struct ustcp_sock *a, *b, *l = h_listen(n);
 	establish_within(n, 1 * SEC, &a, &b, l);
 	int i_est = n->nlog;
@@ -418,7 +402,7 @@ static void nagle_letters_with_long_rtt(void **state)
 	const uint64_t delay = 250500 * US;
 	const char *letters = "abcdefghijkl";
 	struct h_net *n = h_new();
-	set_delay(n, delay);
+	h_set_delay(n, delay);
 	struct ustcp_sock *a, *b, *l = h_listen(n);
 	establish_within(n, 5 * SEC, &a, &b, l);
 	int i0 = n->nlog;
@@ -478,7 +462,7 @@ static struct h_net *two_bytes(bool nodelay, struct ustcp_sock **pa, struct ustc
 	h_init_cfg(&ca, 3);
 	ca.rto_min = 1 * SEC;
 	struct h_net *n = h_new_cfg(&ca, NULL);
-	set_delay(n, 100 * US);
+	h_set_delay(n, 100 * US);
 	*pl = h_listen(n);
 	assert_int_equal(ustcp_setsockopt(*pl, USTCP_TCP_ACK_DELAY, 500 * MS), 0);
 	establish_within(n, 1 * SEC, pa, pb, *pl);
@@ -792,7 +776,7 @@ static void bulk_run(uint8_t wscale, uint32_t buf, uint64_t total, struct bulk *
 	ca.sndbuf = ca.rcvbuf = cb.sndbuf = cb.rcvbuf = buf;
 	ca.wscale = cb.wscale = wscale;
 	struct h_net *n = h_new_cfg(&ca, &cb);
-	set_delay(n, 50 * MS);
+	h_set_delay(n, 50 * MS);
 	struct ustcp_sock *a, *b, *l = h_listen(n);
 	establish_within(n, 1 * SEC, &a, &b, l);
 	memset(r, 0, sizeof(*r));

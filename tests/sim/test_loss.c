@@ -982,13 +982,6 @@ static void r2_gives_up(void **state)
 static void inject_ts(struct h_net *n, uint16_t sport, uint32_t seq, uint32_t ack, uint16_t win,
 		      const uint8_t *data, size_t dlen, uint32_t ts_val, uint32_t ts_ecr)
 {
-	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
-	uint8_t *f = malloc(ETH_HLEN + IPV4_HLEN + 60 + dlen);
-	assert_non_null(f);
-	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
-	memcpy(eh.dst, mac[H_B], 6);
-	memcpy(eh.src, mac[H_A], 6);
-	eth_emit(&eh, f);
 	struct tcp_hdr th = {.sport = sport,
 			     .dport = PORT_B,
 			     .seq = seq,
@@ -998,19 +991,7 @@ static void inject_ts(struct h_net *n, uint16_t sport, uint32_t seq, uint32_t ac
 	th.opts.present = TCP_OPT_TIMESTAMP;
 	th.opts.ts_val = ts_val;
 	th.opts.ts_ecr = ts_ecr;
-	uint8_t *seg = f + ETH_HLEN + IPV4_HLEN;
-	size_t hl = tcp_emit(&th, seg);
-	memcpy(seg + hl, data, dlen);
-	uint32_t src = ntohl(h_ip(H_A)), dst = ntohl(h_ip(H_B));
-	tcp_checksum_set4(seg, hl + dlen, src, dst);
-	struct ipv4_hdr ih = {.total_len = (uint16_t)(IPV4_HLEN + hl + dlen),
-			      .ttl = 64,
-			      .proto = IPPROTO_TCP_,
-			      .src = src,
-			      .dst = dst};
-	ipv4_emit(&ih, f + ETH_HLEN);
-	ustcp_input(n->st[H_B], 0, f, ETH_HLEN + IPV4_HLEN + hl + dlen, h_now(n));
-	free(f);
+	h_inject_seg(n, H_B, &th, data, dlen);
 }
 
 /* A bulk transfer in progress: what was queued and read so far. */

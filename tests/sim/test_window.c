@@ -3,15 +3,6 @@
  * reopened window only when it has grown enough (RFC 1122 §4.2.3.3). */
 #include "harness.h"
 
-static struct h_net *small_rcvbuf_net(uint32_t rcvbuf)
-{
-	struct ustcp_config ca, cb;
-	h_init_cfg(&ca, 3);
-	h_init_cfg(&cb, 1);
-	cb.rcvbuf = rcvbuf;
-	return h_new_cfg(&ca, &cb);
-}
-
 static void fill(struct ustcp_sock *k, size_t len)
 {
 	char buf[8192];
@@ -30,7 +21,7 @@ static void drain(struct ustcp_sock *k, size_t len)
 static void window_update_after_one_mss(void **state)
 {
 	(void)state;
-	struct h_net *n = small_rcvbuf_net(4096);
+	struct h_net *n = h_new_rcvbuf_b(4096);
 	struct ustcp_sock *a, *b, *l;
 	h_establish(n, &a, &b, &l);
 	fill(a, 4096);
@@ -62,7 +53,7 @@ static void window_update_after_one_mss(void **state)
 static void zero_window_probed_until_open(void **state)
 {
 	(void)state;
-	struct h_net *n = small_rcvbuf_net(2048);
+	struct h_net *n = h_new_rcvbuf_b(2048);
 	struct ustcp_sock *a, *b, *l;
 	h_establish(n, &a, &b, &l);
 	fill(a, 6000);
