@@ -49,6 +49,10 @@ void ustcp_sim_free(struct ustcp_sim *sim); /* does not free the stacks */
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip);
 
+/* Stacks added after this call get no static neighbour entries: they find
+ * each other with ARP, as on a real link. */
+void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on);
+
 void ustcp_sim_set_impair(struct ustcp_sim *sim, int port, const struct ustcp_impair *imp);
 void ustcp_sim_get_stats(const struct ustcp_sim *sim, int port, struct ustcp_impair_stats *st);
 void ustcp_sim_set_filter(struct ustcp_sim *sim, ustcp_sim_filter_fn fn, void *ctx);

@@ -41,6 +41,8 @@ const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s);
 int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic);
 /* A static neighbour entry (ARP is used for the rest). */
 int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6]);
+/* Announce the interface's address (RFC 5227 gratuitous ARP), e.g. at start. */
+int ustcp_announce(struct ustcp_stack *s, int iface);
 
 /* Feed one received Ethernet frame. Bad frames are dropped and counted. */
 void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now);
@@ -59,6 +61,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(arp_in, "ARP packets received")                                             \
 	X(arp_requests_out, "ARP requests sent")                                      \
 	X(arp_replies_out, "ARP replies sent")                                        \
+	X(arp_queued, "packets held while their next hop's address was asked")        \
 	X(ip_in, "IP packets received")                                               \
 	X(ip_out, "IP packets sent")                                                  \
 	X(icmp_in, "ICMP messages received")                                          \
@@ -84,55 +87,59 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_zero_window_probes, "zero-window probes sent")                          \
 	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                     \
 	X(tcp_ooo_segments, "segments queued out of order")                           \
+	X(tcp_pmtu_updates, "segment sizes lowered by ICMP fragmentation needed")     \
+	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")    \
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)")
 
-#define USTCP_DROPS(X)                                                         \
-	X(none, "not dropped")                                                 \
-	X(eth_truncated, "Ethernet frame shorter than its header")             \
-	X(eth_not_for_us, "Ethernet destination not ours")                     \
-	X(eth_unknown_type, "unknown EtherType")                               \
-	X(arp_malformed, "malformed ARP packet")                               \
-	X(arp_not_for_us, "ARP not for our address")                           \
-	X(arp_unresolved, "packet dropped waiting for ARP")                    \
-	X(ip_truncated, "IP header truncated")                                 \
-	X(ip_bad_version, "IP version mismatch")                               \
-	X(ip_bad_hlen, "IP header length invalid")                             \
-	X(ip_bad_len, "IP total length inconsistent with frame")               \
-	X(ip_bad_csum, "IPv4 header checksum bad")                             \
-	X(ip_bad_ext, "IPv6 extension header malformed")                       \
-	X(ip_fragment, "IP fragment (reassembly not supported)")               \
-	X(ip_not_for_us, "IP destination not ours")                            \
-	X(ip_bad_src, "IP source is broadcast or multicast")                   \
-	X(ip_unknown_proto, "unknown IP protocol")                             \
-	X(ip_no_route, "no route to destination")                              \
-	X(ipv6_unsupported, "IPv6 not enabled on the interface")               \
-	X(icmp_malformed, "malformed ICMP message")                            \
-	X(icmp_bad_csum, "ICMP checksum bad")                                  \
-	X(icmp_ignored, "ICMP message ignored")                                \
-	X(tcp_truncated, "TCP header truncated")                               \
-	X(tcp_bad_offset, "TCP data offset invalid")                           \
-	X(tcp_bad_option, "TCP option malformed")                              \
-	X(tcp_bad_csum, "TCP checksum bad")                                    \
-	X(tcp_bad_port, "TCP port zero")                                       \
-	X(tcp_no_conn, "segment for no connection")                            \
-	X(tcp_rst_no_conn, "RST for no connection")                            \
-	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")       \
-	X(tcp_listen_overflow, "SYN dropped: listen backlog full")             \
-	X(tcp_no_memory, "segment dropped: connection pool exhausted")         \
-	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                \
-	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")   \
-	X(tcp_syn_sent_no_syn, "segment in SYN-SENT with neither SYN nor RST") \
-	X(tcp_not_acceptable, "sequence number not acceptable")                \
-	X(tcp_rst_out_of_window, "RST outside the window")                     \
-	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")   \
-	X(tcp_syn_challenged, "SYN in a synchronized state challenged")        \
-	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")   \
-	X(tcp_no_ack, "segment without ACK in a synchronized state")           \
-	X(tcp_ack_unsent, "ACK for data not yet sent")                         \
-	X(tcp_ooo_no_room, "out-of-order segment refused: too many holes")     \
-	X(tcp_paws, "segment rejected by PAWS (RFC 7323 §5)")                  \
-	X(tcp_rcvbuf_full, "data beyond the receive buffer")                   \
-	X(tcp_data_after_fin, "data after the peer's FIN")                     \
+#define USTCP_DROPS(X)                                                            \
+	X(none, "not dropped")                                                    \
+	X(eth_truncated, "Ethernet frame shorter than its header")                \
+	X(eth_not_for_us, "Ethernet destination not ours")                        \
+	X(eth_unknown_type, "unknown EtherType")                                  \
+	X(arp_malformed, "malformed ARP packet")                                  \
+	X(arp_not_for_us, "ARP not for our address")                              \
+	X(arp_unresolved, "packet dropped: no ARP answer in time, or queue full") \
+	X(ip_truncated, "IP header truncated")                                    \
+	X(ip_bad_version, "IP version mismatch")                                  \
+	X(ip_bad_hlen, "IP header length invalid")                                \
+	X(ip_bad_len, "IP total length inconsistent with frame")                  \
+	X(ip_bad_csum, "IPv4 header checksum bad")                                \
+	X(ip_bad_ext, "IPv6 extension header malformed")                          \
+	X(ip_fragment, "IP fragment (reassembly not supported)")                  \
+	X(ip_not_for_us, "IP destination not ours")                               \
+	X(ip_bad_src, "IP source is broadcast or multicast")                      \
+	X(ip_unknown_proto, "unknown IP protocol")                                \
+	X(ip_no_route, "no route to destination")                                 \
+	X(ipv6_unsupported, "IPv6 not enabled on the interface")                  \
+	X(icmp_malformed, "malformed ICMP message")                               \
+	X(icmp_bad_csum, "ICMP checksum bad")                                     \
+	X(icmp_ignored, "ICMP message ignored")                                   \
+	X(tcp_truncated, "TCP header truncated")                                  \
+	X(tcp_bad_offset, "TCP data offset invalid")                              \
+	X(tcp_bad_option, "TCP option malformed")                                 \
+	X(tcp_bad_csum, "TCP checksum bad")                                       \
+	X(tcp_bad_port, "TCP port zero")                                          \
+	X(tcp_no_conn, "segment for no connection")                               \
+	X(tcp_rst_no_conn, "RST for no connection")                               \
+	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")          \
+	X(tcp_listen_overflow, "SYN dropped: listen backlog full")                \
+	X(tcp_no_memory, "segment dropped: connection pool exhausted")            \
+	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                   \
+	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")      \
+	X(tcp_syn_sent_no_syn, "segment in SYN-SENT with neither SYN nor RST")    \
+	X(tcp_not_acceptable, "sequence number not acceptable")                   \
+	X(tcp_rst_out_of_window, "RST outside the window")                        \
+	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")      \
+	X(tcp_syn_challenged, "SYN in a synchronized state challenged")           \
+	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")      \
+	X(tcp_no_ack, "segment without ACK in a synchronized state")              \
+	X(tcp_ack_unsent, "ACK for data not yet sent")                            \
+	X(tcp_ooo_no_room, "out-of-order segment refused: too many holes")        \
+	X(tcp_paws, "segment rejected by PAWS (RFC 7323 §5)")                     \
+	X(tcp_icmp_no_conn, "ICMP error about no connection of ours")             \
+	X(tcp_icmp_bad_seq, "ICMP error quoting a sequence number not in flight") \
+	X(tcp_rcvbuf_full, "data beyond the receive buffer")                      \
+	X(tcp_data_after_fin, "data after the peer's FIN")                        \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")
 
 #define USTCP_ENUM_NAME(name, desc) USTCP_C_##name,

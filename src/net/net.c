@@ -22,6 +22,10 @@ int net_create(struct ustcp_stack *s)
 
 void net_destroy(struct ustcp_stack *s)
 {
+	if (!s->net)
+		return;
+	for (int i = 0; i < NET_ARP_PENDING; i++)
+		free(s->net->pending[i].frame);
 	free(s->net);
 	s->net = NULL;
 }
@@ -53,6 +57,32 @@ static struct neigh *neigh_find(struct net *n, uint32_t ip)
 	return NULL;
 }
 
+/* Send the frames that waited for this neighbour; drop those that waited
+ * too long (for anyone). */
+static void arp_flush(struct ustcp_stack *s, const struct neigh *e)
+{
+	struct net *n = s->net;
+	for (int i = 0; i < NET_ARP_PENDING; i++) {
+		struct arp_pending *q = &n->pending[i];
+		if (!q->hop)
+			continue;
+		if (s->now - q->since > NET_ARP_WAIT) {
+			stack_drop(s, USTCP_DROP_arp_unresolved);
+			q->hop = 0;
+			continue;
+		}
+		if (q->hop != e->ip)
+			continue;
+		struct txbuf *tb = stack_tx_begin(s);
+		memcpy(tb->buf, q->frame, q->len);
+		memcpy(tb->buf, e->mac, 6); /* the Ethernet destination */
+		tb->len = q->len;
+		tb->iface = q->iface;
+		stack_tx_commit(s, tb);
+		q->hop = 0;
+	}
+}
+
 /* Learn or refresh a mapping; static entries are never overwritten. */
 static void neigh_update(struct ustcp_stack *s, int iface, uint32_t ip, const uint8_t mac[6],
 			 bool create, bool is_static)
@@ -81,13 +111,17 @@ static void neigh_update(struct ustcp_stack *s, int iface, uint32_t ip, const ui
 	memcpy(e->mac, mac, 6);
 	e->iface = iface;
 	e->is_static = is_static;
+	e->confirmed = s->now;
+	arp_flush(s, e);
 }
 
 int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6])
 {
 	if (iface < 0 || iface >= s->n_ifaces || ip == 0)
 		return -EINVAL;
+	stack_event_begin(s);
 	neigh_update(s, iface, ntohl(ip), mac, true, true);
+	stack_event_end(s);
 	return 0;
 }
 
@@ -186,6 +220,73 @@ void net_neigh_revalidate4(struct ustcp_stack *s, uint32_t dst)
 		arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, hop);
 }
 
+/* The entry to send to, or NULL when the address must be asked for.
+ * RFC 1122 §2.3.2.1: a dynamic entry is checked again once stale (asked
+ * while still used) and forgotten if nobody confirms it. */
+static struct neigh *neigh_usable(struct ustcp_stack *s, int iface, uint32_t hop)
+{
+	struct neigh *nb = neigh_find(s->net, hop);
+	if (!nb || nb->is_static)
+		return nb;
+	uint64_t age = s->now - nb->confirmed;
+	if (age > NET_ARP_EXPIRE) {
+		nb->ip = 0;
+		return NULL;
+	}
+	if (age > NET_ARP_STALE && s->now - nb->asked > NET_ARP_RETRY) {
+		nb->asked = s->now;
+		arp_send(s, iface, ARP_OP_REQUEST, nb->mac, hop);
+	}
+	return nb;
+}
+
+/* Keep the frame until hop's address is known, asking for it (at most
+ * once a second while frames wait). A full queue drops its oldest frame. */
+static int arp_wait(struct ustcp_stack *s, struct txbuf *tb, uint32_t hop)
+{
+	struct net *n = s->net;
+	struct arp_pending *slot = NULL;
+	bool asked = false;
+	for (int i = 0; i < NET_ARP_PENDING; i++) {
+		struct arp_pending *q = &n->pending[i];
+		if (q->hop && s->now - q->since > NET_ARP_WAIT) {
+			stack_drop(s, USTCP_DROP_arp_unresolved); /* waited long enough */
+			q->hop = 0;
+		}
+		if (q->hop == hop && s->now - q->since < NET_ARP_RETRY)
+			asked = true;
+		if (!slot || (slot->hop && (!q->hop || q->since < slot->since)))
+			slot = q;
+	}
+	if (slot->hop)
+		stack_drop(s, USTCP_DROP_arp_unresolved); /* the oldest waiting frame */
+	if (!slot->frame && !(slot->frame = malloc(s->frame_cap))) {
+		slot->hop = 0;
+		stack_drop(s, USTCP_DROP_arp_unresolved);
+		return -ENOMEM;
+	}
+	memcpy(slot->frame, tb->buf, tb->len);
+	slot->len = tb->len;
+	slot->iface = tb->iface;
+	slot->hop = hop;
+	slot->since = s->now;
+	stat_inc(s, USTCP_C_arp_queued);
+	if (!asked)
+		arp_send(s, tb->iface, ARP_OP_REQUEST, bcast_mac, hop);
+	return 0;
+}
+
+int ustcp_announce(struct ustcp_stack *s, int iface)
+{
+	if (iface < 0 || iface >= s->n_ifaces)
+		return -EINVAL;
+	/* RFC 5227 §3 ARP announcement: a request for our own address. */
+	stack_event_begin(s);
+	arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, s->ifaces[iface].ip4);
+	stack_event_end(s);
+	return 0;
+}
+
 int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
 		size_t l4len)
 {
@@ -197,15 +298,9 @@ int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t 
 	}
 	struct iface *ifc = &s->ifaces[iface];
 	uint32_t hop = on_link(ifc, dst) ? dst : ifc->gateway;
-	struct neigh *nb = neigh_find(s->net, hop);
-	if (!nb) {
-		/* No queue for unresolved packets: the transport retransmits. */
-		stack_drop(s, USTCP_DROP_arp_unresolved);
-		arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, hop);
-		return -EHOSTUNREACH;
-	}
+	struct neigh *nb = neigh_usable(s, iface, hop);
 	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
-	memcpy(eh.dst, nb->mac, 6);
+	memcpy(eh.dst, nb ? nb->mac : bcast_mac, 6);
 	memcpy(eh.src, ifc->mac, 6);
 	eth_emit(&eh, tb->buf);
 	struct ipv4_hdr ih = {
@@ -220,13 +315,47 @@ int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t 
 	ipv4_emit(&ih, tb->buf + ETH_HLEN);
 	tb->len = NET_HDR_ROOM4 + l4len;
 	tb->iface = iface;
-	stack_tx_commit(s, tb);
 	stat_inc(s, USTCP_C_ip_out);
+	if (!nb)
+		return arp_wait(s, tb, hop);
+	stack_tx_commit(s, tb);
 	return 0;
 }
 
-/* RFC 792: answer echo requests; other messages are counted and ignored
- * until PMTU discovery and ICMP-to-TCP error handling arrive. */
+/* RFC 792 / RFC 1122 §3.2.2.1: an error message quotes the IP header and
+ * the first 8 bytes of the datagram that caused it. Errors about TCP
+ * segments we sent go to TCP, which checks them against the connection
+ * (RFC 5927); the rest are counted and ignored. */
+static void icmp_error(struct ustcp_stack *s, const struct net_pkt *p, const struct icmp_hdr *ih)
+{
+	const uint8_t *q = p->l4 + ICMP_HLEN;
+	size_t qlen = p->l4len - ICMP_HLEN;
+	size_t ihl = qlen ? (size_t)(q[0] & 0x0f) * 4 : 0;
+	if (qlen < IPV4_HLEN || (q[0] >> 4) != 4 || ihl < IPV4_HLEN || qlen < ihl + 8) {
+		stack_drop(s, USTCP_DROP_icmp_malformed);
+		return;
+	}
+	uint32_t src = (uint32_t)q[12] << 24 | (uint32_t)q[13] << 16 | (uint32_t)q[14] << 8 | q[15];
+	uint32_t dst = (uint32_t)q[16] << 24 | (uint32_t)q[17] << 16 | (uint32_t)q[18] << 8 | q[19];
+	if (q[9] != IPPROTO_TCP_ || !net_is_local4(s, src)) {
+		stack_drop(s, USTCP_DROP_icmp_ignored);
+		return;
+	}
+	const uint8_t *t = q + ihl;
+	struct tcp_icmp_error e = {
+		.laddr = src,
+		.raddr = dst,
+		.lport = (uint16_t)(t[0] << 8 | t[1]),
+		.rport = (uint16_t)(t[2] << 8 | t[3]),
+		.seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7],
+		.type = ih->type,
+		.code = ih->code,
+		.mtu = (uint16_t)(ih->rest & 0xffff),
+	};
+	tcp_icmp_error(s, &e);
+}
+
+/* RFC 792: answer echo requests; pass errors about our TCP segments on. */
 static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 {
 	struct icmp_hdr ih;
@@ -235,6 +364,10 @@ static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	if (rc < 0) {
 		stack_drop(s, rc == -WIRE_ECSUM ? USTCP_DROP_icmp_bad_csum
 						: USTCP_DROP_icmp_malformed);
+		return;
+	}
+	if (ih.type == 3 || ih.type == 11 || ih.type == 12) {
+		icmp_error(s, p, &ih);
 		return;
 	}
 	if (ih.type != 8 || ih.code != 0) {

@@ -25,17 +25,36 @@ struct net_pkt {
 	size_t l4len;      /* transport header + payload */
 };
 
+#define NET_ARP_PENDING 16                  /* frames waiting for ARP, in all */
+#define NET_ARP_STALE (60 * 1000000000ull)  /* re-ask for a dynamic entry after this */
+#define NET_ARP_EXPIRE (90 * 1000000000ull) /* forget it if still unconfirmed by then */
+#define NET_ARP_WAIT (3 * 1000000000ull)    /* a frame waits this long for an answer */
+#define NET_ARP_RETRY (1000000000ull)       /* one request per neighbour per second */
+
 struct neigh {
 	uint32_t ip; /* host order; 0 = free entry */
 	uint8_t mac[6];
 	int iface;
 	bool is_static;
+	uint64_t confirmed; /* when a reply or request from it was last seen */
+	uint64_t asked;     /* when we last sent a request for it */
+};
+
+/* A frame waiting for its next hop's address (RFC 1122 §2.3.2.2: queue at
+ * least one). */
+struct arp_pending {
+	uint32_t hop; /* 0 = free slot */
+	int iface;
+	uint64_t since;
+	size_t len;
+	uint8_t *frame; /* stack->frame_cap bytes */
 };
 
 struct net {
 	struct neigh neigh[NET_NEIGH_MAX];
 	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
+	struct arp_pending pending[NET_ARP_PENDING];
 };
 
 int net_create(struct ustcp_stack *s);

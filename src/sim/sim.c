@@ -51,7 +51,10 @@ struct ustcp_sim {
 	ustcp_sim_filter_fn filter;
 	void *filter_ctx;
 	uint64_t stuck_polls; /* times a stack stayed due after a poll */
+	bool use_arp;         /* stacks added from now on learn each other by ARP */
 };
+
+void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
 
 /* ---- the heap ---- */
 
@@ -208,8 +211,9 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		return iface;
 	}
 	p->iface = iface;
-	/* Static neighbours both ways: no ARP is needed on the simulated link. */
-	for (int i = 0; i < p->index; i++) {
+	/* Static neighbours both ways: no ARP is needed on the simulated link
+	 * (unless a test wants to see ARP at work). */
+	for (int i = 0; i < p->index && !sim->use_arp; i++) {
 		struct sim_port *q = sim->ports[i];
 		ustcp_neigh_add(s, iface, q->ip, q->mac);
 		ustcp_neigh_add(q->stack, q->iface, ip, mac);

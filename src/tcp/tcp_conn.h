@@ -116,6 +116,7 @@ struct ustcp_sock {
 	struct ustcp_sock *listener; /* child: its listener until accepted */
 
 	int error;       /* negative errno reported to the user */
+	int soft_error;  /* the last ICMP soft error, reported if the connection times out */
 	bool user_owned; /* the user holds this pointer */
 	bool unopened;   /* made by ustcp_socket, not yet connected */
 	bool passive;    /* created from a listener */

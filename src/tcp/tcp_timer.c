@@ -63,7 +63,7 @@ static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
 	if (c->backoff >= retries) {
 		stat_inc(s, USTCP_C_tcp_attempt_fails);
 		stat_inc(s, USTCP_C_tcp_timeouts);
-		tcp_conn_closed(c, -ETIMEDOUT);
+		tcp_conn_closed(c, c->soft_error ? c->soft_error : -ETIMEDOUT);
 		return;
 	}
 	backoff(c);
@@ -75,7 +75,8 @@ static void give_up(struct ustcp_sock *c)
 {
 	stat_inc(c->stack, USTCP_C_tcp_timeouts);
 	tcp_send_rst_conn(c);
-	tcp_conn_closed(c, -ETIMEDOUT);
+	/* RFC 1122 §4.2.3.9: a soft error seen meanwhile says more than "timed out". */
+	tcp_conn_closed(c, c->soft_error ? c->soft_error : -ETIMEDOUT);
 }
 
 /* The persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): probe a zero

@@ -145,8 +145,10 @@ static inline void h_init_cfg(struct ustcp_config *cfg, uint64_t seed)
 	cfg->seed = seed;
 }
 
-/* Two stacks with these configs (NULL: defaults), one-way delay 1 ms. */
-static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struct ustcp_config *cb)
+/* Two stacks with these configs (NULL: defaults), one-way delay 1 ms;
+ * with use_arp they find each other by ARP instead of static entries. */
+static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struct ustcp_config *cb,
+				      bool use_arp)
 {
 	struct h_net *n = calloc(1, sizeof(*n));
 	assert_non_null(n);
@@ -162,6 +164,7 @@ static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struc
 	assert_non_null(n->st[H_B]);
 	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
 	struct ustcp_impair imp = {.delay = 1 * MS};
+	ustcp_sim_use_arp(n->sim, use_arp);
 	for (int i = 0; i < 2; i++) {
 		n->port[i] = ustcp_sim_add_stack(n->sim, n->st[i], mac[i], h_ip(i));
 		assert_true(n->port[i] >= 0);
@@ -170,6 +173,11 @@ static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struc
 	}
 	ustcp_sim_set_filter(n->sim, h_filter, n);
 	return n;
+}
+
+static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struct ustcp_config *cb)
+{
+	return h_new_net(ca, cb, false);
 }
 
 static inline struct h_net *h_new(void) { return h_new_cfg(NULL, NULL); }

@@ -1,0 +1,101 @@
+/* tcp_icmp.c — ICMP errors about our segments (RFC 1122 §4.2.3.9, RFC 1191,
+ * RFC 5927).
+ *
+ * An error is believed only if it quotes a connection we have and a
+ * sequence number we sent and the peer has not yet acknowledged (RFC 5927
+ * §4.1), so a blind attacker must guess the window as for a RST.
+ * "Fragmentation needed" lowers the connection's segment size and resends
+ * what is in flight at the new size (path MTU discovery, RFC 1191). Other
+ * errors are soft (RFC 1122 §4.2.3.9, RFC 5927 §4.2): they are remembered
+ * and reported only if the connection then fails, except that "protocol"
+ * or "port unreachable" refuses a connection still in SYN-SENT. */
+#include <errno.h>
+
+#include "tcp/tcp.h"
+#include "tcp/tcp_conn.h"
+#include "wire/wire.h"
+
+/* RFC 1191 §7: the plateau below an MTU, for routers that give no MTU. */
+static uint32_t plateau_below(uint32_t mtu)
+{
+	static const uint32_t plateaus[] = {32000, 17914, 8166, 4352, 2002,
+					    1492,  1006,  508,  296,  68};
+	for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
+		if (plateaus[i] < mtu)
+			return plateaus[i];
+	return 68;
+}
+
+/* The smallest path MTU we accept: a lower one would mean tiny segments,
+ * which is what an attacker forging these messages would want
+ * (RFC 5927 §7.2). 576 is the size every IPv4 host must take. */
+#define TCP_PMTU_MIN 576
+
+static void frag_needed(struct ustcp_sock *c, uint32_t mtu)
+{
+	struct ustcp_stack *s = c->stack;
+	uint32_t cur = (uint32_t)c->peer_mss + IPV4_HLEN + TCP_HLEN;
+	if (mtu == 0)
+		mtu = plateau_below(cur);
+	if (mtu < TCP_PMTU_MIN)
+		mtu = TCP_PMTU_MIN;
+	if (mtu >= cur) {
+		stack_drop(s, USTCP_DROP_icmp_ignored); /* nothing to lower */
+		return;
+	}
+	c->peer_mss = (uint16_t)(mtu - IPV4_HLEN - TCP_HLEN);
+	c->snd_mss = (uint16_t)(c->peer_mss - (c->ts_ok ? 12 : 0));
+	stat_inc(s, USTCP_C_tcp_pmtu_updates);
+	/* What is in flight was too big and is lost: send it again, smaller.
+	 * This is no sign of congestion, so cwnd stays. */
+	c->snd_nxt = c->snd_una;
+	c->rtt_active = false;
+	tcp_output(c);
+}
+
+static int soft_error(uint8_t type, uint8_t code)
+{
+	if (type == 11)
+		return -EHOSTUNREACH; /* time exceeded */
+	if (type == 12)
+		return -EPROTO; /* parameter problem */
+	switch (code) {
+	case 0:
+	case 6:
+	case 9:
+		return -ENETUNREACH;
+	case 2:
+		return -ENOPROTOOPT;
+	case 3:
+		return -ECONNREFUSED;
+	default:
+		return -EHOSTUNREACH;
+	}
+}
+
+void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e)
+{
+	struct ustcp_sock *c = tcp_conn_lookup(s, e->laddr, e->lport, e->raddr, e->rport);
+	if (!c || !(c->state == USTCP_SYN_SENT || tcp_synchronized(c->state))) {
+		stack_drop(s, USTCP_DROP_tcp_icmp_no_conn);
+		return;
+	}
+	if (!seq_in(e->seq, c->snd_una, c->snd_max)) {
+		stack_drop(s, USTCP_DROP_tcp_icmp_bad_seq);
+		return;
+	}
+	tcp_event_begin(c);
+	if (e->type == 3 && e->code == 4) {
+		if (c->state != USTCP_SYN_SENT && c->state != USTCP_SYN_RECEIVED)
+			frag_needed(c, e->mtu);
+		return;
+	}
+	int err = soft_error(e->type, e->code);
+	stat_inc(s, USTCP_C_tcp_icmp_soft_errors);
+	if (c->state == USTCP_SYN_SENT && e->type == 3 && (e->code == 2 || e->code == 3)) {
+		stat_inc(s, USTCP_C_tcp_attempt_fails);
+		tcp_conn_closed(c, -ECONNREFUSED); /* RFC 1122 §4.2.3.9: a hard error */
+		return;
+	}
+	c->soft_error = err;
+}

@@ -1,0 +1,252 @@
+/* test_net.c — the IP layer under TCP on the simulated link: ARP (RFC 826,
+ * RFC 1122 §2.3.2) resolving, queueing, refreshing and announcing, and ICMP
+ * errors reaching TCP (RFC 1191 path MTU, RFC 1122 §4.2.3.9 soft and hard
+ * errors, RFC 5927 validation). */
+#include "harness.h"
+
+static uint64_t ctr(const struct h_net *n, int side, enum ustcp_counter c)
+{
+	return ustcp_counter(n->st[side], c);
+}
+
+/* Without static entries, A's SYN waits for B's ARP reply and leaves with
+ * it: the handshake takes one ARP round trip more, not a SYN timeout. */
+static void arp_resolves_and_holds_the_first_segment(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	assert_true(h_now(n) < 10 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 1);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_queued), 1);
+	assert_int_equal(ctr(n, H_B, USTCP_C_arp_replies_out), 1);
+	/* B learned A from A's request: its SYN,ACK needed no ARP of its own. */
+	assert_int_equal(ctr(n, H_B, USTCP_C_arp_requests_out), 0);
+	assert_int_equal(ustcp_drops_total(n->st[H_A]) + ustcp_drops_total(n->st[H_B]), 0);
+	assert_int_equal(h_info(a).retransmits, 0);
+	h_exchange(n, a, b);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* Nobody answers: the held SYN is dropped after the wait and counted, and
+ * the requests are limited to one per second however often TCP retries. */
+static void arp_unanswered_is_counted_and_rate_limited(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.syn_retries = 3; /* 1 + 2 + 4 + 8 s */
+	struct h_net *n = h_new_net(&ca, NULL, true);
+	n->blackhole[H_B] = true; /* B hears but never answers */
+	struct ustcp_sock *a;
+	struct ustcp_endpoint any = {0, 0}, to = {h_ip(H_B), PORT_B};
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	h_run(n, 20 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
+	/* Four SYNs, each held; each held frame waits 3 s at most. */
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_queued), 4);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 4);
+	assert_true(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved) >= 3);
+	ustcp_close(a);
+	h_free(n);
+}
+
+/* A learned entry grows stale: after a minute it is asked for again while
+ * still used, and an answer keeps it; unanswered, it is forgotten. */
+static void arp_stale_entry_is_asked_again(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	uint64_t req = ctr(n, H_A, USTCP_C_arp_requests_out);
+	h_run(n, 61 * SEC);
+	h_exchange(n, a, b); /* still flows: the entry is used while asked */
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), req + 1);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_queued), 1); /* only the first SYN waited */
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* ustcp_announce (RFC 5227 §3): a gratuitous ARP. Per RFC 826 it only
+ * refreshes caches that already hold the sender: A, whose entry for B was
+ * growing stale, takes it as a confirmation and need not ask again. */
+static void arp_announcement_refreshes(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	uint64_t req = ctr(n, H_A, USTCP_C_arp_requests_out);
+	h_run(n, 59 * SEC);
+	assert_int_equal(ustcp_announce(n->st[H_B], 0), 0);
+	h_run(n, 5 * SEC); /* past the minute since A last heard from B */
+	h_exchange(n, a, b);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), req);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* An ICMP error from "a router" to A about a segment A sent to B. */
+static void icmp_to_a(struct h_net *n, uint8_t type, uint8_t code, uint16_t mtu, uint16_t lport,
+		      uint32_t seq)
+{
+	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
+	uint8_t f[ETH_HLEN + IPV4_HLEN + ICMP_HLEN + IPV4_HLEN + 8];
+	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
+	memcpy(eh.dst, mac[H_A], 6);
+	memcpy(eh.src, mac[H_B], 6);
+	eth_emit(&eh, f);
+	uint8_t *icmp = f + ETH_HLEN + IPV4_HLEN;
+	uint8_t *quoted = icmp + ICMP_HLEN;
+	struct ipv4_hdr qh = {.total_len = 1500,
+			      .ttl = 63,
+			      .proto = IPPROTO_TCP_,
+			      .src = ntohl(h_ip(H_A)),
+			      .dst = ntohl(h_ip(H_B))};
+	ipv4_emit(&qh, quoted);
+	uint8_t *t = quoted + IPV4_HLEN;
+	t[0] = (uint8_t)(lport >> 8), t[1] = (uint8_t)lport;
+	t[2] = (uint8_t)(PORT_B >> 8), t[3] = (uint8_t)PORT_B;
+	t[4] = (uint8_t)(seq >> 24), t[5] = (uint8_t)(seq >> 16), t[6] = (uint8_t)(seq >> 8);
+	t[7] = (uint8_t)seq;
+	struct icmp_hdr ih = {.type = type, .code = code, .rest = mtu};
+	size_t ilen = ICMP_HLEN + IPV4_HLEN + 8;
+	icmp4_emit(&ih, icmp, ilen);
+	struct ipv4_hdr oh = {.total_len = (uint16_t)(IPV4_HLEN + ilen),
+			      .ttl = 64,
+			      .proto = IPPROTO_ICMP_,
+			      .src = ntohl(h_ip(H_B)),
+			      .dst = ntohl(h_ip(H_A))};
+	ipv4_emit(&oh, f + ETH_HLEN);
+	ustcp_input(n->st[H_A], 0, f, sizeof(f), h_now(n));
+}
+
+/* Drop every data segment A sends that is larger than this (a link with a
+ * smaller MTU that sends no ICMP of its own). */
+static uint32_t big_limit;
+static bool drop_big(void *ctx, int port, const uint8_t *frame, size_t len)
+{
+	struct h_net *n = ctx;
+	if (port == n->port[H_A] && len > big_limit)
+		return true;
+	return h_filter(ctx, port, frame, len);
+}
+
+/* RFC 1191: "fragmentation needed" with a next-hop MTU of 1000 lowers A's
+ * segments to 1000 - 40 - 12 (timestamps) bytes of data, resends what was
+ * in flight at that size, and the transfer completes; cwnd is untouched. */
+static void icmp_frag_needed_lowers_the_segment_size(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	big_limit = ETH_HLEN + 1000;
+	ustcp_sim_set_filter(n->sim, drop_big, n);
+	static char buf[20000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)('a' + i % 26);
+	assert_int_equal(ustcp_send(a, buf, sizeof(buf)), (long)sizeof(buf));
+	struct ustcp_sock_info ia = h_info(a);
+	assert_int_equal(ia.snd_mss, 1448);
+	uint32_t cwnd = ia.cwnd;
+	icmp_to_a(n, 3, 4, 1000, ia.local.port, ia.snd_una);
+	ia = h_info(a);
+	assert_int_equal(ia.snd_mss, 1000 - 40 - 12);
+	assert_int_equal(ia.cwnd, cwnd);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_pmtu_updates), 1);
+	h_run(n, 50 * MS);
+	char got[sizeof(buf)];
+	assert_int_equal(ustcp_recv(b, got, sizeof(got)), (long)sizeof(buf));
+	assert_memory_equal(got, buf, sizeof(buf));
+	assert_int_equal(h_info(a).rto_expirations, 0);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* RFC 5927 §4.1: an error quoting a sequence number that is not in flight
+ * is a forgery (or very old) and changes nothing; so does one for a
+ * connection we do not have. A larger MTU never raises the size. */
+static void icmp_errors_validated(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp_to_a(n, 3, 4, 1000, ia.local.port, ia.snd_una); /* nothing in flight */
+	icmp_to_a(n, 3, 4, 1000, ia.local.port, ia.snd_una + 100000);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.snd_una + 5);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_icmp_bad_seq), 3);
+	icmp_to_a(n, 3, 4, 1000, (uint16_t)(ia.local.port + 1), ia.snd_una);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_icmp_no_conn), 1);
+	assert_int_equal(h_info(a).snd_mss, 1448);
+	/* In flight now, but the "MTU" is not smaller than the path's. */
+	n->blackhole[H_B] = true;
+	h_send_all(a, "x");
+	icmp_to_a(n, 3, 4, 1500, ia.local.port, ia.snd_una);
+	assert_int_equal(h_info(a).snd_mss, 1448);
+	/* And a tiny one is raised to 576, not believed. */
+	icmp_to_a(n, 3, 4, 100, ia.local.port, ia.snd_una);
+	assert_int_equal(h_info(a).snd_mss, 576 - 40 - 12);
+	n->blackhole[H_B] = false;
+	h_run(n, 2 * SEC);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* RFC 1122 §4.2.3.9: "port unreachable" refuses a connection in SYN-SENT;
+ * once established, errors are soft: the connection goes on, and the error
+ * is what a later timeout reports. */
+static void icmp_hard_and_soft_errors(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 3;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *a = h_connect_start(n);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp_to_a(n, 3, 3, 0, ia.local.port, ia.iss);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -ECONNREFUSED);
+	ustcp_close(a);
+
+	n->blackhole[H_B] = false;
+	struct ustcp_sock *b, *l;
+	h_establish(n, &a, &b, &l);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "hello");
+	ia = h_info(a);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.snd_una); /* host unreachable: soft */
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_icmp_soft_errors), 2);
+	h_run(n, 30 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	ustcp_close(a);
+	ustcp_abort(b);
+	h_finish(n, l);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(arp_resolves_and_holds_the_first_segment),
+	cmocka_unit_test(arp_unanswered_is_counted_and_rate_limited),
+	cmocka_unit_test(arp_stale_entry_is_asked_again),
+	cmocka_unit_test(arp_announcement_refreshes),
+	cmocka_unit_test(icmp_frag_needed_lowers_the_segment_size),
+	cmocka_unit_test(icmp_errors_validated),
+	cmocka_unit_test(icmp_hard_and_soft_errors),
+};
+
+USTCP_TEST_MAIN(tests)
