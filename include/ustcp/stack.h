@@ -64,6 +64,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(arp_queued, "packets held while their next hop's address was asked")        \
 	X(ip_in, "IP packets received")                                               \
 	X(ip_out, "IP packets sent")                                                  \
+	X(ip_frags_in, "IP fragments received")                                       \
+	X(ip_reassembled, "IP datagrams reassembled")                                 \
 	X(icmp_in, "ICMP messages received")                                          \
 	X(icmp_out, "ICMP messages sent")                                             \
 	X(tcp_in, "segments received")                                                \
@@ -105,7 +107,9 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(ip_bad_len, "IP total length inconsistent with frame")                  \
 	X(ip_bad_csum, "IPv4 header checksum bad")                                \
 	X(ip_bad_ext, "IPv6 extension header malformed")                          \
-	X(ip_fragment, "IP fragment (reassembly not supported)")                  \
+	X(ip_frag_bad, "IP fragment malformed or inconsistent")                   \
+	X(ip_frag_timeout, "IP datagram not complete in time")                    \
+	X(ip_frag_evicted, "IP datagram given up for room to reassemble another") \
 	X(ip_not_for_us, "IP destination not ours")                               \
 	X(ip_bad_src, "IP source is broadcast or multicast")                      \
 	X(ip_unknown_proto, "unknown IP protocol")                                \

@@ -26,6 +26,7 @@ void net_destroy(struct ustcp_stack *s)
 		return;
 	for (int i = 0; i < NET_ARP_PENDING; i++)
 		free(s->net->pending[i].frame);
+	ip_frag_destroy(s->net->frags);
 	free(s->net);
 	s->net = NULL;
 }
@@ -405,6 +406,8 @@ static enum ustcp_drop ip_drop_reason(int err)
 	}
 }
 
+static void ip_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
+
 static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 {
 	struct ipv4_hdr ih;
@@ -423,10 +426,6 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 		stack_drop(s, USTCP_DROP_ip_bad_src);
 		return;
 	}
-	if ((ih.frag & (IPV4_MF | IPV4_OFFMASK)) != 0) {
-		stack_drop(s, USTCP_DROP_ip_fragment);
-		return;
-	}
 	struct net_pkt pkt = {
 		.iface = iface,
 		.src = ih.src,
@@ -436,12 +435,29 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 		.l4 = p + ih.hlen,
 		.l4len = (size_t)ih.total_len - ih.hlen,
 	};
-	switch (ih.proto) {
+	if ((ih.frag & (IPV4_MF | IPV4_OFFMASK)) != 0) {
+		struct ip_frag *f = ip_frag_input(s, s->net->frags, &ih, pkt.l4, pkt.l4len);
+		if (!f)
+			return;
+		pkt.l4 = f->buf;
+		pkt.l4len = f->total;
+		pkt.ttl = f->ttl;
+		pkt.tos = f->tos;
+		ip_deliver(s, &pkt, ih.proto);
+		ip_frag_done(f);
+		return;
+	}
+	ip_deliver(s, &pkt, ih.proto);
+}
+
+static void ip_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
+{
+	switch (proto) {
 	case IPPROTO_TCP_:
-		tcp_input(s, &pkt);
+		tcp_input(s, p);
 		break;
 	case IPPROTO_ICMP_:
-		icmp_input(s, &pkt);
+		icmp_input(s, p);
 		break;
 	default:
 		stack_drop(s, USTCP_DROP_ip_unknown_proto);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/stack.h"
+#include "net/ip_frag.h"
 
 #define NET_HDR_ROOM4 (14 + 20)
 #define NET_NEIGH_MAX 64
@@ -55,6 +56,7 @@ struct net {
 	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
 	struct arp_pending pending[NET_ARP_PENDING];
+	struct ip_frag frags[IP_FRAG_MAX];
 };
 
 int net_create(struct ustcp_stack *s);

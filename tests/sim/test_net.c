@@ -239,7 +239,83 @@ static void icmp_hard_and_soft_errors(void **state)
 	h_finish(n, l);
 }
 
+/* Send A's next data segment ("payload", in order) to B as IPv4 fragments
+ * of the given payload offsets (multiples of 8), in the order given. */
+static void fragments_to_b(struct h_net *n, struct ustcp_sock *a, const char *payload,
+			   const uint32_t *cuts, const int *order, int nfrag, uint16_t id)
+{
+	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
+	struct ustcp_sock_info ia = h_info(a);
+	uint8_t seg[2000];
+	struct tcp_hdr th = {.sport = ia.local.port,
+			     .dport = PORT_B,
+			     .seq = ia.snd_nxt,
+			     .ack = ia.rcv_nxt,
+			     .flags = TCP_ACK | TCP_PSH,
+			     .win = 1000};
+	size_t hl = tcp_emit(&th, seg);
+	size_t plen = strlen(payload);
+	memcpy(seg + hl, payload, plen);
+	uint32_t src = ntohl(h_ip(H_A)), dst = ntohl(h_ip(H_B));
+	tcp_checksum_set4(seg, hl + plen, src, dst);
+	uint32_t total = (uint32_t)(hl + plen);
+	for (int k = 0; k < nfrag; k++) {
+		int i = order[k];
+		uint32_t from = cuts[i], to = i + 1 < nfrag ? cuts[i + 1] : total;
+		uint8_t f[ETH_HLEN + IPV4_HLEN + 2000];
+		struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
+		memcpy(eh.dst, mac[H_B], 6);
+		memcpy(eh.src, mac[H_A], 6);
+		eth_emit(&eh, f);
+		struct ipv4_hdr ih = {
+			.total_len = (uint16_t)(IPV4_HLEN + to - from),
+			.id = id,
+			.frag = (uint16_t)((from / 8) | (i + 1 < nfrag ? IPV4_MF : 0)),
+			.ttl = 64,
+			.proto = IPPROTO_TCP_,
+			.src = src,
+			.dst = dst};
+		ipv4_emit(&ih, f + ETH_HLEN);
+		memcpy(f + ETH_HLEN + IPV4_HLEN, seg + from, to - from);
+		ustcp_input(n->st[H_B], 0, f, ETH_HLEN + IPV4_HLEN + to - from, h_now(n));
+	}
+}
+
+/* RFC 791 / RFC 815: a segment arriving as three fragments, the last one
+ * first, is put together and delivered; a datagram missing a piece is
+ * given up after the reassembly timeout and counted. */
+static void ip_fragments_reassembled(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	const char *text = "a segment that a router had to cut into three fragments";
+	const uint32_t cuts[] = {0, 24, 48};
+	const int order[] = {2, 0, 1};
+	fragments_to_b(n, a, text, cuts, order, 3, 77);
+	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_ip_reassembled), 1);
+	h_expect_read(b, text);
+
+	const int missing[] = {0, 2}; /* the middle never comes */
+	fragments_to_b(n, a, "lost in the middle, this one never arrives whole", cuts, missing, 2,
+		       78);
+	assert_int_equal(ustcp_sock_readable(b), 0);
+	h_run(n, 31 * SEC);
+	fragments_to_b(n, a, text, cuts, order, 1, 79); /* any fragment: the table is looked at */
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_ip_frag_timeout), 1);
+	/* A fragment not a multiple of 8 bytes that is not the last: malformed. */
+	const uint32_t odd[] = {0, 20};
+	const int both[] = {0, 1};
+	fragments_to_b(n, a, text, odd, both, 2, 80);
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_ip_frag_bad), 1);
+	ustcp_abort(a);
+	ustcp_abort(b);
+	h_finish(n, l);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(ip_fragments_reassembled),
 	cmocka_unit_test(arp_resolves_and_holds_the_first_segment),
 	cmocka_unit_test(arp_unanswered_is_counted_and_rate_limited),
 	cmocka_unit_test(arp_stale_entry_is_asked_again),

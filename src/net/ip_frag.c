@@ -1,0 +1,109 @@
+/* ip_frag.c — IPv4 reassembly. */
+#include "net/ip_frag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stack.h"
+#include "wire/wire.h"
+
+#define IP_MAX_PAYLOAD 65535u
+/* Offsets are kept relative to a base one below 0, as the assembler wants
+ * every range after its base. */
+#define BASE UINT32_MAX
+
+void ip_frag_destroy(struct ip_frag *table)
+{
+	for (int i = 0; i < IP_FRAG_MAX; i++) {
+		free(table[i].buf);
+		tcp_reass_free(&table[i].have);
+	}
+}
+
+void ip_frag_done(struct ip_frag *f)
+{
+	f->used = false;
+	tcp_reass_clear(&f->have);
+}
+
+/* The entry of this datagram, or a new one (evicting the oldest when all
+ * are busy); expired ones are given up on the way. */
+static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table, const struct ipv4_hdr *h)
+{
+	struct ip_frag *free_slot = NULL, *oldest = NULL;
+	for (int i = 0; i < IP_FRAG_MAX; i++) {
+		struct ip_frag *f = &table[i];
+		if (f->used && s->now - f->since > IP_FRAG_TIMEOUT) {
+			stack_drop(s, USTCP_DROP_ip_frag_timeout);
+			ip_frag_done(f);
+		}
+		if (f->used && f->src == h->src && f->dst == h->dst && f->id == h->id &&
+		    f->proto == h->proto)
+			return f;
+		if (!f->used && !free_slot)
+			free_slot = f;
+		if (f->used && (!oldest || f->since < oldest->since))
+			oldest = f;
+	}
+	struct ip_frag *f = free_slot;
+	if (!f) {
+		stack_drop(s, USTCP_DROP_ip_frag_evicted);
+		ip_frag_done(oldest);
+		f = oldest;
+	}
+	if (!f->buf && !(f->buf = malloc(IP_MAX_PAYLOAD)))
+		return NULL;
+	if (!f->have.r)
+		tcp_reass_init(&f->have);
+	f->used = true;
+	f->src = h->src;
+	f->dst = h->dst;
+	f->id = h->id;
+	f->proto = h->proto;
+	f->since = s->now;
+	f->total = 0;
+	return f;
+}
+
+struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
+			      const struct ipv4_hdr *h, const uint8_t *p, size_t len)
+{
+	uint32_t off = (uint32_t)(h->frag & IPV4_OFFMASK) * 8;
+	bool more = h->frag & IPV4_MF;
+	stat_inc(s, USTCP_C_ip_frags_in);
+	/* RFC 791: every fragment but the last carries a multiple of 8 bytes;
+	 * none reaches past the largest datagram. */
+	if ((more && (len % 8 || len == 0)) || off + len > IP_MAX_PAYLOAD - h->hlen) {
+		stack_drop(s, USTCP_DROP_ip_frag_bad);
+		return NULL;
+	}
+	struct ip_frag *f = find(s, table, h);
+	if (!f) {
+		stack_drop(s, USTCP_DROP_ip_frag_evicted);
+		return NULL;
+	}
+	if (!more) {
+		if (f->total && f->total != off + len) {
+			stack_drop(s, USTCP_DROP_ip_frag_bad); /* two different ends */
+			ip_frag_done(f);
+			return NULL;
+		}
+		f->total = off + (uint32_t)len;
+	}
+	if (off == 0) {
+		f->tos = h->tos;
+		f->ttl = h->ttl;
+	}
+	if (len) {
+		if (tcp_reass_add(&f->have, BASE, off, (uint32_t)len) < 0) {
+			stack_drop(s, USTCP_DROP_ip_frag_bad); /* too many holes */
+			ip_frag_done(f);
+			return NULL;
+		}
+		memcpy(f->buf + off, p, len);
+	}
+	if (!f->total || f->have.n != 1 || f->have.r[0].start != 0 || f->have.r[0].end != f->total)
+		return NULL;
+	stat_inc(s, USTCP_C_ip_reassembled);
+	return f;
+}

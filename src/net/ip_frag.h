@@ -1,0 +1,42 @@
+/* ip_frag.h — IPv4 reassembly (RFC 791 §3.2, RFC 815), bounded (internal).
+ *
+ * At most IP_FRAG_MAX datagrams are reassembled at once, each of at most
+ * 65,535 bytes, each for at most IP_FRAG_TIMEOUT: a fragment that would
+ * need more evicts the oldest datagram in progress, and every datagram
+ * given up is counted. Which bytes have arrived is kept as an interval
+ * list (the assembler TCP uses). */
+#ifndef USTCP_IP_FRAG_H
+#define USTCP_IP_FRAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcp/tcp_reass.h"
+
+#define IP_FRAG_MAX 8
+#define IP_FRAG_TIMEOUT (30 * 1000000000ull) /* as Linux; RFC 791 suggests 15 s at least */
+
+struct ip_frag {
+	bool used;
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto, tos, ttl;
+	uint64_t since;
+	uint32_t total; /* payload length, known once the last fragment came; 0 before */
+	struct tcp_reass have;
+	uint8_t *buf; /* 65,535 bytes */
+};
+
+struct ustcp_stack;
+struct ipv4_hdr;
+
+void ip_frag_destroy(struct ip_frag *table);
+/* Take one fragment (header h, payload p of len bytes). Returns the
+ * datagram's entry when this fragment completed it (its payload is in
+ * buf[0..total)); the caller delivers it and then calls ip_frag_done. */
+struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
+			      const struct ipv4_hdr *h, const uint8_t *p, size_t len);
+void ip_frag_done(struct ip_frag *f);
+
+#endif
