@@ -199,16 +199,13 @@ long ustcp_sock_urgent(const struct ustcp_sock *k)
 	return seq_gt(k->rcv_up, first_unread) ? (long)(k->rcv_up - first_unread) : -1;
 }
 
-/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): after a read, announce the
- * reopened window only once it has grown by min(half the buffer, one MSS). */
+/* After a read: announce the window if it opened far enough to move its
+ * right edge (tcp_rcv_window applies RFC 1122 §4.2.3.3's threshold). */
 static void maybe_window_update(struct ustcp_sock *k)
 {
 	if (!tcp_synchronized(k->state) || k->fin_rcvd)
 		return;
-	uint32_t offered = seq_gt(k->rcv_adv, k->rcv_nxt) ? k->rcv_adv - k->rcv_nxt : 0;
-	uint32_t now = tcp_rcv_window(k);
-	uint32_t step = MIN(k->rcvbuf.cap / 2, (uint32_t)k->snd_mss);
-	if (now >= offered + step)
+	if (tcp_window_update_due(k))
 		tcp_send_ack(k);
 }
 
@@ -385,7 +382,7 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->backoff = k->backoff;
 	info->rcv_ooo_bytes = tcp_reass_bytes(&k->reass);
 	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
-	info->rcvbuf = k->rcvbuf.buf ? k->rcvbuf.cap : k->opt_rcvbuf;
+	info->rcvbuf = k->opt_rcvbuf;
 	info->bytes_acked = k->bytes_acked;
 	info->bytes_received = k->bytes_received;
 	info->segs_out = k->segs_out;
@@ -477,7 +474,7 @@ int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *v)
 		*v = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
 		return 0;
 	case USTCP_SO_RCVBUF:
-		*v = k->rcvbuf.buf ? k->rcvbuf.cap : k->opt_rcvbuf;
+		*v = k->opt_rcvbuf;
 		return 0;
 	case USTCP_TCP_NODELAY:
 		*v = k->nodelay;

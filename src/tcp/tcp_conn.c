@@ -246,9 +246,10 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 		reass_size(c, &c->sacked, c->opt_sndbuf);
 	}
 	if (!c->rcvbuf.buf) {
-		if (ring_init(&c->rcvbuf, c->opt_rcvbuf) < 0)
+		uint32_t cap = c->opt_rcvbuf + tcp_rcv_slack(c);
+		if (ring_init(&c->rcvbuf, cap) < 0)
 			return -ENOBUFS;
-		s->tcp->buffer_bytes += c->opt_rcvbuf;
+		s->tcp->buffer_bytes += cap;
 		reass_size(c, &c->reass, c->opt_rcvbuf);
 	}
 	return 0;

@@ -38,7 +38,7 @@ struct ustcp_sock {
 	uint32_t snd_max;     /* highest sequence sent: snd_nxt goes back on RTO */
 	uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2) */
 	/* receive sequence variables */
-	uint32_t irs, rcv_nxt, rcv_wnd, rcv_up;
+	uint32_t irs, rcv_nxt, rcv_up;
 	uint32_t rcv_adv;     /* right edge we last advertised */
 	uint16_t snd_mss;     /* largest segment payload we send (after options) */
 	uint16_t rcv_mss;     /* the MSS we announce: our MTU less the IP and TCP headers */
@@ -80,9 +80,11 @@ struct ustcp_sock {
 
 	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */
 	struct tw_timer t_keep;
-	uint8_t keep_probes; /* keepalives sent without answer */
-	uint64_t last_rcv;   /* when a segment last arrived */
-	uint64_t una_time;   /* when the oldest unacknowledged data was sent (user timeout) */
+	uint8_t keep_probes;        /* keepalives sent without answer */
+	uint64_t persist_since;     /* first window probe of this closed window, 0 if none */
+	uint32_t probes_unanswered; /* window probes since the peer last said anything */
+	uint64_t last_rcv;          /* when a segment last arrived */
+	uint64_t una_time; /* when the oldest unacknowledged data was sent (user timeout) */
 
 	/* Urgent data (RFC 6093: the pointer marks the byte after it). */
 	bool snd_up_valid, rcv_up_valid;
@@ -193,6 +195,10 @@ void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_
 uint32_t tcp_rcv_window(const struct ustcp_sock *c);
 /* Room in the receive buffer after rcv_nxt (what may be accepted). */
 uint32_t tcp_rcv_space(const struct ustcp_sock *c);
+/* Whether the window opened far enough to be announced (after a read). */
+bool tcp_window_update_due(const struct ustcp_sock *c);
+/* Bytes the receive ring has beyond the buffer size for window rounding. */
+uint32_t tcp_rcv_slack(const struct ustcp_sock *c);
 /* Our timestamp clock value now (RFC 7323 §5.4). */
 uint32_t tcp_ts_now(const struct ustcp_sock *c);
 /* Persist timer's override: send what a small window allows. */

@@ -165,8 +165,12 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g)
 
 static void established(struct ustcp_sock *c)
 {
+	/* RFC 6298 §5.7: after a SYN timed out, and with no RTT sample, data
+	 * starts with an RTO of 3 s. */
+	if (!c->srtt)
+		c->rto = c->backoff ? MAX(c->stack->cfg.rto_initial, 3 * USTCP_NS_PER_SEC)
+				    : c->stack->cfg.rto_initial;
 	c->backoff = 0;
-	c->rto = c->srtt ? c->rto : c->stack->cfg.rto_initial;
 	/* A close during the handshake left a FIN queued: it goes now. */
 	tcp_set_state(c, c->fin_queued ? USTCP_FIN_WAIT_1 : USTCP_ESTABLISHED);
 	tcp_keepalive_arm(c);
@@ -243,7 +247,11 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 	c->snd_wl2 = g->ack;
 	if (ack_ok) {
 		c->snd_una = g->ack;
-		(void)take_rtt_sample(c, g, g->ack);
+		/* Karn for the SYN: after a retransmission even the echoed
+		 * timestamp may be answered by the peer's own SYN,ACK timer, so
+		 * no sample is taken (RFC 6298 §3; the RTO stays at 1 s). */
+		if (c->backoff == 0)
+			(void)take_rtt_sample(c, g, g->ack);
 		tw_cancel(&s->wheel, &c->t_rexmt);
 		established(c);
 		/* Data or FIN that came with the SYN is processed from step six. */
@@ -289,6 +297,12 @@ static void ack_unusable(struct ustcp_sock *c, const struct seg *g)
 		c->last_oow_ack = now;
 	}
 	tcp_send_ack(c);
+}
+
+/* A segment exactly at RCV.NXT while our window is closed. */
+static bool zero_window_segment(const struct ustcp_sock *c, const struct seg *g)
+{
+	return g->seq == c->rcv_nxt && seg_len(g) > 0 && tcp_rcv_window(c) == 0;
 }
 
 /* §3.10.7.4 second check, with RFC 5961 §3.2. Returns true when consumed. */
@@ -390,7 +404,7 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	c->una_time = s->now;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	tcp_reass_take(&c->sacked, ack);
+	tcp_reass_trim(&c->sacked, ack);
 	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
 		c->snd_up_valid = false;
 	/* Karn's algorithm (RFC 6298 §5.7 note): the backed-off timer stays
@@ -424,6 +438,7 @@ static void new_ack(struct ustcp_sock *c, uint32_t acked)
  * again from SND.UNA, on a fresh timer: probing is not a timeout. */
 static void window_opened(struct ustcp_sock *c)
 {
+	c->persist_since = 0;
 	c->snd_nxt = c->snd_una;
 	c->backoff = 0;
 	if (tw_armed(&c->t_rexmt))
@@ -633,11 +648,6 @@ static bool store_data(struct ustcp_sock *c, struct seg *g, bool *fin, bool *fil
 		}
 		ring_write_at(&c->rcvbuf, c->rcvbuf.len + off, g->data, g->len);
 		stat_inc(s, USTCP_C_tcp_ooo_segments);
-		if (*fin) {
-			c->fin_ooo = true;
-			c->fin_ooo_seq = g->seq + g->len;
-			*fin = false;
-		}
 		return true;
 	}
 	ring_write(&c->rcvbuf, g->data, g->len);
@@ -705,8 +715,10 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 		if (!store_data(c, g, &fin, &filled) || !in_order || filled) {
 			ack_now = true;
 		} else {
+			/* "Full-sized" is the largest the peer sends, up to our MSS:
+			 * an oversized segment must not make the rest wait. */
 			if (len > c->rcv_seg_max)
-				c->rcv_seg_max = (uint16_t)MIN(len, 65535u);
+				c->rcv_seg_max = (uint16_t)MIN(len, (uint32_t)c->rcv_mss);
 			c->delack_bytes += len;
 			if (c->quickack || c->delack_bytes >= 2u * c->rcv_seg_max)
 				ack_now = true;
@@ -716,12 +728,10 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 		if (in_order)
 			tcp_notify(c, USTCP_EV_READABLE);
 	}
-	if (c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq)
-		fin = true; /* the FIN that waited for this data */
-	if (fin && g->seq + g->len == c->rcv_nxt && !c->fin_rcvd) {
-		fin_in_order(c);
-		ack_now = true;
-	} else if (fin && c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq && !c->fin_rcvd) {
+	/* This segment's FIN in sequence, or one that waited for this data. */
+	bool fin_now = (fin && g->seq + g->len == c->rcv_nxt) ||
+		       (c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq);
+	if (fin_now && !c->fin_rcvd) {
 		fin_in_order(c);
 		ack_now = true;
 	} else if (fin && c->state == USTCP_TIME_WAIT) {
@@ -790,7 +800,11 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 	struct ustcp_stack *s = c->stack;
 	if (c->state == USTCP_SYN_RECEIVED &&
 	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && g->seq == c->irs) {
-		/* The peer's SYN again: our SYN,ACK was lost. Send it again. */
+		/* The peer's SYN again: our SYN,ACK was lost. Send it again,
+		 * echoing this SYN's timestamp so the peer's RTT sample is of
+		 * this exchange, not of its first SYN (RFC 7323 §4.3). */
+		if (c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP))
+			c->ts_recent = g->th.opts.ts_val;
 		tcp_send_syn(c);
 		return;
 	}
@@ -810,7 +824,19 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 	}
 	if (paws_reject(c, g))
 		return;
-	if (!seq_acceptable(c, g)) {
+	if (zero_window_segment(c, g)) {
+		/* RFC 9293 §3.10.7.4: "If the RCV.WND is zero, ... special
+		 * allowance should be made to accept valid ACKs, URGs, and RSTs":
+		 * the segment at RCV.NXT is processed without its data (a window
+		 * probe, or data sent before our window closed), and a bare FIN
+		 * is taken as it needs no room. */
+		if (g->len) {
+			stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
+			g->len = 0;
+			g->flags &= (uint8_t)~TCP_FIN; /* it lay beyond the data */
+			c->ack_pending = true;
+		}
+	} else if (!seq_acceptable(c, g)) {
 		if (g->flags & TCP_RST) {
 			stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);
 			return;
@@ -906,6 +932,7 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	c->segs_in++;
 	c->last_rcv = s->now;
 	c->keep_probes = 0;
+	c->probes_unanswered = 0;
 	if (time_wait_reopen(c, &g))
 		return;
 	if (c->state == USTCP_SYN_SENT)

@@ -10,30 +10,44 @@
 
 #define TCP_TS_OPT_LEN 12 /* NOP, NOP, kind, length, TSval, TSecr */
 
+/* A scaled window counts in units of 2^rcv_wscale: the receive ring has
+ * one unit less a byte of slack beyond the buffer size, so a window
+ * rounded up to whole units (to keep the right edge where it was) is a
+ * promise the ring can keep. */
+uint32_t tcp_rcv_slack(const struct ustcp_sock *c) { return (1u << c->rcv_wscale) - 1; }
+
 uint32_t tcp_rcv_space(const struct ustcp_sock *c)
 {
-	return c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->opt_rcvbuf;
+	return c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->opt_rcvbuf + tcp_rcv_slack(c);
+}
+
+/* The window now offered, rounded up to whole units. */
+static uint32_t offered_window(const struct ustcp_sock *c)
+{
+	uint32_t unit = tcp_rcv_slack(c);
+	uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	return (offered + unit) & ~unit;
+}
+
+bool tcp_window_update_due(const struct ustcp_sock *c)
+{
+	return tcp_rcv_window(c) > offered_window(c);
 }
 
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
 {
-	uint32_t space = tcp_rcv_space(c);
-	uint32_t max_wnd = 65535u << c->rcv_wscale;
-	if (space > max_wnd)
-		space = max_wnd;
+	uint32_t unit = tcp_rcv_slack(c);
+	uint32_t space = MIN(tcp_rcv_space(c), 65535u << c->rcv_wscale);
 	uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): move the right edge only
-	 * by at least min(half the buffer, one MSS); RFC 9293 §3.8.6: never
-	 * move it left. */
-	uint32_t cap = c->rcvbuf.buf ? c->rcvbuf.cap : c->opt_rcvbuf;
-	uint32_t step = MIN(cap / 2, (uint32_t)c->rcv_mss);
+	/* RFC 9293 §3.8.6 and RFC 7323 App. F: never move the right edge
+	 * left, not even by the rounding to units. */
+	uint32_t offered_up = offered_window(c);
+	/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): move it right only by
+	 * at least min(half the buffer, one MSS). */
+	uint32_t step = MIN(c->opt_rcvbuf / 2, (uint32_t)c->rcv_mss);
 	if (space < offered + step)
-		return offered;
-	/* A scaled window counts in units of 2^rcv_wscale: round down, but
-	 * never below what is already offered. */
-	uint32_t unit = (1u << c->rcv_wscale) - 1;
-	uint32_t wnd = space & ~unit;
-	return wnd < offered ? offered : wnd;
+		return offered_up;
+	return MAX(space & ~unit, offered_up);
 }
 
 uint32_t tcp_unsent(const struct ustcp_sock *c)
@@ -126,20 +140,14 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	if (flags & TCP_ACK) {
 		th.ack = c->rcv_nxt;
 		if (!(flags & TCP_SYN)) {
-			uint32_t wnd = tcp_rcv_window(c);
-			th.win = (uint16_t)(wnd >> c->rcv_wscale);
-			c->rcv_adv = c->rcv_nxt + wnd;
+			th.win = (uint16_t)(tcp_rcv_window(c) >> c->rcv_wscale);
+			c->rcv_adv = c->rcv_nxt + ((uint32_t)th.win << c->rcv_wscale);
 			if (!(flags & TCP_RST))
 				sack_options(c, &th.opts, len);
 		} else {
 			c->rcv_adv = c->rcv_nxt + th.win;
 		}
 		c->last_ack_sent = c->rcv_nxt;
-		/* Every ACK we send answers what the delayed ACK was holding. */
-		c->delack_bytes = 0;
-		c->ack_pending = false;
-		if (tw_armed(&c->t_delack))
-			tw_cancel(&s->wheel, &c->t_delack);
 	}
 	if (c->snd_up_valid && seq_lt(seq, c->snd_up) && len) {
 		/* RFC 9293 §3.8.5, RFC 6093: the pointer marks the byte after
@@ -158,8 +166,18 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	tb->state_before = c->ev_state;
 	tb->state_after = c->state;
 	tb->conn_id = c->id;
-	if (net_output4(s, tb, c->laddr, c->raddr, IPPROTO_TCP_, hlen + len) < 0)
+	if (net_output4(s, tb, c->laddr, c->raddr, IPPROTO_TCP_, hlen + len) < 0) {
+		if (flags & TCP_ACK)
+			tcp_ack_later(c); /* counted by IP; the ACK is tried again */
 		return;
+	}
+	if (flags & TCP_ACK) {
+		/* Every ACK we send answers what the delayed ACK was holding. */
+		c->delack_bytes = 0;
+		c->ack_pending = false;
+		if (tw_armed(&c->t_delack))
+			tw_cancel(&s->wheel, &c->t_delack);
+	}
 	stat_inc(s, USTCP_C_tcp_out);
 	c->segs_out++;
 	if (flags & TCP_RST)
@@ -180,6 +198,8 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 	uint32_t end = seq + seg_len;
 	if (c->snd_una == c->snd_max)
 		c->una_time = c->stack->now; /* the oldest unacknowledged byte leaves now */
+	if (c->rtt_active && seq_lt(seq, c->rtt_seq))
+		c->rtt_active = false; /* Karn: the timed segment went again */
 	if (seq_geq(seq, c->snd_max) && !c->rtt_active) {
 		c->rtt_active = true;
 		c->rtt_seq = end;
@@ -200,6 +220,8 @@ void tcp_send_syn(struct ustcp_sock *c)
 	if (c->snd_max == c->iss) /* our first SYN: pick the timestamp offset */
 		c->ts_offset = (uint32_t)rng_next(&c->stack->rng);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
+	if (c->snd_max != c->iss)
+		c->rtt_active = false; /* Karn: a SYN sent again is not timed */
 	emit(c, c->iss, flags, 0);
 	sent(c, c->iss, 1);
 }
@@ -211,8 +233,7 @@ void tcp_send_syn(struct ustcp_sock *c)
  * sent, but not beyond the peer's window (where a zero-window probe went). */
 static uint32_t ack_seq(const struct ustcp_sock *c)
 {
-	uint32_t wnd_end = c->snd_una + c->snd_wnd;
-	return seq_lt(wnd_end, c->snd_max) && seq_geq(wnd_end, c->snd_nxt) ? wnd_end : c->snd_max;
+	return seq_min(c->snd_max, c->snd_una + c->snd_wnd);
 }
 
 void tcp_send_ack(struct ustcp_sock *c) { emit(c, ack_seq(c), TCP_ACK, 0); }
@@ -408,15 +429,21 @@ void tcp_retransmit_first(struct ustcp_sock *c)
 void tcp_send_probe(struct ustcp_sock *c)
 {
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-	if (seq_geq(c->snd_una, data_end))
-		return;
 	c->zw_probes++;
 	stat_inc(c->stack, USTCP_C_tcp_zero_window_probes);
+	if (!c->persist_since)
+		c->persist_since = c->stack->now;
+	if (seq_geq(c->snd_una, data_end)) {
+		/* Only the FIN is left: it is the probe. */
+		tcp_send_range(c, data_end, 0);
+		return;
+	}
 	emit(c, c->snd_una, TCP_ACK, 1);
-	if (seq_lt(c->snd_nxt, c->snd_una + 1))
-		c->snd_nxt = c->snd_una + 1;
-	if (seq_gt(c->snd_nxt, c->snd_max))
-		c->snd_max = c->snd_nxt;
+	/* As BSD's persist: the byte counts as sent (snd_max) but snd_nxt
+	 * stays, so our ACKs keep SEQ = SND.UNA, which a peer with a closed
+	 * window accepts. */
+	if (seq_gt(c->snd_una + 1, c->snd_max))
+		c->snd_max = c->snd_una + 1;
 }
 
 void tcp_send_keepalive(struct ustcp_sock *c) { emit(c, c->snd_nxt - 1, TCP_ACK, 0); }

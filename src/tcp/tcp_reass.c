@@ -105,6 +105,23 @@ uint32_t tcp_reass_take(struct tcp_reass *a, uint32_t rcv_nxt)
 	return got;
 }
 
+void tcp_reass_trim(struct tcp_reass *a, uint32_t seq)
+{
+	uint32_t i = 0, gone = 0;
+	while (i < a->n && seq_leq(a->r[i].end, seq))
+		gone += a->r[i].end - a->r[i].start, i++;
+	if (i < a->n && seq_lt(a->r[i].start, seq)) {
+		gone += seq - a->r[i].start;
+		a->r[i].start = seq;
+	}
+	if (i) {
+		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
+		a->n -= i;
+		a->last = a->last >= i ? a->last - i : 0;
+	}
+	a->bytes -= gone;
+}
+
 int tcp_reass_sack_blocks(const struct tcp_reass *a, struct tcp_reass_range *out, int max)
 {
 	int k = 0;

@@ -54,6 +54,11 @@ int tcp_reass_add(struct tcp_reass *a, uint32_t rcv_nxt, uint32_t seq, uint32_t 
  * Ranges wholly at or before rcv_nxt are discarded. */
 uint32_t tcp_reass_take(struct tcp_reass *a, uint32_t rcv_nxt);
 
+/* Forget everything before seq: ranges wholly before it go, a range that
+ * holds it is cut to start there (the sender's scoreboard as SND.UNA
+ * advances). */
+void tcp_reass_trim(struct tcp_reass *a, uint32_t seq);
+
 /* Bytes held beyond rcv_nxt (the sum of the ranges). */
 static inline uint32_t tcp_reass_bytes(const struct tcp_reass *a) { return a->bytes; }
 

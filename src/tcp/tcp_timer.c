@@ -21,14 +21,35 @@ uint64_t tcp_rto_now(const struct ustcp_sock *c)
 	return rto < max ? rto : max;
 }
 
+/* Data held back by a closed window counts from the first probe; anything
+ * else from the oldest data (or SYN) not yet acknowledged. */
+static bool persisting(const struct ustcp_sock *c)
+{
+	return c->snd_wnd == 0 && tcp_synchronized(c->state);
+}
+
+/* When the user timeout (RFC 9293 §3.8.3, RFC 5482) ends the connection,
+ * or UINT64_MAX. */
+static uint64_t user_deadline(const struct ustcp_sock *c)
+{
+	if (!c->user_timeout)
+		return UINT64_MAX;
+	if (persisting(c))
+		return c->persist_since ? c->persist_since + c->user_timeout : UINT64_MAX;
+	if (c->snd_una == c->snd_max)
+		return UINT64_MAX;
+	return c->una_time + c->user_timeout;
+}
+
 void tcp_rexmt_arm(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
 	uint64_t at = s->now + tcp_rto_now(c);
 	/* The user timeout ends the connection on time, not at the next
 	 * backed-off retransmission after it. */
-	if (c->user_timeout && c->snd_una != c->snd_max && c->una_time + c->user_timeout < at)
-		at = MAX(c->una_time + c->user_timeout, s->now + 1);
+	uint64_t deadline = user_deadline(c);
+	if (deadline > s->now && deadline < at)
+		at = deadline;
 	tw_arm(&s->wheel, &c->t_rexmt, at);
 }
 
@@ -85,6 +106,13 @@ static void give_up(struct ustcp_sock *c)
 static void persist_timeout(struct ustcp_sock *c)
 {
 	if (c->snd_wnd == 0) {
+		/* Never give up while the probes are answered (RFC 1122
+		 * §4.2.2.17); a peer that stopped answering is gone, as after
+		 * R2 retransmissions. */
+		if (++c->probes_unanswered > c->stack->cfg.data_retries) {
+			give_up(c);
+			return;
+		}
 		backoff(c);
 		tcp_send_probe(c);
 		tcp_rexmt_arm(c);
@@ -106,10 +134,6 @@ static void data_timeout(struct ustcp_sock *c)
 	}
 	if (!outstanding)
 		return;
-	if (c->user_timeout && s->now - c->una_time >= c->user_timeout) {
-		give_up(c); /* RFC 9293 §3.8.3 / RFC 5482: the user's limit */
-		return;
-	}
 	if (c->backoff >= s->cfg.data_retries) {
 		give_up(c); /* RFC 1122 §4.2.3.5 R2 */
 		return;
@@ -139,9 +163,16 @@ static void data_timeout(struct ustcp_sock *c)
 
 static void rexmt_fire(struct tw_timer *t, uint64_t now)
 {
-	(void)now;
 	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_rexmt);
 	tcp_event_begin(c);
+	if (now >= user_deadline(c)) {
+		/* RFC 9293 §3.8.3 / RFC 5482: the user's limit, in any state. */
+		if (tcp_synchronized(c->state))
+			give_up(c);
+		else
+			tcp_conn_closed(c, c->soft_error ? c->soft_error : -ETIMEDOUT);
+		return;
+	}
 	switch (c->state) {
 	case USTCP_SYN_SENT:
 		syn_timeout(c, c->stack->cfg.syn_retries);

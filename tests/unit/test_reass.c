@@ -590,7 +590,33 @@ static void reass_matches_a_bitmap_model(void **state)
 	assert_true(in_order > 1000);
 }
 
+/* The scoreboard as SND.UNA moves: whole ranges before it go, the one it
+ * falls in is cut, the byte count follows. */
+static void reass_trim_cuts_and_drops(void **state)
+{
+	(void)state;
+	struct tcp_reass a;
+	tcp_reass_init(&a);
+	uint32_t b = 0xfffffff0u;                              /* across the wrap */
+	assert_int_equal(tcp_reass_add(&a, b, b + 10, 10), 0); /* [10,20) */
+	assert_int_equal(tcp_reass_add(&a, b, b + 30, 20), 0); /* [30,50) */
+	assert_int_equal(tcp_reass_add(&a, b, b + 60, 5), 0);  /* [60,65) */
+	tcp_reass_trim(&a, b + 5);                             /* before all: nothing */
+	assert_int_equal(a.n, 3);
+	assert_int_equal(tcp_reass_bytes(&a), 35);
+	tcp_reass_trim(&a, b + 40); /* [10,20) goes, [30,50) becomes [40,50) */
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.r[0].start, b + 40);
+	assert_int_equal(a.r[0].end, b + 50);
+	assert_int_equal(tcp_reass_bytes(&a), 15);
+	tcp_reass_trim(&a, b + 65); /* exactly the end of the last */
+	assert_int_equal(a.n, 0);
+	assert_int_equal(tcp_reass_bytes(&a), 0);
+	tcp_reass_free(&a);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(reass_trim_cuts_and_drops),
 	cmocka_unit_test(reass_in_order_segments_extend_one_range),
 	cmocka_unit_test(reass_out_of_order_segments_stay_sorted),
 	cmocka_unit_test(reass_duplicates_change_nothing),
