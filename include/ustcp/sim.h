@@ -52,6 +52,9 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 /* Stacks added after this call get no static neighbour entries: they find
  * each other with ARP, as on a real link. */
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on);
+/* Ports added after this call offer these offloads (USTCP_OFFLOAD_*) to
+ * their stacks and do the work in software, as a NIC would. */
+void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads);
 
 void ustcp_sim_set_impair(struct ustcp_sim *sim, int port, const struct ustcp_impair *imp);
 void ustcp_sim_get_stats(const struct ustcp_sim *sim, int port, struct ustcp_impair_stats *st);

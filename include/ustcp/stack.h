@@ -22,6 +22,23 @@ typedef uint32_t ustcp_ip4;
  * when the link could not take it (the stack counts it and carries on). */
 typedef int (*ustcp_transmit_fn)(void *ctx, const uint8_t *frame, size_t len);
 
+/* Offloads a link driver offers (ustcp_iface_config.offloads). */
+#define USTCP_OFFLOAD_CSUM 1u /* leaves TCP checksums partial (ustcp_tx_meta.csum_*) */
+#define USTCP_OFFLOAD_TSO 2u  /* takes TCP segments of up to 64 KiB and cuts them at gso_size */
+
+/* How the driver must finish a frame (with transmit_meta). */
+struct ustcp_tx_meta {
+	uint16_t gso_size; /* 0: send as is; else cut the TCP payload into pieces of this size */
+	uint16_t hdr_len;  /* Ethernet + IP + TCP header bytes (with gso_size) */
+	/* Partial checksum: the one's complement sum from csum_start to the
+	 * end of the frame goes at csum_start + csum_offset, whose field holds
+	 * the pseudo-header sum (as Linux's CHECKSUM_PARTIAL). */
+	uint8_t csum_partial;
+	uint16_t csum_start, csum_offset;
+};
+typedef int (*ustcp_transmit_meta_fn)(void *ctx, const uint8_t *frame, size_t len,
+				      const struct ustcp_tx_meta *meta);
+
 struct ustcp_iface_config {
 	uint8_t mac[6];
 	ustcp_ip4 ip4;      /* network order */
@@ -30,6 +47,10 @@ struct ustcp_iface_config {
 	uint16_t mtu;       /* 0: the stack's config mtu */
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
+	/* A driver with offloads gives transmit_meta (used instead of
+	 * transmit) and says which it has. */
+	uint32_t offloads;
+	ustcp_transmit_meta_fn transmit_meta;
 };
 
 /* NULL config means defaults. Returns NULL when out of memory. */
@@ -46,6 +67,12 @@ int ustcp_announce(struct ustcp_stack *s, int iface);
 
 /* Feed one received Ethernet frame. Bad frames are dropped and counted. */
 void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now);
+/* The same, with what the driver knows: USTCP_RX_CSUM_OK says the
+ * transport checksum needs no check (the host kernel built or verified
+ * it), and frames may then be TCP segments of up to 64 KiB (GRO). */
+#define USTCP_RX_CSUM_OK 1u
+void ustcp_input_flags(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len,
+		       uint64_t now, unsigned flags);
 /* Run the timers that are due at `now` and send what is pending. */
 void ustcp_poll(struct ustcp_stack *s, uint64_t now);
 /* When ustcp_poll() must next be called; UINT64_MAX if nothing is pending. */

@@ -90,6 +90,12 @@ void stack_event_end(struct ustcp_stack *s)
 
 void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now)
 {
+	ustcp_input_flags(s, iface, frame, len, now, 0);
+}
+
+void ustcp_input_flags(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len,
+		       uint64_t now, unsigned flags)
+{
 	advance(s, now);
 	struct ustcp_trace_event ev = {
 		.stack = s,
@@ -102,7 +108,9 @@ void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t 
 	stat_inc(s, USTCP_C_frames_in);
 	stack_event_begin(s);
 	s->cur_in = &ev;
+	s->cur_in_flags = flags;
 	net_input(s, iface, frame, len);
+	s->cur_in_flags = 0;
 	stack_event_end(s);
 }
 

@@ -132,7 +132,10 @@ void stack_tx_flush(struct ustcp_stack *s)
 		}
 		stat_inc(s, USTCP_C_frames_out);
 		struct iface *ifc = &s->ifaces[tb->iface];
-		if (ifc->transmit(ifc->transmit_ctx, tb->buf, tb->len) < 0)
+		int rc = ifc->transmit_meta ? ifc->transmit_meta(ifc->transmit_ctx, tb->buf,
+								 tb->len, &tb->meta)
+					    : ifc->transmit(ifc->transmit_ctx, tb->buf, tb->len);
+		if (rc < 0)
 			stat_inc(s, USTCP_C_tx_errors);
 	}
 	s->txq_len = 0;
@@ -148,6 +151,7 @@ struct txbuf *stack_tx_begin(struct ustcp_stack *s)
 	tb->has_conn = false;
 	tb->state_before = tb->state_after = 0;
 	tb->conn_id = 0;
+	memset(&tb->meta, 0, sizeof(tb->meta));
 	return tb;
 }
 

@@ -34,6 +34,8 @@ struct iface {
 	uint16_t mtu;
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
+	uint32_t offloads;
+	ustcp_transmit_meta_fn transmit_meta;
 };
 
 /* One frame waiting in the transmit queue. */
@@ -44,6 +46,7 @@ struct txbuf {
 	bool has_conn;
 	uint8_t state_before, state_after;
 	uint64_t conn_id;
+	struct ustcp_tx_meta meta;
 };
 
 struct ustcp_stack {
@@ -62,6 +65,7 @@ struct ustcp_stack {
 	/* The frame being processed by ustcp_input, reported to the trace hook
 	 * once processing ends; NULL outside ustcp_input. */
 	struct ustcp_trace_event *cur_in;
+	unsigned cur_in_flags; /* USTCP_RX_* of the frame under input */
 
 	size_t frame_cap;
 	struct txbuf *txq;

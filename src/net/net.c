@@ -31,12 +31,36 @@ void net_destroy(struct ustcp_stack *s)
 	s->net = NULL;
 }
 
+/* TSO: every transmit slot must hold a 64 KiB IP datagram. Called while
+ * setting up, when no frame is queued. */
+static int grow_frames(struct ustcp_stack *s, size_t cap)
+{
+	if (s->frame_cap >= cap)
+		return 0;
+	for (uint32_t i = 0; i < s->cfg.tx_queue; i++) {
+		uint8_t *b = realloc(s->txq[i].buf, cap);
+		if (!b)
+			return -ENOMEM;
+		s->txq[i].buf = b;
+	}
+	for (int i = 0; i < NET_ARP_PENDING; i++) {
+		free(s->net->pending[i].frame); /* reallocated at the new size */
+		s->net->pending[i].frame = NULL;
+		s->net->pending[i].hop = 0;
+	}
+	s->frame_cap = cap;
+	return 0;
+}
+
 int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 {
 	if (s->n_ifaces == USTCP_MAX_IFACES)
 		return -ENOSPC;
-	if (!ic->transmit || ic->prefix_len > 32)
+	if ((!ic->transmit && !ic->transmit_meta) || ic->prefix_len > 32 ||
+	    (ic->offloads && !ic->transmit_meta))
 		return -EINVAL;
+	if ((ic->offloads & USTCP_OFFLOAD_TSO) && grow_frames(s, ETH_HLEN + NET_TSO_MAX) < 0)
+		return -ENOMEM;
 	struct iface *ifc = &s->ifaces[s->n_ifaces];
 	memcpy(ifc->mac, ic->mac, 6);
 	ifc->ip4 = ntohl(ic->ip4);
@@ -47,7 +71,16 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 		return -EINVAL;
 	ifc->transmit = ic->transmit;
 	ifc->transmit_ctx = ic->transmit_ctx;
+	ifc->transmit_meta = ic->transmit_meta;
+	ifc->offloads = ic->offloads;
 	return s->n_ifaces++;
+}
+
+uint32_t net_offloads4(const struct ustcp_stack *s, uint32_t dst)
+{
+	int iface;
+	uint32_t src;
+	return net_route4(s, dst, &iface, &src) < 0 ? 0 : s->ifaces[iface].offloads;
 }
 
 static struct neigh *neigh_find(struct net *n, uint32_t ip)
@@ -434,8 +467,10 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 		.tos = ih.tos,
 		.l4 = p + ih.hlen,
 		.l4len = (size_t)ih.total_len - ih.hlen,
+		.csum_ok = s->cur_in_flags & USTCP_RX_CSUM_OK,
 	};
 	if ((ih.frag & (IPV4_MF | IPV4_OFFMASK)) != 0) {
+		pkt.csum_ok = false; /* vouched for one fragment, not the datagram */
 		struct ip_frag *f = ip_frag_input(s, s->net->frags, &ih, pkt.l4, pkt.l4len);
 		if (!f)
 			return;

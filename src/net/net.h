@@ -16,6 +16,7 @@
 
 #define NET_HDR_ROOM4 (14 + 20)
 #define NET_NEIGH_MAX 64
+#define NET_TSO_MAX 65535 /* largest IP datagram a TSO driver is given */
 
 /* A received IPv4 packet, as TCP sees it. */
 struct net_pkt {
@@ -24,6 +25,7 @@ struct net_pkt {
 	uint8_t ttl, tos;
 	const uint8_t *l4; /* transport header */
 	size_t l4len;      /* transport header + payload */
+	bool csum_ok;      /* the driver vouched for the transport checksum */
 };
 
 #define NET_ARP_PENDING 16                  /* frames waiting for ARP, in all */
@@ -67,6 +69,8 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface, uint32_t *src);
 /* True when ip is one of our addresses (0.0.0.0 matches nothing). */
 bool net_is_local4(const struct ustcp_stack *s, uint32_t ip);
+/* The offloads (USTCP_OFFLOAD_*) of the interface that reaches dst. */
+uint32_t net_offloads4(const struct ustcp_stack *s, uint32_t dst);
 /* Largest transport payload (IP MTU - 20) on the interface that reaches dst. */
 uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst);
 

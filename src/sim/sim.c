@@ -12,6 +12,8 @@
 #include "core/util.h"
 #include "sim/impair.h"
 #include "ustcp/ustcp.h"
+#include "wire/gso.h"
+#include "wire/wire.h"
 
 /* A stack whose deadline stays due right after it was polled is waiting for
  * nothing the link can give it; wake it again only this much later. */
@@ -52,7 +54,10 @@ struct ustcp_sim {
 	void *filter_ctx;
 	uint64_t stuck_polls; /* times a stack stayed due after a poll */
 	bool use_arp;         /* stacks added from now on learn each other by ARP */
+	uint32_t offloads;    /* USTCP_OFFLOAD_* the ports added from now on offer */
 };
+
+void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads) { sim->offloads = offloads; }
 
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
 
@@ -108,6 +113,34 @@ static struct sim_frame *heap_pop(struct ustcp_sim *sim)
 }
 
 /* ---- transmit: filter, impair, enqueue ---- */
+
+/* With offloads, the link does what a NIC would: finish checksums, cut
+ * TSO frames (each piece then goes through the impairments as a frame). */
+static int sim_transmit(void *ctx, const uint8_t *frame, size_t len);
+static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
+			     const struct ustcp_tx_meta *m)
+{
+	struct sim_port *p = ctx;
+	if (m->gso_size) {
+		uint8_t *scratch = malloc(ETH_HLEN + 9000u + 128u);
+		if (!scratch)
+			return -ENOMEM;
+		int n = gso_segment4(frame, len, m, scratch, ETH_HLEN + 9000u + 128u, sim_transmit,
+				     p);
+		free(scratch);
+		return n < 0 ? -EINVAL : 0;
+	}
+	if (!m->csum_partial)
+		return sim_transmit(ctx, frame, len);
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, frame, len);
+	gso_finish_csum(copy, len, m);
+	int rc = sim_transmit(ctx, copy, len);
+	free(copy);
+	return rc;
+}
 
 static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
@@ -199,6 +232,8 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.mtu = 0,
 		.transmit = sim_transmit,
 		.transmit_ctx = p,
+		.offloads = sim->offloads,
+		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
 	};
 	memcpy(ic.mac, mac, 6);
 	/* The port is live before the interface exists, in case the stack

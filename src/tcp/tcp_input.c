@@ -898,7 +898,7 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 		stack_drop(s, parse_drop_reason(hlen));
 		return;
 	}
-	if (!tcp_checksum_ok4(p->l4, p->l4len, p->src, p->dst)) {
+	if (!p->csum_ok && !tcp_checksum_ok4(p->l4, p->l4len, p->src, p->dst)) {
 		stack_drop(s, USTCP_DROP_tcp_bad_csum);
 		return;
 	}

@@ -161,7 +161,21 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 		uint32_t off = seq - c->snd_buf_seq;
 		ring_peek(&c->sndbuf, off, seg + hlen, len);
 	}
-	tcp_checksum_set4(seg, hlen + len, c->laddr, c->raddr);
+	uint32_t offloads = net_offloads4(s, c->raddr);
+	if (offloads & USTCP_OFFLOAD_CSUM) {
+		tcp_checksum_partial4(seg, hlen + len, c->laddr, c->raddr);
+		tb->meta.csum_partial = 1;
+		tb->meta.csum_start = NET_HDR_ROOM4;
+		tb->meta.csum_offset = 16;
+	} else {
+		tcp_checksum_set4(seg, hlen + len, c->laddr, c->raddr);
+	}
+	if (len > c->snd_mss) {
+		/* TSO: the driver cuts this into snd_mss pieces, each with
+		 * these headers and options (RFC 7323 timestamps included). */
+		tb->meta.gso_size = c->snd_mss;
+		tb->meta.hdr_len = (uint16_t)(NET_HDR_ROOM4 + hlen);
+	}
 	tb->has_conn = true;
 	tb->state_before = c->ev_state;
 	tb->state_after = c->state;
@@ -337,6 +351,11 @@ static void output(struct ustcp_sock *c, bool force)
 	if (c->snd_una == c->snd_max && tcp_unsent(c) && c->last_send &&
 	    c->stack->now - c->last_send > tcp_rto_now(c) && c->cc->after_idle)
 		c->cc->after_idle(c); /* RFC 5681 §4.1: restart after idle */
+	/* With TSO one segment may carry up to 64 KiB of whole MSS pieces. */
+	uint32_t max_seg = c->snd_mss;
+	if (net_offloads4(c->stack, c->raddr) & USTCP_OFFLOAD_TSO)
+		max_seg = MAX(max_seg,
+			      (NET_TSO_MAX - IPV4_HLEN - TCP_MAX_HLEN) / c->snd_mss * c->snd_mss);
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed. */
 		uint32_t gap = UINT32_MAX;
@@ -348,7 +367,10 @@ static void output(struct ustcp_sock *c, bool force)
 		uint32_t usable = seq_gt(right, c->snd_nxt) ? right - c->snd_nxt : 0;
 		uint32_t unsent = tcp_unsent(c);
 		if (unsent) {
-			uint32_t len = MIN(MIN(unsent, usable), MIN((uint32_t)c->snd_mss, gap));
+			uint32_t len = MIN(MIN(unsent, usable), MIN(max_seg, gap));
+			/* A TSO segment is whole MSS pieces, but for the last of the data. */
+			if (len > c->snd_mss && len < unsent)
+				len -= len % c->snd_mss;
 			if (len == 0)
 				break; /* window closed: the persist timer probes it */
 			if (len < c->snd_mss && len != gap &&

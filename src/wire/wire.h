@@ -219,6 +219,10 @@ uint16_t csum_update32(uint16_t csum, uint32_t old_word, uint32_t new_word);
 /* True when a TCP segment (header + data, len bytes) checksums correctly. */
 bool tcp_checksum_ok4(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 bool tcp_checksum_ok6(const uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16]);
+/* Stores only the pseudo-header sum (not complemented) in the checksum
+ * field, for a driver or NIC to finish over the segment (Linux's
+ * CHECKSUM_PARTIAL, the virtio-net NEEDS_CSUM header). */
+void tcp_checksum_partial4(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 /* Computes and stores the checksum of a TCP segment in place. */
 void tcp_checksum_set4(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 void tcp_checksum_set6(uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16]);

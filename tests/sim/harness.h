@@ -146,9 +146,10 @@ static inline void h_init_cfg(struct ustcp_config *cfg, uint64_t seed)
 }
 
 /* Two stacks with these configs (NULL: defaults), one-way delay 1 ms;
- * with use_arp they find each other by ARP instead of static entries. */
+ * with use_arp they find each other by ARP instead of static entries;
+ * offloads (USTCP_OFFLOAD_*) are offered by both ports, done by the link. */
 static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struct ustcp_config *cb,
-				      bool use_arp)
+				      bool use_arp, uint32_t offloads)
 {
 	struct h_net *n = calloc(1, sizeof(*n));
 	assert_non_null(n);
@@ -165,6 +166,7 @@ static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struc
 	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
 	struct ustcp_impair imp = {.delay = 1 * MS};
 	ustcp_sim_use_arp(n->sim, use_arp);
+	ustcp_sim_use_offloads(n->sim, offloads);
 	for (int i = 0; i < 2; i++) {
 		n->port[i] = ustcp_sim_add_stack(n->sim, n->st[i], mac[i], h_ip(i));
 		assert_true(n->port[i] >= 0);
@@ -177,7 +179,7 @@ static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struc
 
 static inline struct h_net *h_new_cfg(const struct ustcp_config *ca, const struct ustcp_config *cb)
 {
-	return h_new_net(ca, cb, false);
+	return h_new_net(ca, cb, false, 0);
 }
 
 static inline struct h_net *h_new(void) { return h_new_cfg(NULL, NULL); }

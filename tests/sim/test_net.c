@@ -14,7 +14,7 @@ static uint64_t ctr(const struct h_net *n, int side, enum ustcp_counter c)
 static void arp_resolves_and_holds_the_first_segment(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *a, *b, *l;
 	h_establish(n, &a, &b, &l);
 	assert_true(h_now(n) < 10 * MS);
@@ -39,7 +39,7 @@ static void arp_unanswered_is_counted_and_rate_limited(void **state)
 	struct ustcp_config ca;
 	h_init_cfg(&ca, 3);
 	ca.syn_retries = 3; /* 1 + 2 + 4 + 8 s */
-	struct h_net *n = h_new_net(&ca, NULL, true);
+	struct h_net *n = h_new_net(&ca, NULL, true, 0);
 	n->blackhole[H_B] = true; /* B hears but never answers */
 	struct ustcp_sock *a;
 	struct ustcp_endpoint any = {0, 0}, to = {h_ip(H_B), PORT_B};
@@ -60,7 +60,7 @@ static void arp_unanswered_is_counted_and_rate_limited(void **state)
 static void arp_stale_entry_is_asked_again(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *a, *b, *l;
 	h_establish(n, &a, &b, &l);
 	uint64_t req = ctr(n, H_A, USTCP_C_arp_requests_out);
@@ -79,7 +79,7 @@ static void arp_stale_entry_is_asked_again(void **state)
 static void arp_announcement_refreshes(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new_net(NULL, NULL, true);
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *a, *b, *l;
 	h_establish(n, &a, &b, &l);
 	uint64_t req = ctr(n, H_A, USTCP_C_arp_requests_out);
