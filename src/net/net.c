@@ -111,6 +111,7 @@ static void arp_flush(struct ustcp_stack *s, const struct neigh *e)
 		memcpy(tb->buf, q->frame, q->len);
 		memcpy(tb->buf, e->mac, 6); /* the Ethernet destination */
 		tb->len = q->len;
+		tb->meta = q->meta;
 		tb->iface = q->iface;
 		stack_tx_commit(s, tb);
 		q->hop = 0;
@@ -301,6 +302,7 @@ static int arp_wait(struct ustcp_stack *s, struct txbuf *tb, uint32_t hop)
 	}
 	memcpy(slot->frame, tb->buf, tb->len);
 	slot->len = tb->len;
+	slot->meta = tb->meta;
 	slot->iface = tb->iface;
 	slot->hop = hop;
 	slot->since = s->now;

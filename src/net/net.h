@@ -50,7 +50,8 @@ struct arp_pending {
 	int iface;
 	uint64_t since;
 	size_t len;
-	uint8_t *frame; /* stack->frame_cap bytes */
+	struct ustcp_tx_meta meta; /* what the driver must finish (offloads) */
+	uint8_t *frame;            /* stack->frame_cap bytes */
 };
 
 struct net {

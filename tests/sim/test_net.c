@@ -31,6 +31,23 @@ static void arp_resolves_and_holds_the_first_segment(void **state)
 	h_finish(n, l);
 }
 
+/* The same over links with checksum offload and TSO: the held SYN keeps
+ * what the driver must finish (its partial checksum), so B takes it. */
+static void arp_held_frame_keeps_its_offload(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_queued), 1);
+	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
+	assert_int_equal(h_info(a).retransmits, 0);
+	h_exchange(n, a, b);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
 /* Nobody answers: the held SYN is dropped after the wait and counted, and
  * the requests are limited to one per second however often TCP retries. */
 static void arp_unanswered_is_counted_and_rate_limited(void **state)
@@ -317,6 +334,7 @@ static void ip_fragments_reassembled(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(ip_fragments_reassembled),
 	cmocka_unit_test(arp_resolves_and_holds_the_first_segment),
+	cmocka_unit_test(arp_held_frame_keeps_its_offload),
 	cmocka_unit_test(arp_unanswered_is_counted_and_rate_limited),
 	cmocka_unit_test(arp_stale_entry_is_asked_again),
 	cmocka_unit_test(arp_announcement_refreshes),
