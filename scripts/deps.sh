@@ -25,6 +25,12 @@ need_cmd clang clang
 need_cmd clang-format clang-format
 need_cmd tshark tshark
 need_cmd iperf3 iperf3 # the kernel baseline of make bench
+need_cmd ip iproute2 # tests/interop: namespaces and TAP devices
+need_cmd nc netcat-openbsd # tests/interop: the kernel's TCP peer
+need_cmd ping iputils-ping
+need_cmd nft nftables # tests/interop: loss on the kernel side
+need_cmd curl curl
+need_cmd sha256sum coreutils
 need_pc cmocka libcmocka-dev
 need_pc libsodium libsodium-dev
 need_pc libpcap libpcap-dev

@@ -16,6 +16,8 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{"demo", cmd_demo, "a textbook TCP conversation in simulation, segment by segment"},
 	{"perf", cmd_perf, "bulk transfer throughput, loss recovery and CPU cost (simulated link)"},
+	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
+	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -40,6 +42,10 @@ static int cmd_help(int argc, char **argv)
 	printf("\n  ustcp demo [--pcap FILE] [--quiet]\n");
 	printf("  ustcp perf --sim [--bytes N] [--rate MBIT] [--delay MS] [--loss PCT] ... [--json]"
 	       " (ustcp perf --help)\n");
+	printf("  ustcp echo [-p PORT] --tap IFNAME --ip ADDR/PREFIX ... (ustcp echo --help)\n");
+	printf("  ustcp nc [-klNv] [-p PORT] [-w SECS] [HOST PORT] --tap IFNAME --ip ADDR/PREFIX "
+	       "..."
+	       " (ustcp nc --help)\n");
 	return 0;
 }
 

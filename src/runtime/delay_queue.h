@@ -1,0 +1,44 @@
+/* delay_queue.h — frames held back by the impairment layer until their
+ * delivery time.
+ *
+ * A binary min-heap ordered by (time, sequence of arrival): copies come out
+ * in time order, and copies due at the same time in the order they were
+ * queued, so a delayed stream keeps its order unless the impairment layer
+ * itself reorders it. Each entry owns a copy of its frame. The total bytes
+ * held are bounded: past the bound a push fails and the caller counts a drop. */
+#ifndef USTCP_DELAY_QUEUE_H
+#define USTCP_DELAY_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dq_frame {
+	uint64_t time; /* ns: when it is due */
+	uint64_t seq;
+	void *owner;    /* the device it belongs to */
+	int dir;        /* the direction it travels (the caller's enum) */
+	unsigned flags; /* the caller's, e.g. how the frame is to be input */
+	size_t len;
+	uint8_t data[];
+};
+
+struct delay_queue {
+	struct dq_frame **heap;
+	size_t n, cap;
+	uint64_t next_seq;
+	size_t bytes, max_bytes;
+};
+
+void dq_init(struct delay_queue *q, size_t max_bytes);
+void dq_free(struct delay_queue *q); /* frees the frames still held */
+/* Queues a copy of frame; returns it (so the caller may alter the copy), or
+ * NULL when out of memory or over max_bytes. */
+struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
+			 const uint8_t *frame, size_t len);
+/* The earliest due time; UINT64_MAX when empty. */
+uint64_t dq_next(const struct delay_queue *q);
+/* Takes the earliest frame (the caller frees it with dq_release); NULL when empty. */
+struct dq_frame *dq_pop(struct delay_queue *q);
+void dq_release(struct delay_queue *q, struct dq_frame *f);
+
+#endif

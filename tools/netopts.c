@@ -1,0 +1,536 @@
+/* netopts.c — parsing the common network options, and bringing up the
+ * stack, runtime and TAP device they describe. */
+#define _GNU_SOURCE
+
+#include "netopts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+
+#include "tool.h"
+
+#define MS 1000000.0 /* ns */
+
+const char netopts_help[] =
+	"  --tap IFNAME        the TAP device to attach to (created if missing)\n"
+	"  --ip ADDR/PREFIX    this stack's IPv4 address and on-link prefix\n"
+	"  --ip6 ADDR/PREFIX   IPv6 address (not served yet)\n"
+	"  --gw ADDR           default gateway (on the link)\n"
+	"  --mac MAC           Ethernet address (default 02:00:<the IPv4 address>)\n"
+	"  --mtu N             IP MTU, 68 to 9000 (default 1500)\n"
+	"  --pcap FILE         record every frame the stack sends and receives\n"
+	"  --trace             print every frame, tcpdump style, to stderr\n"
+	"  --impair SPEC       impair frames both ways: loss=P%,delay=Dms,jitter=Jms,\n"
+	"                      reorder=P%,reorder-delay=Dms,dup=P%,corrupt=P%,\n"
+	"                      rate=Mbit,queue=BYTES\n"
+	"  --seed N            seed the stack and the impairments (default: random)\n"
+	"  --vnet-hdr on|off   offloads through the vnet header (default on)\n"
+	"  --tso on|off        with it, TCP segments of up to 64 KiB (default on)\n";
+
+void netopts_init(struct netopts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->vnet_hdr = true;
+	o->tso = true;
+	o->impair.reorder_delay = 2 * USTCP_NS_PER_MS;
+}
+
+/* ---- values ---- */
+
+static bool parse_ip4(const char *s, ustcp_ip4 *ip)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	*ip = a.s_addr;
+	return true;
+}
+
+static bool parse_uint(const char *s, uint64_t hi, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || errno || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A number followed by one of the units (each a multiplier); a bare number
+ * takes the first unit's. */
+struct unit {
+	const char *name;
+	double mult;
+};
+
+static bool parse_with_unit(const char *s, const struct unit *units, size_t nunits, double lo,
+			    double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || *s == '+' || *s == '-')
+		return false;
+	double mult = units[0].mult;
+	if (*end) {
+		size_t i;
+		for (i = 0; i < nunits; i++)
+			if (!strcmp(end, units[i].name))
+				break;
+		if (i == nunits)
+			return false;
+		mult = units[i].mult;
+	}
+	v *= mult;
+	if (v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const struct unit percent_units[] = {{"%", 0.01}};
+static const struct unit time_units[] = {{"ms", MS}, {"us", 1e3}, {"s", 1e9}, {"ns", 1}};
+static const struct unit rate_units[] = {{"Mbit", 1e6}, {"mbit", 1e6}, {"kbit", 1e3},
+					 {"Gbit", 1e9}, {"gbit", 1e9}, {"bit", 1}};
+static const struct unit size_units[] = {{"", 1},         {"B", 1},          {"k", 1e3},
+					 {"K", 1e3},      {"M", 1e6},        {"Ki", 1024.0},
+					 {"KiB", 1024.0}, {"Mi", 1048576.0}, {"MiB", 1048576.0}};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One key=value of --impair; returns 0 or 2. */
+static int impair_key(struct ustcp_impair *imp, const char *cmd, const char *key, const char *v)
+{
+	double d;
+	double *prob = NULL;
+	uint64_t *ns = NULL;
+	if (!strcmp(key, "loss"))
+		prob = &imp->loss;
+	else if (!strcmp(key, "reorder"))
+		prob = &imp->reorder;
+	else if (!strcmp(key, "dup"))
+		prob = &imp->duplicate;
+	else if (!strcmp(key, "corrupt"))
+		prob = &imp->corrupt;
+	else if (!strcmp(key, "delay"))
+		ns = &imp->delay;
+	else if (!strcmp(key, "jitter"))
+		ns = &imp->jitter;
+	else if (!strcmp(key, "reorder-delay"))
+		ns = &imp->reorder_delay;
+
+	if (prob) {
+		if (!parse_with_unit(v, percent_units, N(percent_units), 0, 1, &d))
+			return tool_usage_error(
+				cmd,
+				"--impair: %s wants a percentage from 0%% to 100%%, "
+				"not '%s'",
+				key, v);
+		*prob = d;
+		return 0;
+	}
+	if (ns) {
+		/* Up to an hour: anything longer is a typo. */
+		if (!parse_with_unit(v, time_units, N(time_units), 0, 3600e9, &d))
+			return tool_usage_error(
+				cmd,
+				"--impair: %s wants a time like 20ms (units ms, us, "
+				"s; up to an hour), not '%s'",
+				key, v);
+		*ns = (uint64_t)llround(d);
+		return 0;
+	}
+	if (!strcmp(key, "rate")) {
+		if (!parse_with_unit(v, rate_units, N(rate_units), 1000, 1e13, &d))
+			return tool_usage_error(
+				cmd,
+				"--impair: rate wants a rate like 100Mbit (units kbit, "
+				"Mbit, Gbit; a bare number is Mbit/s), from 1 kbit/s, "
+				"not '%s'",
+				v);
+		imp->rate_bps = (uint64_t)llround(d);
+		return 0;
+	}
+	if (!strcmp(key, "queue")) {
+		if (!parse_with_unit(v, size_units, N(size_units), 64, UINT32_MAX, &d) ||
+		    d != floor(d))
+			return tool_usage_error(
+				cmd,
+				"--impair: queue wants a byte count from 64 (suffixes "
+				"k M, Ki Mi), not '%s'",
+				v);
+		imp->queue_bytes = (uint32_t)d;
+		return 0;
+	}
+	return tool_usage_error(cmd,
+				"--impair: unknown key '%s' (known: loss, delay, jitter, reorder, "
+				"reorder-delay, dup, corrupt, rate, queue)",
+				key);
+}
+
+static int parse_impair(struct netopts *o, const char *cmd, const char *spec)
+{
+	char *copy = strdup(spec);
+	if (!copy)
+		return tool_usage_error(cmd, "out of memory");
+	int rc = 0;
+	bool any = false;
+	char *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item && !rc;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		if (!eq || eq == item || !eq[1]) {
+			rc = tool_usage_error(cmd, "--impair: '%s' is not key=value", item);
+			break;
+		}
+		*eq = '\0';
+		rc = impair_key(&o->impair, cmd, item, eq + 1);
+		any = true;
+	}
+	free(copy);
+	if (!rc && !any)
+		rc = tool_usage_error(cmd, "--impair wants key=value[,key=value...], not '%s'",
+				      spec);
+	o->have_impair = true;
+	return rc;
+}
+
+static int parse_addr_prefix(const char *cmd, const char *opt, const char *v, ustcp_ip4 *ip,
+			     uint8_t *prefix)
+{
+	const char *slash = strchr(v, '/');
+	char addr[INET_ADDRSTRLEN];
+	uint64_t p;
+	if (!slash || (size_t)(slash - v) >= sizeof(addr))
+		return tool_usage_error(cmd, "%s wants ADDR/PREFIX (like 10.0.0.2/24), not '%s'",
+					opt, v);
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	if (!parse_ip4(addr, ip))
+		return tool_usage_error(cmd, "%s: '%s' is not an IPv4 address", opt, addr);
+	if (!parse_uint(slash + 1, 32, &p) || p == 0)
+		return tool_usage_error(cmd, "%s: the prefix length wants 1 to 32, not '%s'", opt,
+					slash + 1);
+	*prefix = (uint8_t)p;
+	uint32_t h = ntohl(*ip), mask = ~0u << (32 - p);
+	if (h == 0 || (h >> 28) >= 14 || (h >> 24) == 127)
+		return tool_usage_error(cmd, "%s: %s cannot be a host's address", opt, addr);
+	/* RFC 3021: a /31 has no network or broadcast address. */
+	if (p <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
+		return tool_usage_error(cmd, "%s: %s is the network or broadcast address of /%u",
+					opt, addr, (unsigned)p);
+	return 0;
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &tail) != 6 ||
+	    strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/* ---- the options ---- */
+
+static bool is_valued(const char *name)
+{
+	static const char *const names[] = {"--tap",  "--ip",       "--ip6",  "--gw",
+					    "--mac",  "--mtu",      "--pcap", "--impair",
+					    "--seed", "--vnet-hdr", "--tso"};
+	for (size_t i = 0; i < N(names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+static int take_valued(struct netopts *o, const char *cmd, const char *opt, const char *v)
+{
+	uint64_t n;
+	if (!strcmp(opt, "--tap")) {
+		if (!*v || strlen(v) > 15)
+			return tool_usage_error(cmd,
+						"--tap wants a device name of 1 to 15 "
+						"characters, not '%s'",
+						v);
+		o->tap = v;
+		return 0;
+	}
+	if (!strcmp(opt, "--ip")) {
+		o->have_ip = true;
+		return parse_addr_prefix(cmd, opt, v, &o->ip, &o->prefix);
+	}
+	if (!strcmp(opt, "--ip6"))
+		return tool_usage_error(cmd, "--ip6 %s: IPv6 is not served yet", v);
+	if (!strcmp(opt, "--gw")) {
+		if (!parse_ip4(v, &o->gw) || o->gw == 0)
+			return tool_usage_error(cmd, "--gw: '%s' is not an IPv4 address", v);
+		return 0;
+	}
+	if (!strcmp(opt, "--mac")) {
+		if (!parse_mac(v, o->mac))
+			return tool_usage_error(cmd,
+						"--mac wants six hex bytes like "
+						"02:00:0a:00:00:02, not '%s'",
+						v);
+		if (o->mac[0] & 1)
+			return tool_usage_error(cmd, "--mac: %s is a multicast address", v);
+		o->have_mac = true;
+		return 0;
+	}
+	if (!strcmp(opt, "--mtu")) {
+		/* RFC 791's minimum to the stack's largest frame. */
+		if (!parse_uint(v, 9000, &n) || n < 68)
+			return tool_usage_error(cmd, "--mtu wants 68 to 9000, not '%s'", v);
+		o->mtu = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(opt, "--pcap")) {
+		if (!*v)
+			return tool_usage_error(cmd, "--pcap wants a file name");
+		o->pcap = v;
+		return 0;
+	}
+	if (!strcmp(opt, "--impair"))
+		return parse_impair(o, cmd, v);
+	if (!strcmp(opt, "--seed")) {
+		if (!parse_uint(v, UINT64_MAX, &o->seed))
+			return tool_usage_error(cmd, "--seed wants a whole number, not '%s'", v);
+		o->have_seed = true;
+		return 0;
+	}
+	/* --vnet-hdr, --tso */
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return tool_usage_error(cmd, "%s wants on or off, not '%s'", opt, v);
+	*(!strcmp(opt, "--tso") ? &o->tso : &o->vnet_hdr) = !strcmp(v, "on");
+	return 0;
+}
+
+int netopts_take(struct netopts *o, const char *cmd, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+	if (!strcmp(arg, "--trace")) {
+		o->trace = true;
+		return NETOPT_TAKEN;
+	}
+	char name[16];
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (len >= sizeof(name))
+		return NETOPT_OTHER;
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	if (!is_valued(name))
+		return NETOPT_OTHER;
+	const char *v;
+	if (eq) {
+		v = eq + 1;
+	} else {
+		if (*i + 1 >= argc)
+			return tool_usage_error(cmd, "%s needs a value", name);
+		v = argv[++*i];
+	}
+	int rc = take_valued(o, cmd, name, v);
+	return rc ? rc : NETOPT_TAKEN;
+}
+
+int netopts_finish(struct netopts *o, const char *cmd)
+{
+	if (!o->tap)
+		return tool_usage_error(cmd, "--tap IFNAME is required (the TAP device to use)");
+	if (!o->have_ip)
+		return tool_usage_error(cmd, "--ip ADDR/PREFIX is required (this stack's address)");
+	uint32_t mask = ~0u << (32 - o->prefix);
+	if (o->gw && (ntohl(o->gw) & mask) != (ntohl(o->ip) & mask))
+		return tool_usage_error(cmd, "--gw must be on the link of --ip (/%u)",
+					(unsigned)o->prefix);
+	if (o->have_impair && o->impair.queue_bytes && !o->impair.rate_bps)
+		return tool_usage_error(cmd, "--impair: queue needs rate (the queue sits behind "
+					     "the rate limit)");
+	if (!o->have_mac) {
+		/* Locally administered, unicast, and different for every address. */
+		uint8_t b[4];
+		memcpy(b, &o->ip, 4);
+		uint8_t mac[6] = {0x02, 0x00, b[0], b[1], b[2], b[3]};
+		memcpy(o->mac, mac, 6);
+	}
+	if (!o->have_seed) {
+		uint64_t seed = 0;
+		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			seed = (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
+		o->seed = seed;
+	}
+	return 0;
+}
+
+void netopts_stack_config(const struct netopts *o, struct ustcp_config *cfg)
+{
+	ustcp_config_default(cfg);
+	cfg->seed = o->seed;
+}
+
+void netopts_iface_config(const struct netopts *o, struct ustcp_iface_config *ic)
+{
+	memset(ic, 0, sizeof(*ic));
+	memcpy(ic->mac, o->mac, 6);
+	ic->ip4 = o->ip;
+	ic->prefix_len = o->prefix;
+	ic->gateway = o->gw;
+	ic->mtu = (uint16_t)o->mtu;
+}
+
+void netopts_tap_config(const struct netopts *o, struct ustcp_tap_config *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->ifname = o->tap;
+	tc->vnet_hdr = o->vnet_hdr;
+	tc->tso = o->tso;
+	tc->impair = o->have_impair ? &o->impair : NULL;
+	/* Not the stack's seed itself, so the two sequences are unrelated. */
+	tc->impair_seed = o->seed ^ 0x696d70616972ull;
+	tc->pcap_path = o->pcap;
+}
+
+/* ---- the environment ---- */
+
+static void print_trace(void *ctx, const struct ustcp_trace_event *ev)
+{
+	const struct netenv *e = ctx;
+	struct ustcp_trace_event rel = *ev;
+	rel.now = ev->now >= e->t0 ? ev->now - e->t0 : 0;
+	ustcp_print_event(stderr, &rel);
+}
+
+static void on_signal(void *ctx, int fd, uint32_t events)
+{
+	struct netenv *e = ctx;
+	struct signalfd_siginfo si;
+	(void)events;
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		e->signo = (int)si.ssi_signo;
+		ustcp_runtime_stop(e->rt);
+	}
+}
+
+static int watch_signals(struct netenv *e)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (e->sigfd < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE */
+	return ustcp_runtime_watch(e->rt, e->sigfd, EPOLLIN, on_signal, e);
+}
+
+int netenv_open(struct netenv *e, const char *cmd, const struct netopts *o,
+		const struct ustcp_config *cfg)
+{
+	memset(e, 0, sizeof(*e));
+	e->cmd = cmd;
+	e->sigfd = -1;
+	e->iface = -1;
+	e->trace = o->trace;
+	e->s = ustcp_stack_new(cfg);
+	if (!e->s) {
+		fprintf(stderr, "ustcp %s: cannot create the stack: %s\n", cmd, strerror(errno));
+		return 1;
+	}
+	e->rt = ustcp_runtime_new(e->s);
+	if (!e->rt) {
+		fprintf(stderr, "ustcp %s: cannot create the event loop: %s\n", cmd,
+			strerror(errno));
+		netenv_close(e);
+		return 1;
+	}
+	e->t0 = ustcp_runtime_now(e->rt);
+	if (o->trace)
+		ustcp_set_trace(e->s, print_trace, e);
+	struct ustcp_iface_config ic;
+	struct ustcp_tap_config tc;
+	netopts_iface_config(o, &ic);
+	netopts_tap_config(o, &tc);
+	e->iface = ustcp_runtime_add_tap(e->rt, &tc, &ic);
+	if (e->iface < 0) {
+		fprintf(stderr, "ustcp %s: %s\n", cmd, ustcp_runtime_error(e->rt));
+		netenv_close(e);
+		return 1;
+	}
+	int rc = watch_signals(e);
+	if (rc < 0) {
+		fprintf(stderr, "ustcp %s: cannot watch signals: %s\n", cmd, strerror(-rc));
+		netenv_close(e);
+		return 1;
+	}
+	return 0;
+}
+
+void netenv_close(struct netenv *e)
+{
+	ustcp_runtime_free(e->rt);
+	ustcp_stack_free(e->s);
+	/* The signals stay blocked: one that came after the loop stopped must
+	 * not kill the process on its way out. */
+	if (e->sigfd >= 0)
+		close(e->sigfd);
+	e->rt = NULL;
+	e->s = NULL;
+	e->sigfd = -1;
+}
+
+void netenv_report(const struct netenv *e)
+{
+	struct ustcp_tap_stats st;
+	if (!e->rt || ustcp_runtime_tap_stats(e->rt, e->iface, &st) < 0)
+		return;
+	fprintf(stderr,
+		"ustcp %s: device: %llu frames in (%llu larger than the MTU), %llu out (%llu), "
+		"%llu refused, %llu malformed; vnet header %s, TSO %s, %llu checksums trusted\n",
+		e->cmd, (unsigned long long)st.rx_frames, (unsigned long long)st.rx_gso_frames,
+		(unsigned long long)st.tx_frames, (unsigned long long)st.tx_gso_frames,
+		(unsigned long long)st.tx_dropped, (unsigned long long)st.rx_malformed,
+		st.vnet_hdr ? "on" : "off", st.tso ? "on" : "off",
+		(unsigned long long)st.rx_csum_trusted);
+	const struct ustcp_impair_stats *dir[2] = {&st.out, &st.in};
+	for (int i = 0; i < 2; i++)
+		if (dir[i]->frames && (dir[i]->lost || dir[i]->duplicated || dir[i]->reordered ||
+				       dir[i]->corrupted || dir[i]->queue_drops))
+			fprintf(stderr,
+				"ustcp %s: impair %s: %llu frames, %llu lost, %llu duplicated, "
+				"%llu reordered, %llu corrupted, %llu queue drops\n",
+				e->cmd, i ? "in" : "out", (unsigned long long)dir[i]->frames,
+				(unsigned long long)dir[i]->lost,
+				(unsigned long long)dir[i]->duplicated,
+				(unsigned long long)dir[i]->reordered,
+				(unsigned long long)dir[i]->corrupted,
+				(unsigned long long)dir[i]->queue_drops);
+	for (int d = 1; d < USTCP_DROP_COUNT; d++) {
+		uint64_t n = ustcp_drops(e->s, (enum ustcp_drop)d);
+		if (n)
+			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", e->cmd,
+				(unsigned long long)n, ustcp_drop_desc((enum ustcp_drop)d));
+	}
+}
