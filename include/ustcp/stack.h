@@ -170,6 +170,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_icmp_no_conn, "ICMP error about no connection of ours")             \
 	X(tcp_icmp_bad_seq, "ICMP error quoting a sequence number not in flight") \
 	X(tcp_rcvbuf_full, "data beyond the receive buffer")                      \
+	X(tcp_zero_window, "data at a closed window (a window probe)")            \
 	X(tcp_data_after_fin, "data after the peer's FIN")                        \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")
 

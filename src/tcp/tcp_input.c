@@ -831,7 +831,7 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		 * probe, or data sent before our window closed), and a bare FIN
 		 * is taken as it needs no room. */
 		if (g->len) {
-			stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
+			stack_drop(s, USTCP_DROP_tcp_zero_window);
 			g->len = 0;
 			g->flags &= (uint8_t)~TCP_FIN; /* it lay beyond the data */
 			c->ack_pending = true;

@@ -37,11 +37,18 @@ bool tcp_window_update_due(const struct ustcp_sock *c)
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
 {
 	uint32_t unit = tcp_rcv_slack(c);
-	uint32_t space = MIN(tcp_rcv_space(c), 65535u << c->rcv_wscale);
+	uint32_t room = tcp_rcv_space(c); /* the ring's, slack included */
+	/* What we offer afresh leaves the slack out... */
+	uint32_t space = MIN(room > unit ? room - unit : 0, 65535u << c->rcv_wscale);
 	uint32_t offered = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	/* RFC 9293 §3.8.6 and RFC 7323 App. F: never move the right edge
-	 * left, not even by the rounding to units. */
+	/* ...which pays for RFC 9293 §3.8.6 and RFC 7323 App. F: never move
+	 * the right edge left, not even by the rounding to units. Each
+	 * rounding may carry the edge a little right; the ring must still
+	 * hold what the peer may send, so where it could not, round down
+	 * (a retreat of less than one unit, left to the peer to tolerate). */
 	uint32_t offered_up = offered_window(c);
+	if (offered_up > room)
+		offered_up = offered & ~unit;
 	/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): move it right only by
 	 * at least min(half the buffer, one MSS). */
 	uint32_t step = MIN(c->opt_rcvbuf / 2, (uint32_t)c->rcv_mss);
