@@ -198,17 +198,6 @@ static void usage(void)
 	       netopts_help);
 }
 
-static bool parse_port(const char *s, uint16_t *port)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > 65535)
-		return false;
-	*port = (uint16_t)v;
-	return true;
-}
-
 static int parse_args(struct echo *e, struct netopts *o, uint16_t *port, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -227,7 +216,7 @@ static int parse_args(struct echo *e, struct netopts *o, uint16_t *port, int arg
 		} else if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
 			if (i + 1 == argc)
 				return tool_usage_error("echo", "%s needs a port", a);
-			if (!parse_port(argv[++i], port))
+			if (!netopts_parse_port(argv[++i], port))
 				return tool_usage_error("echo",
 							"%s wants a port from 1 to 65535, "
 							"not '%s'",

@@ -519,21 +519,10 @@ static void usage(void)
 	       netopts_help);
 }
 
-static bool parse_port(const char *s, uint16_t *port)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > 65535)
-		return false;
-	*port = (uint16_t)v;
-	return true;
-}
-
 static int take_value(struct nc *nc, char flag, const char *v)
 {
 	if (flag == 'p') {
-		if (!parse_port(v, &nc->lport))
+		if (!netopts_parse_port(v, &nc->lport))
 			return tool_usage_error("nc", "-p wants a port from 1 to 65535, not '%s'",
 						v);
 		return 0;
@@ -594,7 +583,7 @@ static int parse_positional(struct nc *nc, char **pos, int npos)
 			host = pos[0];
 		if (npos >= 1)
 			port = pos[npos - 1];
-		if (port && !parse_port(port, &nc->lport))
+		if (port && !netopts_parse_port(port, &nc->lport))
 			return tool_usage_error("nc", "PORT wants 1 to 65535, not '%s'", port);
 		if (host && inet_pton(AF_INET, host, &nc->lhost) != 1)
 			return tool_usage_error("nc", "HOST wants an IPv4 address, not '%s'", host);
@@ -611,7 +600,7 @@ static int parse_positional(struct nc *nc, char **pos, int npos)
 					"HOST wants an IPv4 address (names are not resolved), "
 					"not '%s'",
 					pos[0]);
-	if (!parse_port(pos[1], &nc->rport))
+	if (!netopts_parse_port(pos[1], &nc->rport))
 		return tool_usage_error("nc", "PORT wants 1 to 65535, not '%s'", pos[1]);
 	nc->rhost_str = pos[0];
 	return 0;

@@ -38,6 +38,17 @@ const char netopts_help[] =
 	"  --vnet-hdr on|off   offloads through the vnet header (default on)\n"
 	"  --tso on|off        with it, TCP segments of up to 64 KiB (default on)\n";
 
+bool netopts_parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v < 1 || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
 void netopts_init(struct netopts *o)
 {
 	memset(o, 0, sizeof(*o));

@@ -42,6 +42,8 @@ struct netopts {
 enum { NETOPT_TAKEN = 0, NETOPT_OTHER = 1 }; /* otherwise: 2, the usage error's exit code */
 
 void netopts_init(struct netopts *o);
+/* A TCP port number, 1 to 65535, in decimal; false if s is not one. */
+bool netopts_parse_port(const char *s, uint16_t *port);
 /* Takes argv[*i] (and its value, advancing *i) when it is a network option
  * (--opt VALUE or --opt=VALUE). Returns NETOPT_TAKEN, NETOPT_OTHER, or 2
  * after printing what is wrong. */
