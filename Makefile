@@ -10,7 +10,7 @@
 #   make soak         the randomized soak, seeds 0..SEEDS-1 (1000); SEED=K replays one seed
 #   make demo         ./build/ustcp demo
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
-#   make bench        scripts/bench.sh: ustcp perf --sim beside the kernel's TCP (iperf3)
+#   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth
 #   make format       clang-format the tree; make format-check only checks
 #   make clean        remove the build trees
 
@@ -25,7 +25,7 @@ CHECK_FUZZ_SECONDS ?= 20
 CMAKE ?= cmake
 CTEST ?= ctest
 
-FORMAT_DIRS := $(wildcard include src tools tests)
+FORMAT_DIRS := $(wildcard include src tools tests bench)
 FORMAT_FILES = $(shell find $(FORMAT_DIRS) -name '*.[ch]' -type f 2>/dev/null | sort)
 
 .PHONY: all build deps check check-build check-asan check-fuzz demo fuzz fuzz-build bench \

@@ -5,21 +5,42 @@
 #
 #   bash scripts/bench.sh          from the repository root, after `make`
 #
-# USTCP (./build/ustcp), RUNS (3) and IPERF_SECONDS (5) may be set in the
-# environment. The kernel baseline runs iperf3 over loopback inside a
-# network namespace that this script creates and always deletes; without
-# iperf3 or namespaces the ustcp figures are printed alone, with the reason.
-# Every command is bounded in time. Exit 1 only when ustcp itself failed.
+# Then ustcp on a real TAP device with the kernel's TCP as its peer (ustcp
+# nc, ustcp echo), beside the kernel talking to itself over a veth pair with
+# the same tools: bulk throughput each way, 1-byte transactions per second,
+# new connections per second, and ustcp's CPU per GB moved.
+#
+# USTCP (./build/ustcp), TCP_RR (bench/tcp_rr beside it), RUNS (3),
+# IPERF_SECONDS (5), BULK_MIB (512) and RR_SECONDS (3) may be set in the
+# environment. The kernel baselines run in network namespaces that this
+# script creates and always deletes; without iperf3, root, /dev/net/tun or
+# namespaces those rows are skipped, with the reason. Every command is
+# bounded in time. Exit 1 only when ustcp itself failed.
 set -uo pipefail
 
 USTCP=${USTCP:-./build/ustcp}
+TCP_RR=${TCP_RR:-$(dirname "$USTCP")/bench/tcp_rr}
 RUNS=${RUNS:-3}
 IPERF_SECONDS=${IPERF_SECONDS:-5}
+BULK_MIB=${BULK_MIB:-512}
+RR_SECONDS=${RR_SECONDS:-3}
 SIM_BYTES=1G
 NS=ustcp-bench-$$
 ns_made=0
 server_pid=
 tmp=$(mktemp -d)
+# shellcheck source=scripts/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # namespaces made here, always deleted
+
+# Everything of the TAP figures runs inside namespaces of our own: ending
+# what runs in them ends the jobs that wait for it.
+# shellcheck disable=SC2317 # reached through cleanup
+tap_cleanup() {
+	local d
+	for d in "${ns__created[@]}"; do
+		ns_down "$d"
+	done
+}
 
 # shellcheck disable=SC2317 # reached through the trap
 cleanup() {
@@ -30,6 +51,7 @@ cleanup() {
 	if ((ns_made)); then
 		ip netns del "$NS" 2>/dev/null
 	fi
+	tap_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -78,6 +100,378 @@ row() {
 	awk -v l="$label" -v m="$med" -v a="$lo" -v b="$hi" -v n=$# 'BEGIN {
 		printf "  %-46s %7.2f Gbit/s  (%.2f .. %.2f, %d runs)\n", l, m / 1e9, a / 1e9, b / 1e9, n
 	}'
+}
+
+# ---- ustcp on a TAP device, beside the kernel over veth ----
+
+# bg NAME SECONDS NS IN OUT CMD...: CMD inside namespace NS in the
+# background, its standard error in $tmp/NAME.err, killed after SECONDS. When
+# it ends, the CPU time (user + system) of CMD and of what it waited for is
+# left in $tmp/NAME.times: `times` in the subshell that waited for it. Sets
+# BG_PID, a child of this shell, so `wait` returns the moment it ends.
+bg() {
+	local name=$1 secs=$2 ns=$3 in=$4 out=$5
+	shift 5
+	rm -f "$tmp/$name.times"
+	(
+		timeout -k 5 "$secs" ip netns exec "$ns" "$@" <"$in" >"$out" 2>"$tmp/$name.err"
+		rc=$?
+		times >"$tmp/$name.times" # not in a pipe: that would be another process
+		exit $rc
+	) &
+	BG_PID=$!
+}
+
+# cpu_of NAME: the CPU seconds `bg` recorded for NAME (its children's line).
+cpu_of() {
+	awk 'NR == 2 {
+		s = 0
+		for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+		print s
+	}' "$tmp/$1.times" 2>/dev/null
+}
+
+# nap: a short sleep without starting a process (a read that times out).
+nap() { read -r -t "$1" -u "$nap_fd" _; }
+
+# wait_text FILE TEXT PID SECONDS: until FILE holds TEXT, without missing the
+# moment by more than a few milliseconds; fails if PID ends first or SECONDS pass.
+wait_text() {
+	local f=$1 text=$2 pid=$3 deadline=$((SECONDS + $4)) buf
+	while ((SECONDS < deadline)); do
+		buf=
+		[[ -s "$f" ]] && read -r -d '' buf <"$f"
+		[[ "$buf" == *"$text"* ]] && return 0
+		ns_running "$pid" || return 1
+		nap 0.001
+	done
+	return 1
+}
+
+# ready_ping NS ADDR PID SECONDS: until ADDR answers ping in NS; fails if PID ends first.
+ready_ping() {
+	local ns=$1 addr=$2 pid=$3 deadline=$((SECONDS + $4))
+	while ((SECONDS < deadline)); do
+		ns_running "$pid" || return 1
+		ip netns exec "$ns" ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 && return 0
+		nap 0.05
+	done
+	return 1
+}
+
+# stop_bg NS PID: end what runs in NS (TERM, then KILL), and wait for the job PID.
+stop_bg() {
+	local ns=$1 pid=$2
+	ns__kill_all "$ns"
+	wait "$pid" 2>/dev/null
+}
+
+# ustcp_bytes NAME sent|received: from ustcp nc -v's summary line.
+ustcp_bytes() {
+	awk -v w="$2" '/bytes sent \(acknowledged\)/ {
+		sub(/.*: /, ""); s = $1; r = $5
+		print (w == "sent" ? s : r); exit
+	}' "$tmp/$1.err"
+}
+
+# ustcp_retransmits NAME: the count in ustcp nc -v's summary line.
+ustcp_retransmits() {
+	sed -n 's/.*; \([0-9]*\) retransmits (.*/\1/p' "$tmp/$1.err" | head -n 1
+}
+
+# bad WHAT NAME...: a run that failed; the tails of its logs.
+bad() {
+	local what=$1 n
+	shift
+	echo "  $what" >&2
+	for n in "$@"; do
+		[[ -s "$tmp/$n.err" ]] && tail -n 5 "$tmp/$n.err" | sed "s/^/    $n: /" >&2
+	done
+}
+
+# per_gb SECONDS BYTES: CPU seconds per 10^9 bytes.
+per_gb() { awk -v c="$1" -v b="$2" 'BEGIN { printf "%.6g", c / (b / 1e9) }'; }
+gbps() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.6g", b * 8 / (us / 1e6) / 1e9 }'; }
+
+# One transfer of the bulk file, kernel nc -N -> ustcp nc -l, over the TAP.
+# The clock starts when the sender reports its connection (nc -v) and stops
+# when the receiver exits, after the last byte and the FIN.
+bulk_k2u() {
+	local port=$((5100 + $1)) r s rc_r rc_s t0='' t1 got
+	bg u-recv 120 "$tap_ns" /dev/null /dev/null "$USTCP" nc -v -l -p "$port" "${tap_net[@]}"
+	r=$BG_PID
+	if ! ready_ping "$tap_ns" "$tap_u" "$r" 10; then
+		bad "kernel -> ustcp run $1: ustcp nc -l did not answer ping" u-recv
+		stop_bg "$tap_ns" "$r"
+		return 1
+	fi
+	bg k-send 120 "$tap_ns" "$bulk_file" /dev/null nc -v -N "$tap_u" "$port"
+	s=$BG_PID
+	wait_text "$tmp/k-send.err" succeeded "$s" 10 && t0=${EPOCHREALTIME/./}
+	[[ -z "$t0" ]] && ns__kill_all "$tap_ns" # no connection: nothing will end the receiver
+	wait "$r"
+	rc_r=$?
+	t1=${EPOCHREALTIME/./}
+	wait "$s"
+	rc_s=$?
+	got=$(ustcp_bytes u-recv received)
+	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 || "$got" != "$bulk_bytes" ]]; then
+		bad "kernel -> ustcp run $1: exit $rc_s (nc) and $rc_r (ustcp), ${got:-?} of $bulk_bytes bytes" \
+			k-send u-recv
+		return 1
+	fi
+	k2u_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
+	k2u_cpu+=("$(per_gb "$(cpu_of u-recv)" "$bulk_bytes")")
+	retx+=("k2u:$(ustcp_retransmits u-recv)")
+}
+
+# ustcp nc -N -> kernel nc -l, over the TAP; clocked the same way.
+bulk_u2k() {
+	local port=$((5200 + $1)) r s rc_r rc_s t0='' t1 got
+	bg k-recv 120 "$tap_ns" /dev/null /dev/null nc -l "$tap_k" "$port"
+	r=$BG_PID
+	if ! ns_wait_listen "$tap_ns" "$port" 10; then
+		bad "ustcp -> kernel run $1: the kernel's nc -l did not listen" k-recv
+		stop_bg "$tap_ns" "$r"
+		return 1
+	fi
+	bg u-send 120 "$tap_ns" "$bulk_file" /dev/null "$USTCP" nc -v -N "$tap_k" "$port" \
+		"${tap_net[@]}"
+	s=$BG_PID
+	wait_text "$tmp/u-send.err" succeeded "$s" 15 && t0=${EPOCHREALTIME/./}
+	[[ -z "$t0" ]] && ns__kill_all "$tap_ns"
+	wait "$r"
+	rc_r=$?
+	t1=${EPOCHREALTIME/./}
+	wait "$s"
+	rc_s=$?
+	got=$(ustcp_bytes u-send sent)
+	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 || "$got" != "$bulk_bytes" ]]; then
+		bad "ustcp -> kernel run $1: exit $rc_s (ustcp) and $rc_r (nc), ${got:-?} of $bulk_bytes bytes acknowledged" \
+			u-send k-recv
+		return 1
+	fi
+	u2k_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
+	u2k_cpu+=("$(per_gb "$(cpu_of u-send)" "$bulk_bytes")")
+	retx+=("u2k:$(ustcp_retransmits u-send)")
+}
+
+# Kernel nc -N -> kernel nc -l over the veth pair; clocked the same way.
+bulk_k2k() {
+	local port=$((5300 + $1)) r s rc_r rc_s t0='' t1
+	bg kk-recv 120 "$veth_b" /dev/null /dev/null nc -l "$veth_ip_b" "$port"
+	r=$BG_PID
+	if ! ns_wait_listen "$veth_b" "$port" 10; then
+		bad "kernel -> kernel run $1: nc -l did not listen" kk-recv
+		stop_bg "$veth_b" "$r"
+		return 1
+	fi
+	bg kk-send 120 "$veth_a" "$bulk_file" /dev/null nc -v -N "$veth_ip_b" "$port"
+	s=$BG_PID
+	wait_text "$tmp/kk-send.err" succeeded "$s" 10 && t0=${EPOCHREALTIME/./}
+	[[ -z "$t0" ]] && ns__kill_all "$veth_a" && ns__kill_all "$veth_b"
+	wait "$r"
+	rc_r=$?
+	t1=${EPOCHREALTIME/./}
+	wait "$s"
+	rc_s=$?
+	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 ]]; then
+		bad "kernel -> kernel run $1: exit $rc_s (sender) and $rc_r (receiver)" kk-send kk-recv
+		return 1
+	fi
+	k2k_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
+	k2k_rcpu+=("$(per_gb "$(cpu_of kk-recv)" "$bulk_bytes")")
+	k2k_scpu+=("$(per_gb "$(cpu_of kk-send)" "$bulk_bytes")")
+}
+
+# rr_run MODE NS ADDR ARRAY: one tcp_rr client run; its rate appended to
+# ARRAY, its slowest transaction and failures to rr_notes.
+rr_run() {
+	local mode=$1 ns=$2 addr=$3 out rate
+	out=$(timeout -k 5 $((RR_SECONDS + 20)) ip netns exec "$ns" "$TCP_RR" "$mode" "$addr" 7 \
+		"$RR_SECONDS" 2>>"$tmp/rr.err")
+	rate=$(awk '{ for (i = 1; i < NF; i++) if ($i == "per_second") print $(i + 1) }' <<<"$out")
+	if [[ -z "$rate" ]]; then
+		echo "  tcp_rr $mode $addr gave no result: ${out:-nothing}" >&2
+		tail -n 3 "$tmp/rr.err" >&2
+		return 1
+	fi
+	local -n arr=$4
+	arr+=("$rate")
+	rr_notes+=("$4 $(awk '{ for (i = 1; i < NF; i++) if ($i == "max_us" || $i == "errors") printf "%s ", $(i + 1) }' <<<"$out")")
+}
+
+# trow LABEL FORMAT "USTCP VALUES" "KERNEL VALUES": medians, spreads, ratio.
+# cell FORMAT VALUES...: "median (min .. max)", or "-" without values.
+cell() {
+	local fmt=$1 m lo hi
+	shift
+	if (($# == 0)); then
+		printf '%-26s' "-"
+		return
+	fi
+	read -r m lo hi < <(stats "$@")
+	# shellcheck disable=SC2059 # the format is the caller's number format
+	printf '%-26s' "$(printf "$fmt ($fmt .. $fmt)" "$m" "$lo" "$hi")"
+}
+
+trow() {
+	local label=$1 fmt=$2 u k um km
+	read -ra u <<<"$3"
+	read -ra k <<<"$4"
+	printf '  %-34s %s %s' "$label" "$(cell "$fmt" "${u[@]}")" "$(cell "$fmt" "${k[@]}")"
+	if ((${#u[@]} && ${#k[@]})); then
+		read -r um _ < <(stats "${u[@]}")
+		read -r km _ < <(stats "${k[@]}")
+		awk -v u="$um" -v k="$km" 'BEGIN { if (k > 0) printf " %6.2f", u / k }'
+	fi
+	echo
+}
+
+tap_why() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "not root (namespaces, TAP and veth devices need it)"
+	elif [[ ! -c /dev/net/tun ]]; then
+		echo "/dev/net/tun is missing"
+	elif ! command -v ip >/dev/null 2>&1; then
+		echo "ip (iproute2) is not installed (make deps)"
+	elif ! command -v ping >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1; then
+		echo "ping or ss is not installed (make deps)"
+	elif ! nc -h 2>&1 | grep -q -- '-N'; then
+		echo "nc is missing or is not OpenBSD netcat with -N (make deps)"
+	fi
+}
+
+# Two namespaces joined by a veth pair, for the kernel's own figures.
+veth_up() {
+	veth_a=$NS_PREFIX_NAME-$$-va
+	veth_b=$NS_PREFIX_NAME-$$-vb
+	local net=10.199.$(($$ % 256))
+	veth_ip_a=$net.1
+	veth_ip_b=$net.2
+	ip netns add "$veth_a" || return 1
+	ns__created+=("$veth_a")
+	ip netns add "$veth_b" || return 1
+	ns__created+=("$veth_b")
+	ip -n "$veth_a" link set lo up &&
+		ip -n "$veth_b" link set lo up &&
+		ip -n "$veth_a" link add veth0 type veth peer name veth0 netns "$veth_b" &&
+		ip -n "$veth_a" addr add "$veth_ip_a/24" dev veth0 &&
+		ip -n "$veth_b" addr add "$veth_ip_b/24" dev veth0 &&
+		ip -n "$veth_a" link set veth0 up &&
+		ip -n "$veth_b" link set veth0 up &&
+		ns_wait_ping "$veth_a" "$veth_ip_b" 10
+}
+
+# Connections per second would run out of ports while the client's closed
+# connections sit in TIME-WAIT (RFC 9293 §3.6.1, 60 s on Linux): let the
+# client's namespace reuse them (the timestamps keep that safe, RFC 7323 §5)
+# and give it the whole port range. Per namespace; the host is untouched.
+client_sysctls() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" \
+		net.ipv4.tcp_tw_reuse=1
+}
+
+tap_bench() {
+	local why i
+	echo
+	echo "== ustcp on a TAP device, the kernel's TCP its peer, beside kernel <-> kernel over veth"
+	why=$(tap_why)
+	if [[ -z "$why" ]]; then
+		if ! ns_up "" >"$tmp/ns.err" 2>&1; then
+			why="cannot make a namespace with a TAP device: $(head -1 "$tmp/ns.err")"
+		elif ! veth_up >"$tmp/veth.err" 2>&1; then
+			why="cannot make two namespaces joined by veth: $(head -1 "$tmp/veth.err")"
+		fi
+	fi
+	if [[ -n "$why" ]]; then
+		echo "  skipped: $why"
+		return 0
+	fi
+	tap_ns=$NS_NAME tap_k=$NS_KERNEL_IP tap_u=$NS_USTCP_IP
+	tap_net=(--tap "$NS_TAP" --ip "$tap_u/$NS_PREFIX")
+	mkfifo "$tmp/nap" && exec {nap_fd}<>"$tmp/nap"
+	bulk_bytes=$((BULK_MIB * 1048576))
+	bulk_file=$tmp/bulk.bin
+	head -c "$bulk_bytes" /dev/zero >"$bulk_file"
+	k2u_bps=() u2k_bps=() k2k_bps=() k2u_cpu=() u2k_cpu=() k2k_rcpu=() k2k_scpu=() retx=()
+	echo "   bulk: nc, $BULK_MIB MiB, $RUNS runs of each, interleaved"
+	for ((i = 1; i <= RUNS; i++)); do
+		bulk_k2u "$i" || failed=1
+		bulk_u2k "$i" || failed=1
+		bulk_k2k "$i"
+	done
+	rm -f "$bulk_file"
+
+	u_rr=() k_rr=() u_crr=() k_crr=() rr_notes=()
+	if [[ -x "$TCP_RR" ]]; then
+		echo "   transactions: $TCP_RR, $RR_SECONDS s per run, $RUNS runs of each, interleaved"
+		local budget=$((RUNS * 4 * (RR_SECONDS + 10) + 30)) ue ke
+		client_sysctls "$tap_ns"
+		client_sysctls "$veth_a"
+		bg u-echo "$budget" "$tap_ns" /dev/null /dev/null "$USTCP" echo -p 7 "${tap_net[@]}"
+		ue=$BG_PID
+		bg k-echo "$budget" "$veth_b" /dev/null /dev/null "$TCP_RR" serve 7 "$budget"
+		ke=$BG_PID
+		if ! ready_ping "$tap_ns" "$tap_u" "$ue" 10; then
+			bad "ustcp echo did not answer ping" u-echo
+			failed=1
+		elif ! ns_wait_listen "$veth_b" 7 10; then
+			bad "tcp_rr serve did not listen" k-echo
+		else
+			for ((i = 1; i <= RUNS; i++)); do
+				rr_run rr "$tap_ns" "$tap_u" u_rr || failed=1
+				rr_run rr "$veth_a" "$veth_ip_b" k_rr
+				rr_run crr "$tap_ns" "$tap_u" u_crr || failed=1
+				rr_run crr "$veth_a" "$veth_ip_b" k_crr
+			done
+		fi
+		stop_bg "$tap_ns" "$ue"
+		stop_bg "$veth_b" "$ke"
+	else
+		echo "   transactions: skipped: $TCP_RR not built (make)"
+	fi
+
+	echo
+	printf '  %-34s %-26s %-26s %s\n' "median (min .. max)" "ustcp on TAP" "kernel over veth" \
+		"ratio"
+	trow "bulk kernel -> ustcp, Gbit/s [5]" "%.2f" "${k2u_bps[*]}" "${k2k_bps[*]}"
+	trow "bulk ustcp -> kernel, Gbit/s [5]" "%.2f" "${u2k_bps[*]}" "${k2k_bps[*]}"
+	trow "1-byte transactions/s [6]" "%.0f" "${u_rr[*]}" "${k_rr[*]}"
+	trow "connections/s [7]" "%.0f" "${u_crr[*]}" "${k_crr[*]}"
+	trow "CPU s per GB, receiving [8]" "%.2f" "${k2u_cpu[*]}" "${k2k_rcpu[*]}"
+	trow "CPU s per GB, sending [8]" "%.2f" "${u2k_cpu[*]}" "${k2k_scpu[*]}"
+	echo "  ustcp retransmits per run: ${retx[*]:-none recorded}"
+	if ((${#rr_notes[@]})); then
+		# Per series: the slowest single transaction of all runs, and the failures.
+		printf '%s\n' "${rr_notes[@]}" | awk '
+			{ if (!($1 in max)) order[n++] = $1; if ($2 > max[$1]) max[$1] = $2; err[$1] += $3 }
+			END {
+				printf "  slowest transaction, ms (failed):"
+				for (i = 0; i < n; i++) {
+					k = order[i]
+					l = k; sub(/^u_/, "ustcp ", l); sub(/^k_/, "kernel ", l)
+					printf "%s %s %.1f (%d)", i ? "," : "", l, max[k] / 1000, err[k]
+				}
+				printf "\n"
+			}'
+	fi
+	cat <<EOF2
+  [5] one connection, the OpenBSD nc on the kernel's side, $BULK_MIB MiB from a
+      file (in the page cache) to /dev/null; ustcp: ustcp nc -l / ustcp nc -N
+      on tap0, in one namespace with the kernel's nc; kernel: nc to nc over a
+      veth pair between two namespaces (both directions are alike there). From
+      the sender's "succeeded" (nc -v) to the receiver's exit.
+  [6] one connection, 1 byte each way per transaction, next request after
+      the response (bench/tcp_rr rr, TCP_NODELAY): ustcp echo on tap0, or
+      tcp_rr serve (a kernel echo server) across the veth pair.
+  [7] connect, 1 byte each way, close, again (tcp_rr crr), same servers.
+  [8] user + system CPU of one process per 10^9 bytes moved. ustcp: the
+      ustcp nc process (its stack, the TAP reads and writes, and the kernel
+      work that runs inside those calls, the peer's TCP input included);
+      kernel: the nc at the same end over veth (also charged the softirq work
+      that runs in its calls). Lower is better; the ratio is ustcp / kernel.
+EOF2
 }
 
 failed=0
@@ -215,4 +609,5 @@ virtual() { # virtual TITLE ARGS...
 virtual "1 Gbit/s, 20 ms RTT" --rate 1000 --delay 10 --bytes 200M
 virtual "1 Gbit/s, 20 ms RTT, 1% loss each way" --rate 1000 --delay 10 --bytes 200M --loss 1
 
+tap_bench
 exit $failed
