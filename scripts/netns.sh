@@ -35,6 +35,10 @@ NS_PREFIX=24
 NS_PREFIX6=64
 NS_PREFIX_NAME=ustcp-t
 ns__created=()  # namespaces this shell made and has not yet deleted
+
+# ns_track NAME: a namespace the caller made itself (a second host, a
+# router), to be deleted with the rest on exit.
+ns_track() { ns__created+=("$1"); }
 ns__pids=()     # background processes to kill on exit
 ns__tmpdirs=()  # temporary directories to remove on exit
 ns__keep_dirs=0 # 1: leave the temporary directories for a post-mortem
