@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"perf", cmd_perf, "bulk transfer throughput, loss recovery and CPU cost (simulated link)"},
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
+	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -46,6 +47,8 @@ static int cmd_help(int argc, char **argv)
 	printf("  ustcp nc [-klNv] [-p PORT] [-w SECS] [HOST PORT] --tap IFNAME --ip ADDR/PREFIX "
 	       "..."
 	       " (ustcp nc --help)\n");
+	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
+	       " (ustcp httpd --help)\n");
 	return 0;
 }
 
