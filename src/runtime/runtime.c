@@ -365,6 +365,9 @@ int ustcp_runtime_add_tap(struct ustcp_runtime *rt, const struct ustcp_tap_confi
 		goto fail; /* closing the device takes it out of epoll */
 	}
 	rt->taps[rt->ntaps++] = t;
+	/* RFC 5227 §3: announce our address, so neighbours with a stale
+	 * entry for it learn this MAC at once. */
+	(void)ustcp_announce(rt->s, t->iface);
 	return t->iface;
 fail:
 	tap_close(&t->dev);
