@@ -81,43 +81,44 @@ uint64_t ustcp_next_deadline(const struct ustcp_stack *s);
 uint64_t ustcp_now(const struct ustcp_stack *s);
 
 /* Counters, like netstat -s. Every reason a frame is dropped has its own. */
-#define USTCP_COUNTERS(X)                                                             \
-	X(frames_in, "frames received")                                               \
-	X(frames_out, "frames transmitted")                                           \
-	X(tx_errors, "frames the link refused")                                       \
-	X(arp_in, "ARP packets received")                                             \
-	X(arp_requests_out, "ARP requests sent")                                      \
-	X(arp_replies_out, "ARP replies sent")                                        \
-	X(arp_queued, "packets held while their next hop's address was asked")        \
-	X(ip_in, "IP packets received")                                               \
-	X(ip_out, "IP packets sent")                                                  \
-	X(ip_frags_in, "IP fragments received")                                       \
-	X(ip_reassembled, "IP datagrams reassembled")                                 \
-	X(icmp_in, "ICMP messages received")                                          \
-	X(icmp_out, "ICMP messages sent")                                             \
-	X(tcp_in, "segments received")                                                \
-	X(tcp_out, "segments sent")                                                   \
-	X(tcp_retransmits, "segments retransmitted")                                  \
-	X(tcp_active_opens, "active connection openings")                             \
-	X(tcp_passive_opens, "passive connection openings")                           \
-	X(tcp_attempt_fails, "failed connection attempts")                            \
-	X(tcp_estab_resets, "resets received in ESTABLISHED, FIN-WAIT or CLOSE-WAIT") \
-	X(tcp_rst_out, "resets sent")                                                 \
-	X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                       \
-	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit")  \
-	X(tcp_timeouts, "connections timed out")                                      \
-	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")            \
-	X(tcp_data_in_bytes, "bytes of data received in order")                       \
-	X(tcp_data_out_bytes, "bytes of new data sent")                               \
-	X(tcp_keepalive_probes, "keepalive probes sent")                              \
-	X(tcp_keepalive_drops, "connections ended by unanswered keepalives")          \
-	X(tcp_fast_retransmits, "segments resent after three duplicate ACKs")         \
-	X(tcp_rto_expirations, "retransmission timeouts")                             \
-	X(tcp_zero_window_probes, "zero-window probes sent")                          \
-	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                     \
-	X(tcp_ooo_segments, "segments queued out of order")                           \
-	X(tcp_pmtu_updates, "segment sizes lowered by ICMP fragmentation needed")     \
-	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")    \
+#define USTCP_COUNTERS(X)                                                                  \
+	X(frames_in, "frames received")                                                    \
+	X(frames_out, "frames transmitted")                                                \
+	X(tx_errors, "frames the link refused")                                            \
+	X(arp_in, "ARP packets received")                                                  \
+	X(arp_requests_out, "ARP requests sent")                                           \
+	X(arp_replies_out, "ARP replies sent")                                             \
+	X(arp_queued, "packets held while their next hop's address was asked")             \
+	X(ip_in, "IP packets received")                                                    \
+	X(ip_out, "IP packets sent")                                                       \
+	X(ip_frags_in, "IP fragments received")                                            \
+	X(ip_reassembled, "IP datagrams reassembled")                                      \
+	X(icmp_in, "ICMP messages received")                                               \
+	X(icmp_out, "ICMP messages sent")                                                  \
+	X(tcp_in, "segments received")                                                     \
+	X(tcp_out, "segments sent")                                                        \
+	X(tcp_retransmits, "segments retransmitted")                                       \
+	X(tcp_active_opens, "active connection openings")                                  \
+	X(tcp_passive_opens, "passive connection openings")                                \
+	X(tcp_attempt_fails, "failed connection attempts")                                 \
+	X(tcp_estab_resets, "resets received in ESTABLISHED, FIN-WAIT or CLOSE-WAIT")      \
+	X(tcp_rst_out, "resets sent")                                                      \
+	X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                            \
+	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit")       \
+	X(tcp_timeouts, "connections timed out")                                           \
+	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")                 \
+	X(tcp_data_in_bytes, "bytes of data received in order")                            \
+	X(tcp_data_out_bytes, "bytes of new data sent")                                    \
+	X(tcp_keepalive_probes, "keepalive probes sent")                                   \
+	X(tcp_keepalive_drops, "connections ended by unanswered keepalives")               \
+	X(tcp_fast_retransmits, "segments resent after three duplicate ACKs")              \
+	X(tcp_spurious_retransmits, "fast retransmits undone: a D-SACK showed reordering") \
+	X(tcp_rto_expirations, "retransmission timeouts")                                  \
+	X(tcp_zero_window_probes, "zero-window probes sent")                               \
+	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                          \
+	X(tcp_ooo_segments, "segments queued out of order")                                \
+	X(tcp_pmtu_updates, "segment sizes lowered by ICMP fragmentation needed")          \
+	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")         \
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)")
 
 #define USTCP_DROPS(X)                                                            \

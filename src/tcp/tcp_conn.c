@@ -82,6 +82,7 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	c->rto_min = s->cfg.rto_min;
 	tcp_reass_init(&c->reass);
 	tcp_reass_init(&c->sacked);
+	c->reordering = 3;
 	tcp_timers_init(c);
 	return c;
 }

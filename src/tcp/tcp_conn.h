@@ -68,7 +68,12 @@ struct ustcp_sock {
 	uint32_t recover;     /* RFC 6582: snd_max when fast recovery began */
 	uint32_t rto_recover; /* snd_max at the last timeout: dupACKs below it are not new loss */
 	struct tcp_reass sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
-	uint32_t rexmt_next;     /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
+	uint8_t reordering;      /* duplicate ACKs that mean loss (3, raised by spurious ones) */
+	bool undo_ok;            /* the last fast retransmit may still prove spurious */
+	uint32_t undo_seq;       /* what it resent started here */
+	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
+	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
+	uint32_t rexmt_next; /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
 	bool in_recovery;
 	uint64_t last_send; /* when data was last sent (RFC 5681 §4.1 idle restart) */
 
@@ -211,7 +216,9 @@ void tcp_send_range(struct ustcp_sock *c, uint32_t seq, uint32_t len);
 bool tcp_send_new_segment(struct ustcp_sock *c);
 
 /* tcp_sack.c: the sender's scoreboard and SACK loss recovery (RFC 6675). */
-void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o);
+void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ack);
+/* A fast retransmit proved spurious: restore the window, raise DupThresh. */
+void tcp_undo_recovery(struct ustcp_sock *c);
 bool tcp_sack_loss_detected(const struct ustcp_sock *c);
 uint32_t tcp_sack_pipe(const struct ustcp_sock *c);
 void tcp_sack_output(struct ustcp_sock *c);

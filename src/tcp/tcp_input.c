@@ -455,6 +455,17 @@ static bool is_dup_ack(const struct ustcp_sock *c, const struct seg *g)
 	       ((uint32_t)g->th.win << c->snd_wscale) == c->snd_wnd;
 }
 
+void tcp_undo_recovery(struct ustcp_sock *c)
+{
+	c->cwnd = MAX(c->cwnd, c->prior_cwnd);
+	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+	c->in_recovery = false;
+	c->undo_ok = false;
+	if (c->reordering < 16)
+		c->reordering++;
+	stat_inc(c->stack, USTCP_C_tcp_spurious_retransmits);
+}
+
 /* RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5: fast retransmit and the start
  * of recovery. ssthresh comes from the algorithm; with SACK, cwnd is
  * ssthresh and the scoreboard paces what is sent. */
@@ -462,6 +473,10 @@ static void enter_recovery(struct ustcp_sock *c)
 {
 	c->in_recovery = true;
 	c->recover = c->snd_max;
+	c->prior_cwnd = c->cwnd;
+	c->prior_ssthresh = c->ssthresh;
+	c->undo_ok = true;
+	c->undo_seq = c->snd_una;
 	c->cc->on_congestion(c);
 	if (c->sack_ok)
 		c->cwnd = c->ssthresh;
@@ -491,7 +506,7 @@ static void dup_ack(struct ustcp_sock *c, bool dup)
 	}
 	if (!seq_geq(c->snd_una, c->rto_recover) || c->snd_una == c->snd_max)
 		return;
-	if (c->dupacks >= 3 || (c->sack_ok && tcp_sack_loss_detected(c)))
+	if (c->dupacks >= c->reordering || (c->sack_ok && tcp_sack_loss_detected(c)))
 		enter_recovery(c);
 }
 
@@ -543,7 +558,7 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	bool dup = !advanced && is_dup_ack(c, g);
 	uint32_t acked = advanced ? ack_advance(c, g) : 0;
 	if (c->sack_ok && (g->th.opts.present & TCP_OPT_SACK))
-		tcp_sack_update(c, &g->th.opts);
+		tcp_sack_update(c, &g->th.opts, g->ack);
 	if (advanced)
 		new_ack(c, acked);
 	else
@@ -683,6 +698,11 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 			g->data += skip;
 			g->len -= skip;
 			g->seq += skip;
+			if (g->len == 0 && !fin && skip && c->sack_ok) {
+				/* RFC 2883: tell the sender this was a duplicate. */
+				c->dsack_left = g->seq - skip;
+				c->dsack_right = g->seq;
+			}
 			if (g->len == 0 && !fin)
 				ack_now = true; /* a duplicate: the sender needs our ACK */
 		}
@@ -846,6 +866,10 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 			tcp_enter_time_wait(c); /* a retransmitted FIN restarts 2*MSL */
 		if (g->len && g->seq + seg_len(g) == c->rcv_nxt)
 			update_ts_recent(c, g); /* a resend of what we have: echo its time */
+		if (g->len && c->sack_ok && seq_leq(g->seq + g->len, c->rcv_nxt)) {
+			c->dsack_left = g->seq; /* RFC 2883: report the duplicate */
+			c->dsack_right = g->seq + g->len;
+		}
 		ack_unusable(c, g);
 		return;
 	}

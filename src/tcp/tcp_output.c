@@ -100,9 +100,10 @@ static void syn_options(struct ustcp_sock *c, struct tcp_opts *o, bool synack)
 
 /* RFC 2018 §4: SACK blocks while out-of-order data is held, as many as fit
  * in the option space this segment leaves. */
-static void sack_options(const struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
+static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 {
-	if (!c->sack_ok || tcp_reass_empty(&c->reass))
+	bool dsack = c->dsack_left != c->dsack_right;
+	if (!c->sack_ok || (tcp_reass_empty(&c->reass) && !dsack))
 		return;
 	/* Header options and data together must fit the path's segment size. */
 	uint32_t limit = c->peer_mss > len ? c->peer_mss - len : 0;
@@ -112,11 +113,18 @@ static void sack_options(const struct ustcp_sock *c, struct tcp_opts *o, uint32_
 	if (room < 12)
 		return;
 	int max = (int)MIN((room - 4) / 8, (uint32_t)TCP_MAX_SACK);
+	int n = 0;
+	if (dsack) {
+		/* RFC 2883 §4: a duplicate is reported once, in the first block. */
+		o->sack[n].left = c->dsack_left;
+		o->sack[n++].right = c->dsack_right;
+		c->dsack_left = c->dsack_right;
+	}
 	struct tcp_reass_range r[TCP_MAX_SACK];
-	int n = tcp_reass_sack_blocks(&c->reass, r, max);
-	for (int i = 0; i < n; i++) {
-		o->sack[i].left = r[i].start;
-		o->sack[i].right = r[i].end;
+	int k = tcp_reass_sack_blocks(&c->reass, r, max - n);
+	for (int i = 0; i < k; i++, n++) {
+		o->sack[n].left = r[i].start;
+		o->sack[n].right = r[i].end;
 	}
 	o->nsack = (uint8_t)n;
 	if (n)

@@ -3,8 +3,9 @@
  *
  * The scoreboard is the set of ranges above SND.UNA the peer reported
  * holding, kept in the same interval list the receiver uses for
- * reassembly. A byte is taken as lost when more than two segments' worth
- * of data above it has been SACKed (RFC 6675 IsLost with DupThresh 3).
+ * reassembly. A byte is taken as lost when more than DupThresh - 1
+ * segments' worth of data above it has been SACKed (RFC 6675 IsLost);
+ * DupThresh starts at 3 and grows when a fast retransmit proves spurious.
  * During recovery, `pipe` estimates the bytes still in the network:
  * everything sent and not acknowledged, less what was SACKed, less what is
  * lost and not yet resent. Each time pipe leaves a segment of room in
@@ -12,12 +13,22 @@
  * sent (rule 2). */
 #include "tcp/tcp_conn.h"
 
-#define DUP_THRESH 3
-
 /* Record the blocks of an arriving ACK that lie above SND.UNA and within
  * what was sent; D-SACK and stale blocks are ignored. */
-void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o)
+void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ack)
 {
+	/* RFC 2883: a first block below the cumulative ACK (or inside the
+	 * second) reports a duplicate. If it is what the last fast retransmit
+	 * resent, the original had arrived: the loss was reordering (RFC 3708
+	 * detection). Undo the window cut and wait for more duplicates next
+	 * time (as Linux does). */
+	if (o->nsack && c->undo_ok) {
+		uint32_t l = o->sack[0].left, r = o->sack[0].right;
+		bool dup = seq_leq(r, ack) || (o->nsack > 1 && seq_geq(l, o->sack[1].left) &&
+					       seq_leq(r, o->sack[1].right));
+		if (dup && seq_leq(l, c->undo_seq) && seq_lt(c->undo_seq, r))
+			tcp_undo_recovery(c);
+	}
 	for (int i = 0; i < o->nsack; i++) {
 		uint32_t left = o->sack[i].left, right = o->sack[i].right;
 		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
@@ -33,7 +44,7 @@ void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o)
 static uint32_t lost_edge(const struct ustcp_sock *c)
 {
 	const struct tcp_reass *sb = &c->sacked;
-	uint32_t above = 0, limit = (DUP_THRESH - 1) * (uint32_t)c->snd_mss;
+	uint32_t above = 0, limit = (uint32_t)(c->reordering - 1) * c->snd_mss;
 	for (uint32_t k = sb->n; k-- > 0;) {
 		uint32_t i = k;
 		uint32_t len = sb->r[i].end - sb->r[i].start;

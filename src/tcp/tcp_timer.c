@@ -147,6 +147,7 @@ static void data_timeout(struct ustcp_sock *c)
 	 * the algorithm gives after a timeout; fast recovery is over, and
 	 * duplicate ACKs for data sent before now are not a new loss
 	 * (RFC 6582 §4). */
+	c->undo_ok = false; /* a timeout is not undone (no RFC 4015 here) */
 	c->cc->on_rto(c);
 	if (c->backoff > 1)
 		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */

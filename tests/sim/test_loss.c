@@ -1199,7 +1199,52 @@ static void rto_min_option(void **state)
 	l_finish(l, lb);
 }
 
+/* RFC 2883 / RFC 3708: on a link that reorders, a segment arriving late
+ * looks lost after three duplicate ACKs and is resent; the receiver reports
+ * the duplicate in a D-SACK block, the sender undoes the window cut and
+ * waits for more duplicates next time. Every byte still arrives once. */
+static void dsack_undoes_spurious_fast_retransmit(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_impair imp = {.delay = 5 * MS, .reorder = 0.05, .reorder_delay = 3 * MS};
+	ustcp_sim_set_impair(n->sim, n->port[H_A], &imp);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	static char buf[1 << 16];
+	uint64_t sent = 0, got = 0;
+	for (int i = 0; i < 4000 && got < (8u << 20); i++) {
+		for (size_t j = 0; j < sizeof(buf); j++)
+			buf[j] = (char)((sent + j) * 7);
+		if (sent < (8u << 20)) {
+			size_t left = (size_t)((8u << 20) - sent);
+			size_t want = left < sizeof(buf) ? left : sizeof(buf);
+			long r = ustcp_send(a, buf, want);
+			if (r > 0)
+				sent += (uint64_t)r;
+		}
+		h_run(n, 1 * MS);
+		long r;
+		while ((r = ustcp_recv(b, buf, sizeof(buf))) > 0) {
+			for (long j = 0; j < r; j++)
+				assert_int_equal((uint8_t)buf[j],
+						 (uint8_t)((got + (uint64_t)j) * 7));
+			got += (uint64_t)r;
+		}
+	}
+	assert_int_equal(got, 8u << 20);
+	assert_true(ustcp_counter(n->st[H_A], USTCP_C_tcp_spurious_retransmits) > 0);
+	/* Undone cuts: fewer fast retransmits than reorderings caused. */
+	struct ustcp_sock_info ia = h_info(a);
+	assert_true(ia.fast_retransmits >
+		    ustcp_counter(n->st[H_A], USTCP_C_tcp_spurious_retransmits));
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(dsack_undoes_spurious_fast_retransmit),
 	cmocka_unit_test(karn_no_sample_from_retransmission),
 	cmocka_unit_test(karn_keeps_backoff_until_valid_sample),
 	cmocka_unit_test(rto_doubles_and_resets),
