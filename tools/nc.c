@@ -650,7 +650,7 @@ static int open_conn(struct nc *nc)
 {
 	int rc;
 	if (nc->listen) {
-		struct ustcp_endpoint local = {nc->lhost, nc->lport};
+		struct ustcp_endpoint local = {.ip = nc->lhost, .port = nc->lport};
 		rc = ustcp_listen(nc->env.s, local, 8, &nc->l);
 		if (rc == 0)
 			rc = set_bufs(nc->l);
@@ -662,7 +662,8 @@ static int open_conn(struct nc *nc)
 		set_phase(nc, WAITING);
 		return 0;
 	}
-	struct ustcp_endpoint local = {0, nc->lport}, remote = {nc->rhost, nc->rport};
+	struct ustcp_endpoint local = {.ip = 0, .port = nc->lport},
+			      remote = {.ip = nc->rhost, .port = nc->rport};
 	rc = ustcp_socket(nc->env.s, &nc->k);
 	if (rc == 0)
 		rc = set_bufs(nc->k);

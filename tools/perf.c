@@ -455,7 +455,8 @@ static int set_bufs(struct ustcp_sock *k, uint64_t buf, bool rcv)
  * A's socket before its SYN (ustcp_socket, then ustcp_connect_sock). */
 static int open_conn(struct perf *p)
 {
-	struct ustcp_endpoint bl = {inet_addr("10.0.0.1"), PERF_PORT}, any = {0, 0};
+	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = PERF_PORT},
+			      any = {.ip = 0, .port = 0};
 	int rc = ustcp_listen(p->st[B], bl, 8, &p->lb);
 	if (rc == 0)
 		rc = set_bufs(p->lb, p->a.buf, true);

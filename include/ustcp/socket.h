@@ -33,12 +33,27 @@ enum ustcp_state {
 /* "ESTABLISHED", "SYN-SENT", ... as RFC 9293 writes them. */
 const char *ustcp_state_name(int state);
 
+/* An address and port of either family. With v6 0 the address is ip (IPv4);
+ * with v6 1 it is ip6. The unspecified address (0.0.0.0 or ::) means any:
+ * the stack chooses the source of a connection, and a listener takes
+ * connections to every local address of both families. A link-local IPv6
+ * peer is reached over the first interface. */
 struct ustcp_endpoint {
-	ustcp_ip4 ip;  /* network order; 0 = any / stack chooses */
-	uint16_t port; /* host order; 0 = stack chooses (ephemeral) */
+	ustcp_ip4 ip;    /* IPv4, network order */
+	uint16_t port;   /* host order; 0 = stack chooses (ephemeral) */
+	uint8_t v6;      /* 1: the address is ip6 */
+	uint8_t ip6[16]; /* IPv6, network order */
 };
+/* Parse "10.0.0.1", "fd00::1" or "[fd00::1]" into ep's address (the port is
+ * left as it is). Returns 0, or -EINVAL for text that is neither. */
+int ustcp_addr_parse(const char *text, struct ustcp_endpoint *ep);
+/* "10.0.0.1:80" or "[fd00::1]:80" (with_port), else the address alone.
+ * Returns buf; USTCP_ENDPOINT_STRLEN bytes always suffice. */
+#define USTCP_ENDPOINT_STRLEN 56
+char *ustcp_endpoint_str(const struct ustcp_endpoint *ep, int with_port, char *buf, size_t size);
 
-/* Listen on ip:port (ip 0 = every local address). backlog is capped by config. */
+/* Listen on ip:port (unspecified address = every local address, IPv4 and
+ * IPv6). backlog is capped by config. */
 int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
 		 struct ustcp_sock **out);
 /* A completed connection, or -EAGAIN. */

@@ -15,7 +15,8 @@
 
 struct ustcp_stack;
 
-/* IPv4 addresses in the API are in network byte order, like in_addr_t. */
+/* IPv4 addresses in the API are in network byte order, like in_addr_t;
+ * IPv6 addresses are 16 bytes in network order, like struct in6_addr. */
 typedef uint32_t ustcp_ip4;
 
 /* Transmit one frame (a whole Ethernet frame). Return 0, or a negative errno
@@ -44,7 +45,13 @@ struct ustcp_iface_config {
 	ustcp_ip4 ip4;      /* network order */
 	uint8_t prefix_len; /* on-link subnet */
 	ustcp_ip4 gateway;  /* 0: none */
-	uint16_t mtu;       /* 0: the stack's config mtu */
+	/* IPv6 (RFC 8200): every interface has a link-local address made from
+	 * its MAC (RFC 4291 App. A) and answers neighbour discovery; a static
+	 * global address and a default router are optional. */
+	uint8_t ip6[16];      /* all zero: none */
+	uint8_t prefix6_len;  /* on-link prefix of ip6 */
+	uint8_t gateway6[16]; /* all zero: none */
+	uint16_t mtu;         /* 0: the stack's config mtu */
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
 	/* A driver with offloads gives transmit_meta (used instead of
@@ -62,7 +69,13 @@ const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s);
 int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic);
 /* A static neighbour entry (ARP is used for the rest). */
 int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6]);
-/* Announce the interface's address (RFC 5227 gratuitous ARP), e.g. at start. */
+/* The same for IPv6 (neighbour discovery is used for the rest). */
+int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], const uint8_t mac[6]);
+/* The interface's IPv6 link-local address (fe80::/64 from its MAC). */
+int ustcp_iface_linklocal6(const struct ustcp_stack *s, int iface, uint8_t out[16]);
+/* Announce the interface's addresses, e.g. at start: an RFC 5227 ARP
+ * announcement, and an unsolicited neighbour advertisement for each IPv6
+ * address (RFC 4861 §7.2.6). */
 int ustcp_announce(struct ustcp_stack *s, int iface);
 
 /* Feed one received Ethernet frame. Bad frames are dropped and counted. */
@@ -89,12 +102,21 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(arp_requests_out, "ARP requests sent")                                           \
 	X(arp_replies_out, "ARP replies sent")                                             \
 	X(arp_queued, "packets held while their next hop's address was asked")             \
-	X(ip_in, "IP packets received")                                                    \
-	X(ip_out, "IP packets sent")                                                       \
+	X(ip_in, "IPv4 packets received")                                                  \
+	X(ip_out, "IPv4 packets sent")                                                     \
+	X(ip6_in, "IPv6 packets received")                                                 \
+	X(ip6_out, "IPv6 packets sent")                                                    \
 	X(ip_frags_in, "IP fragments received")                                            \
 	X(ip_reassembled, "IP datagrams reassembled")                                      \
 	X(icmp_in, "ICMP messages received")                                               \
 	X(icmp_out, "ICMP messages sent")                                                  \
+	X(icmp6_in, "ICMPv6 messages received")                                            \
+	X(icmp6_out, "ICMPv6 messages sent")                                               \
+	X(nd_ns_in, "neighbour solicitations received")                                    \
+	X(nd_ns_out, "neighbour solicitations sent")                                       \
+	X(nd_na_in, "neighbour advertisements received")                                   \
+	X(nd_na_out, "neighbour advertisements sent")                                      \
+	X(nd_queued, "IPv6 packets held while their next hop's address was asked")         \
 	X(tcp_in, "segments received")                                                     \
 	X(tcp_out, "segments sent")                                                        \
 	X(tcp_retransmits, "segments retransmitted")                                       \
@@ -117,7 +139,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_zero_window_probes, "zero-window probes sent")                               \
 	X(tcp_delayed_acks, "ACKs sent by the delayed-ACK timer")                          \
 	X(tcp_ooo_segments, "segments queued out of order")                                \
-	X(tcp_pmtu_updates, "segment sizes lowered by ICMP fragmentation needed")          \
+	X(tcp_pmtu_updates, "segment sizes lowered by ICMP frag. needed / packet too big") \
 	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")         \
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)")
 
@@ -142,7 +164,9 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(ip_bad_src, "IP source is broadcast or multicast")                      \
 	X(ip_unknown_proto, "unknown IP protocol")                                \
 	X(ip_no_route, "no route to destination")                                 \
-	X(ipv6_unsupported, "IPv6 not enabled on the interface")                  \
+	X(nd_malformed, "neighbour discovery message invalid (RFC 4861 §7.1)")    \
+	X(nd_not_for_us, "neighbour solicitation for an address not ours")        \
+	X(nd_unresolved, "IPv6 packet dropped: no neighbour answer in time")      \
 	X(icmp_malformed, "malformed ICMP message")                               \
 	X(icmp_bad_csum, "ICMP checksum bad")                                     \
 	X(icmp_ignored, "ICMP message ignored")                                   \

@@ -523,7 +523,7 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 		ipv4_input(s, iface, p, plen);
 		break;
 	case ETHERTYPE_IPV6:
-		stack_drop(s, USTCP_DROP_ipv6_unsupported);
+		stack_drop(s, USTCP_DROP_eth_unknown_type);
 		break;
 	default:
 		stack_drop(s, USTCP_DROP_eth_unknown_type);

@@ -71,9 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ustcp_iface_add(s, &ic);
 	ustcp_neigh_add(s, 0, inet_addr("10.0.0.3"), mac_peer);
 	struct ustcp_sock *l = NULL, *k = NULL, *acc = NULL;
-	struct ustcp_endpoint any80 = {0, 80}, peer7 = {inet_addr("10.0.0.3"), 7};
+	struct ustcp_endpoint any80 = {.ip = 0, .port = 80},
+			      peer7 = {.ip = inet_addr("10.0.0.3"), .port = 7};
 	ustcp_listen(s, any80, 4, &l);
-	ustcp_connect(s, (struct ustcp_endpoint){0, 40000}, peer7, &k);
+	ustcp_connect(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7, &k);
 
 	uint64_t now = 0;
 	uint8_t frame[1600], buf[512];

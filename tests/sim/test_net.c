@@ -59,7 +59,7 @@ static void arp_unanswered_is_counted_and_rate_limited(void **state)
 	struct h_net *n = h_new_net(&ca, NULL, true, 0);
 	n->blackhole[H_B] = true; /* B hears but never answers */
 	struct ustcp_sock *a;
-	struct ustcp_endpoint any = {0, 0}, to = {h_ip(H_B), PORT_B};
+	struct ustcp_endpoint any = {.ip = 0, .port = 0}, to = {.ip = h_ip(H_B), .port = PORT_B};
 	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
 	h_run(n, 20 * SEC);
 	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);

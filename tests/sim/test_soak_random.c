@@ -324,7 +324,7 @@ static bool run_setup(struct run *r)
 		ustcp_set_trace(r->st[i], on_trace, r);
 		ustcp_set_event_handler(r->st[i], on_event, r);
 	}
-	struct ustcp_endpoint ep = {h_ip(H_B), PORT_B}, any = {0, 0};
+	struct ustcp_endpoint ep = {.ip = h_ip(H_B), .port = PORT_B}, any = {.ip = 0, .port = 0};
 	if (ustcp_listen(r->st[H_B], ep, 16, &r->listener) < 0)
 		return false;
 	if (ustcp_connect(r->st[H_A], any, ep, &r->side[H_A].k) < 0)
