@@ -83,8 +83,9 @@ int tap_open(struct tap_dev *t, const char *ifname, bool want_vnet, bool want_ts
 		if (ioctl(t->fd, TUNSETVNETHDRSZ, &size) < 0)
 			return fail(t, errno, err, errlen, "%s: TUNSETVNETHDRSZ: %s", t->name);
 		/* What we can take from the kernel: partial checksums, and with
-		 * TSO TCP/IPv4 segments of up to 64 KiB (the stack's largest). */
-		unsigned long off = TUN_F_CSUM | (want_tso ? TUN_F_TSO4 : 0);
+		 * TSO TCP segments of up to 64 KiB over IPv4 and IPv6 (the
+		 * stack's largest). Not TUN_F_TSO_ECN: the stack does no ECN. */
+		unsigned long off = TUN_F_CSUM | (want_tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
 		if (ioctl(t->fd, TUNSETOFFLOAD, off) < 0)
 			return fail(t, errno, err, errlen, "%s: TUNSETOFFLOAD: %s", t->name);
 		t->tso = want_tso;
@@ -138,6 +139,22 @@ void tap_close(struct tap_dev *t)
 	t->fd = -1;
 }
 
+/* The virtio GSO type that matches the frame's EtherType; NONE for any
+ * frame that is not TCP's to cut (the caller refuses it). */
+static uint8_t gso_type_of(const uint8_t *frame, size_t len)
+{
+	if (len < ETH_HLEN)
+		return VIRTIO_NET_HDR_GSO_NONE;
+	switch (rd16(frame + 12)) {
+	case ETHERTYPE_IPV4:
+		return VIRTIO_NET_HDR_GSO_TCPV4;
+	case ETHERTYPE_IPV6:
+		return VIRTIO_NET_HDR_GSO_TCPV6;
+	default:
+		return VIRTIO_NET_HDR_GSO_NONE;
+	}
+}
+
 bool tap_complete_csum(uint8_t *frame, size_t len, size_t start, size_t offset)
 {
 	if (!csum_fits(len, start, offset))
@@ -153,6 +170,12 @@ long tap_read(struct tap_dev *t, uint8_t *buf, size_t cap, uint8_t **frame, stru
 	ssize_t n = read(t->fd, buf, cap);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if ((size_t)n > cap) {
+		/* The device says how long the frame was, not how much of it
+		 * fitted: a cut frame must not reach the stack. */
+		t->rx_malformed++;
+		return 0;
+	}
 	if (!t->vnet) {
 		*frame = buf;
 		return n;
@@ -167,8 +190,9 @@ long tap_read(struct tap_dev *t, uint8_t *buf, size_t cap, uint8_t **frame, stru
 	size_t len = (size_t)n - sizeof(vh);
 	/* The fields are in the host's order: we never asked for TUNSETVNETLE/BE. */
 	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		/* Only what TUNSETOFFLOAD allowed: TCP/IPv4, without ECN. */
-		if (!t->tso || vh.gso_type != VIRTIO_NET_HDR_GSO_TCPV4) {
+		/* Only what TUNSETOFFLOAD allowed (TCP over IPv4 or IPv6, without
+		 * ECN), and of the family the frame is. */
+		if (!t->tso || vh.gso_type != gso_type_of(*frame, len)) {
 			t->rx_malformed++;
 			return 0;
 		}
@@ -199,7 +223,9 @@ int tap_write(struct tap_dev *t, const uint8_t *frame, size_t len, const struct 
 		vh.csum_offset = meta->csum_offset;
 	}
 	if (meta && meta->gso_size) {
-		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		vh.gso_type = gso_type_of(frame, len);
+		if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+			return -EINVAL;
 		vh.gso_size = meta->gso_size;
 		vh.hdr_len = meta->hdr_len;
 	}

@@ -125,8 +125,8 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 		uint8_t *scratch = malloc(ETH_HLEN + 9000u + 128u);
 		if (!scratch)
 			return -ENOMEM;
-		int n = gso_segment4(frame, len, m, scratch, ETH_HLEN + 9000u + 128u, sim_transmit,
-				     p);
+		int n = gso_segment(frame, len, m, scratch, ETH_HLEN + 9000u + 128u, sim_transmit,
+				    p);
 		free(scratch);
 		return n < 0 ? -EINVAL : 0;
 	}
@@ -136,8 +136,7 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, frame, len);
-	gso_finish_csum(copy, len, m);
-	int rc = sim_transmit(ctx, copy, len);
+	int rc = gso_finish_csum(copy, len, m) < 0 ? -EINVAL : sim_transmit(ctx, copy, len);
 	free(copy);
 	return rc;
 }

@@ -223,6 +223,7 @@ bool tcp_checksum_ok6(const uint8_t *seg, size_t len, const uint8_t src[16], con
  * field, for a driver or NIC to finish over the segment (Linux's
  * CHECKSUM_PARTIAL, the virtio-net NEEDS_CSUM header). */
 void tcp_checksum_partial4(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
+void tcp_checksum_partial6(uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16]);
 /* Computes and stores the checksum of a TCP segment in place. */
 void tcp_checksum_set4(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 void tcp_checksum_set6(uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16]);

@@ -2,6 +2,7 @@
  * order convention of csum_fold, and RFC 1624 incremental updates. */
 #include "../test_main.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../wire_ref.h"
@@ -228,6 +229,70 @@ static void test_csum_update_ttl_decrement(void **state)
 	assert_int_equal(inet_checksum(buf, IPV4_HLEN), 0);
 }
 
+/* A random TCP segment of len bytes (len >= 20) with its checksum field zeroed. */
+static uint8_t *random_segment(size_t len)
+{
+	uint8_t *seg = malloc(len);
+
+	assert_non_null(seg);
+	fill_random(seg, len);
+	seg[16] = 0;
+	seg[17] = 0;
+	return seg;
+}
+
+static void test_csum_partial4_completes(void **state)
+{
+	(void)state;
+	for (size_t len = 20; len <= 1600; len += 53) {
+		uint8_t *seg = random_segment(len);
+		uint32_t src = rnd(), dst = rnd();
+		uint8_t full[2];
+
+		tcp_checksum_set4(seg, len, src, dst);
+		memcpy(full, seg + 16, 2);
+		tcp_checksum_partial4(seg, len, src, dst);
+		/* What a driver does: the sum from the TCP header on, field included. */
+		uint16_t c = inet_checksum(seg, len);
+		memcpy(seg + 16, &c, 2);
+		assert_true(tcp_checksum_ok4(seg, len, src, dst));
+		assert_memory_equal(seg + 16, full, 2);
+		free(seg);
+	}
+}
+
+static void test_csum_partial6_completes(void **state)
+{
+	uint8_t src[16], dst[16];
+
+	(void)state;
+	/* Past 64 KiB too: RFC 8200 §8.1 gives the length 32 bits. */
+	static const size_t lens[] = {20, 21, 32, 1440 + 32, 9001, 65535, 65536, 70001};
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i];
+		uint8_t *seg = random_segment(len);
+		uint8_t ph[40] = {0}, full[2];
+
+		fill_random(src, 16);
+		fill_random(dst, 16);
+		tcp_checksum_set6(seg, len, src, dst);
+		memcpy(full, seg + 16, 2);
+		tcp_checksum_partial6(seg, len, src, dst);
+		/* The field holds the folded pseudo-header sum, not complemented. */
+		memcpy(ph, src, 16);
+		memcpy(ph + 16, dst, 16);
+		wr32(ph + 32, (uint32_t)len);
+		ph[39] = IPPROTO_TCP_;
+		assert_int_equal(rd16(seg + 16), (uint16_t)~ref_checksum(ph, sizeof(ph)));
+		assert_false(tcp_checksum_ok6(seg, len, src, dst));
+		uint16_t c = inet_checksum(seg, len);
+		memcpy(seg + 16, &c, 2);
+		assert_true(tcp_checksum_ok6(seg, len, src, dst));
+		assert_memory_equal(seg + 16, full, 2);
+		free(seg);
+	}
+}
+
 const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_csum_rfc1071_example),
 	cmocka_unit_test(test_csum_matches_reference),
@@ -240,6 +305,8 @@ const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_csum_update16),
 	cmocka_unit_test(test_csum_update32),
 	cmocka_unit_test(test_csum_update_ttl_decrement),
+	cmocka_unit_test(test_csum_partial4_completes),
+	cmocka_unit_test(test_csum_partial6_completes),
 };
 
 USTCP_TEST_MAIN(tests)
