@@ -148,6 +148,12 @@ void tcp_checksum_partial4(uint8_t *seg, size_t len, uint32_t src, uint32_t dst)
 	memcpy(seg + 16, &c, 2);
 }
 
+void tcp_checksum_partial6(uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16])
+{
+	uint16_t c = (uint16_t)~csum_fold(csum_pseudo6(src, dst, IPPROTO_TCP_, (uint32_t)len));
+	memcpy(seg + 16, &c, 2);
+}
+
 void tcp_checksum_set6(uint8_t *seg, size_t len, const uint8_t src[16], const uint8_t dst[16])
 {
 	uint16_t c;
