@@ -56,8 +56,8 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 {
 	if (s->n_ifaces == USTCP_MAX_IFACES)
 		return -ENOSPC;
-	if ((!ic->transmit && !ic->transmit_meta) || ic->prefix_len > 32 ||
-	    ic->prefix6_len > 128 || (ic->offloads && !ic->transmit_meta))
+	if ((!ic->transmit && !ic->transmit_meta) || ic->prefix_len > 32 || ic->prefix6_len > 128 ||
+	    (ic->offloads && !ic->transmit_meta))
 		return -EINVAL;
 	struct ipaddr ip6 = ip_from6(ic->ip6), gw6 = ip_from6(ic->gateway6);
 	if ((!ip_is_any(&ip6) && (ip_is4(&ip6) || ip6_is_multicast(ip6.b))) ||
@@ -145,8 +145,7 @@ static int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface)
 	return -ENETUNREACH;
 }
 
-int net_route(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
-	      struct ipaddr *src)
+int net_route(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface, struct ipaddr *src)
 {
 	if (!ip_is4(dst))
 		return net_route6(s, dst, iface, src);

@@ -21,7 +21,7 @@
 #define ND_NA_ROUTER 0x80000000u
 #define ND_NA_SOLICITED 0x40000000u
 #define ND_NA_OVERRIDE 0x20000000u
-#define ND_HOP_LIMIT 255 /* RFC 4861 §7.1: proves the message is from the link */
+#define ND_HOP_LIMIT 255            /* RFC 4861 §7.1: proves the message is from the link */
 #define ND_LEN (ICMP_HLEN + 16 + 8) /* NS/NA with one link-layer address option */
 
 static const struct ipaddr all_nodes = {{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
@@ -29,7 +29,8 @@ static const struct ipaddr all_nodes = {{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 /* RFC 4291 §2.7.1: ff02::1:ffXX:XXXX, the low 24 bits of the address. */
 static struct ipaddr solicited_node(const struct ipaddr *a)
 {
-	struct ipaddr m = {{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, a->b[13], a->b[14], a->b[15]}};
+	struct ipaddr m = {
+		{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, a->b[13], a->b[14], a->b[15]}};
 	return m;
 }
 
@@ -172,7 +173,7 @@ void nd_send_ns(struct ustcp_stack *s, int iface, const struct ipaddr *target, c
 	const struct iface *ifc = &s->ifaces[iface];
 	/* The source: an address of the target's scope (RFC 4861 §7.2.2). */
 	const struct ipaddr *src =
-	    ip6_is_linklocal(target->b) || !has_global(ifc) ? &ifc->ip6_ll : &ifc->ip6;
+		ip6_is_linklocal(target->b) || !has_global(ifc) ? &ifc->ip6_ll : &ifc->ip6;
 	struct ipaddr dst = mac ? *target : solicited_node(target);
 	struct txbuf *tb = nd_build(s, iface, target, ND_OPT_SLLA);
 	struct icmp_hdr h = {.type = ND_NS};
@@ -184,8 +185,8 @@ static void nd_send_na(struct ustcp_stack *s, int iface, const struct ipaddr *ta
 		       const struct ipaddr *dst, const uint8_t *mac, bool solicited)
 {
 	struct txbuf *tb = nd_build(s, iface, target, ND_OPT_TLLA);
-	struct icmp_hdr h = {
-	    .type = ND_NA, .rest = ND_NA_OVERRIDE | (solicited ? ND_NA_SOLICITED : 0)};
+	struct icmp_hdr h = {.type = ND_NA,
+			     .rest = ND_NA_OVERRIDE | (solicited ? ND_NA_SOLICITED : 0)};
 	nd_send(s, tb, iface, target, dst, mac, &h);
 	stat_inc(s, USTCP_C_nd_na_out);
 }
@@ -408,7 +409,7 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 		.ttl = ih.hop_limit,
 	};
 	struct ip_frag *f =
-	    ip_frag_input(s, s->net->frags, &in, p + ih.frag_end, end - ih.frag_end);
+		ip_frag_input(s, s->net->frags, &in, p + ih.frag_end, end - ih.frag_end);
 	if (!f)
 		return;
 	pkt.csum_ok = false; /* vouched for one fragment, not the packet */

@@ -202,7 +202,6 @@ void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16])
 	memcpy(out + 12, &ip, 4);
 }
 
-
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip)
 {

@@ -87,17 +87,30 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	return c;
 }
 
-/* The keyed hash input of a 4-tuple (RFC 6528 §3, RFC 6056 §3.3.3). */
-struct tuple_key {
-	struct ipaddr la, ra;
-	uint16_t lp, rp;
-};
+/* The keyed hash of a 4-tuple (RFC 6528 §3, RFC 6056 §3.3.3). IPv4 pairs
+ * hash their 4-byte addresses only: the IPv4-mapped prefix is the same for
+ * all, and SipHash's cost grows with its input. */
+static uint64_t tuple_hash(const uint8_t key[HASH_KEY_LEN], const struct ipaddr *la,
+			   const struct ipaddr *ra, uint16_t lp, uint16_t rp)
+{
+	if (ip_is4(la) && ip_is4(ra)) {
+		struct {
+			uint32_t la, ra;
+			uint16_t lp, rp;
+		} k = {ip_v4(la), ip_v4(ra), lp, rp};
+		return hash_keyed(key, &k, sizeof(k));
+	}
+	struct {
+		struct ipaddr la, ra;
+		uint16_t lp, rp;
+	} k = {*la, *ra, lp, rp};
+	return hash_keyed(key, &k, sizeof(k));
+}
 
 static uint32_t tuple_bucket(const struct tcp *t, const struct ipaddr *laddr, uint16_t lport,
 			     const struct ipaddr *raddr, uint16_t rport)
 {
-	struct tuple_key k = {*laddr, *raddr, lport, rport};
-	return (uint32_t)hash_keyed(t->hash_key, &k, sizeof(k)) & t->hash_mask;
+	return (uint32_t)tuple_hash(t->hash_key, laddr, raddr, lport, rport) & t->hash_mask;
 }
 
 void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16_t lport,
@@ -108,6 +121,7 @@ void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16
 	c->raddr = *raddr;
 	c->rport = rport;
 	c->hdr_room = (uint8_t)net_hdr_room(raddr);
+	c->offloads = net_offloads(c->stack, raddr); /* routes are fixed once set up */
 }
 
 void tcp_conn_hash(struct ustcp_sock *c)
@@ -125,7 +139,7 @@ static void conn_unhash(struct ustcp_sock *c)
 	if (!c->hashed)
 		return;
 	struct ustcp_sock **pp =
-	    &t->hash[tuple_bucket(t, &c->laddr, c->lport, &c->raddr, c->rport)];
+		&t->hash[tuple_bucket(t, &c->laddr, c->lport, &c->raddr, c->rport)];
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -189,8 +203,7 @@ int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struc
 	if (lo == 0 || hi < lo)
 		return -EINVAL;
 	uint32_t num = hi - lo + 1;
-	struct tuple_key k = {*laddr, *raddr, 0, rport};
-	uint32_t offset = (uint32_t)hash_keyed(t->port_key, &k, sizeof(k));
+	uint32_t offset = (uint32_t)tuple_hash(t->port_key, laddr, raddr, 0, rport);
 	for (uint32_t count = num; count > 0; count--) {
 		uint16_t p = (uint16_t)(lo + (offset + t->port_counter) % num);
 		t->port_counter++;
@@ -211,9 +224,8 @@ uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
 		return cfg->fixed_iss_active;
 	if ((cfg->use_fixed_iss & 2) && c->passive)
 		return cfg->fixed_iss_passive;
-	struct tuple_key k = {c->laddr, c->raddr, c->lport, c->rport};
 	uint32_t m = (uint32_t)(s->now / 4000);
-	return m + (uint32_t)hash_keyed(s->tcp->isn_key, &k, sizeof(k));
+	return m + (uint32_t)tuple_hash(s->tcp->isn_key, &c->laddr, &c->raddr, c->lport, c->rport);
 }
 
 void tcp_notify(struct ustcp_sock *c, unsigned events)

@@ -33,7 +33,8 @@ struct ustcp_sock {
 
 	struct ipaddr laddr, raddr; /* IPv4 as IPv4-mapped (core/addr.h) */
 	uint16_t lport, rport;
-	uint8_t hdr_room; /* Ethernet + IP header bytes in front of our segments */
+	uint8_t hdr_room;  /* Ethernet + IP header bytes in front of our segments */
+	uint32_t offloads; /* USTCP_OFFLOAD_* of the interface towards raddr */
 
 	/* RFC 9293 §3.3.1 send sequence variables */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;

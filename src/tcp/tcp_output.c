@@ -193,7 +193,7 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 		uint32_t off = seq - c->snd_buf_seq;
 		ring_peek(&c->sndbuf, off, seg + hlen, len);
 	}
-	bool partial = net_offloads(s, &c->raddr) & USTCP_OFFLOAD_CSUM;
+	bool partial = c->offloads & USTCP_OFFLOAD_CSUM;
 	seg_checksum(seg, hlen + len, &c->laddr, &c->raddr, partial);
 	if (partial) {
 		tb->meta.csum_partial = 1;
@@ -384,7 +384,7 @@ static void output(struct ustcp_sock *c, bool force)
 		c->cc->after_idle(c); /* RFC 5681 §4.1: restart after idle */
 	/* With TSO one segment may carry up to 64 KiB of whole MSS pieces. */
 	uint32_t max_seg = c->snd_mss;
-	if (net_offloads(c->stack, &c->raddr) & USTCP_OFFLOAD_TSO)
+	if (c->offloads & USTCP_OFFLOAD_TSO)
 		max_seg = MAX(max_seg,
 			      (NET_TSO_MAX - (uint32_t)net_ip_hlen(&c->raddr) - TCP_MAX_HLEN) /
 				      c->snd_mss * c->snd_mss);
