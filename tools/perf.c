@@ -36,7 +36,7 @@
 #define STEADY_END_PERCENT 90                /* the steady phase ends when this much has arrived */
 
 struct perf_args {
-	bool sim, json, reverse;
+	bool sim, json, reverse, ipv6;
 	uint64_t bytes;
 	uint64_t rate_bps;                     /* 0: unlimited */
 	uint64_t delay, jitter, reorder_delay; /* ns */
@@ -329,6 +329,8 @@ static int parse_args(struct perf_args *a, int argc, char **argv)
 			a->json = true;
 		} else if (!strcmp(opt, "--reverse")) {
 			a->reverse = true;
+		} else if (!strcmp(opt, "--ipv6")) {
+			a->ipv6 = true;
 		} else if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
 			return -1;
 		} else if (!is_valued(opt)) {
@@ -457,6 +459,10 @@ static int open_conn(struct perf *p)
 {
 	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = PERF_PORT},
 			      any = {.ip = 0, .port = 0};
+	if (p->a.ipv6) {
+		bl.v6 = 1;
+		ustcp_sim_ip6(bl.ip, bl.ip6);
+	}
 	int rc = ustcp_listen(p->st[B], bl, 8, &p->lb);
 	if (rc == 0)
 		rc = set_bufs(p->lb, p->a.buf, true);
@@ -987,6 +993,7 @@ static void print_json(const struct perf *p, const struct results *r)
 	jint("seed", a->seed);
 	printf("  \"cc\": \"%s\",\n", a->cc ? a->cc : in->cc);
 	printf("  \"reverse\": %s,\n", a->reverse ? "true" : "false");
+	printf("  \"ipv6\": %s,\n", a->ipv6 ? "true" : "false");
 	jnum("delay_ms", (double)a->delay / 1e6, ",");
 	jnum("jitter_ms", (double)a->jitter / 1e6, ",");
 	jnum("loss_pct", a->loss, ",");
@@ -1023,6 +1030,7 @@ static void usage(void)
 	       "  --seed N            seeds the link, the stacks and the data (1)\n"
 	       "  --time-limit S      virtual seconds before giving up\n"
 	       "  --reverse           B sends to A\n"
+	       "  --ipv6              over IPv6 (fd00::10.0.0.3 to fd00::10.0.0.1)\n"
 	       "  --json              one JSON object on stdout\n"
 	       "exit code: 0 when every byte arrived intact, 1 when not, 2 for a usage error\n");
 }

@@ -44,13 +44,16 @@ struct ustcp_sim *ustcp_sim_new(uint64_t seed);
 void ustcp_sim_free(struct ustcp_sim *sim); /* does not free the stacks */
 
 /* Add a stack to the link: creates an interface on it with this MAC and
- * address (prefix /24), wires its transmit to the sim, and fills static
- * neighbour entries for every other port. Returns the port number. */
+ * address (prefix /24) and the IPv6 address ustcp_sim_ip6(ip) (prefix /64),
+ * wires its transmit to the sim, and fills static neighbour entries (IPv4,
+ * IPv6 and link-local) for every other port. Returns the port number. */
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip);
+/* The IPv6 address of the port with IPv4 address ip: fd00::a.b.c.d. */
+void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16]);
 
 /* Stacks added after this call get no static neighbour entries: they find
- * each other with ARP, as on a real link. */
+ * each other with ARP and neighbour discovery, as on a real link. */
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on);
 /* Ports added after this call offer these offloads (USTCP_OFFLOAD_*) to
  * their stacks and do the work in software, as a NIC would. */

@@ -21,6 +21,23 @@ const char *ustcp_state_name(int state)
 	return state >= 0 && state < USTCP_STATE_COUNT ? state_names[state] : "?";
 }
 
+static struct ipaddr ep_addr(const struct ustcp_endpoint *e)
+{
+	return e->v6 ? ip_from6(e->ip6) : ip_from4(ntohl(e->ip));
+}
+
+static void ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t port)
+{
+	memset(e, 0, sizeof(*e));
+	e->port = port;
+	if (ip_is4(a) || ip_is_any(a)) {
+		e->ip = ip_is4(a) ? htonl(ip_v4(a)) : 0;
+	} else {
+		e->v6 = 1;
+		memcpy(e->ip6, a->b, 16);
+	}
+}
+
 /* Every user call is an event on one connection. */
 static void call_begin(struct ustcp_sock *k)
 {
@@ -31,12 +48,14 @@ static void call_begin(struct ustcp_sock *k)
 int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
 		 struct ustcp_sock **out)
 {
-	uint32_t ip = ntohl(local.ip);
+	struct ipaddr ip = ep_addr(&local);
 	if (local.port == 0 || backlog < 0)
 		return -EINVAL;
-	if (ip != 0 && !net_is_local4(s, ip))
+	if (ip_is_any(&ip))
+		memset(&ip, 0, sizeof(ip)); /* every address, both families */
+	else if (!net_is_local(s, &ip))
 		return -EADDRNOTAVAIL;
-	if (tcp_port_in_use(s, ip, local.port))
+	if (tcp_port_in_use(s, &ip, local.port))
 		return -EADDRINUSE;
 	struct ustcp_sock *l = tcp_conn_alloc(s);
 	if (!l)
@@ -82,31 +101,30 @@ int ustcp_connect_sock(struct ustcp_sock *c, struct ustcp_endpoint local,
 		       struct ustcp_endpoint remote)
 {
 	struct ustcp_stack *s = c->stack;
-	uint32_t rip = ntohl(remote.ip), lip = ntohl(local.ip), src;
+	struct ipaddr rip = ep_addr(&remote), lip = ep_addr(&local), src;
 	int iface;
 	if (!c->unopened)
 		return c->state == USTCP_CLOSED ? -EINVAL : -EISCONN;
-	if (rip == 0 || remote.port == 0)
+	if (ip_is_any(&rip) || remote.port == 0 || (remote.v6 && ip6_is_multicast(rip.b)))
 		return -EINVAL;
-	if (net_route4(s, rip, &iface, &src) < 0)
+	if (!ip_is_any(&lip) && ip_is4(&lip) != ip_is4(&rip))
+		return -EINVAL; /* the two ends of one family */
+	if (net_route(s, &rip, &iface, &src) < 0)
 		return -ENETUNREACH;
-	if (lip == 0)
+	if (ip_is_any(&lip))
 		lip = src;
-	else if (!net_is_local4(s, lip))
+	else if (!net_is_local(s, &lip))
 		return -EADDRNOTAVAIL;
 	uint16_t lport = local.port;
 	if (lport == 0) {
-		int rc = tcp_pick_port(s, lip, rip, remote.port, &lport);
+		int rc = tcp_pick_port(s, &lip, &rip, remote.port, &lport);
 		if (rc < 0)
 			return rc;
-	} else if (tcp_conn_lookup(s, lip, lport, rip, remote.port)) {
+	} else if (tcp_conn_lookup(s, &lip, lport, &rip, remote.port)) {
 		return -EADDRINUSE;
 	}
 	c->unopened = false;
-	c->laddr = lip;
-	c->lport = lport;
-	c->raddr = rip;
-	c->rport = remote.port;
+	tcp_conn_set_tuple(c, &lip, lport, &rip, remote.port);
 	c->iss = tcp_new_iss(s, c);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;
@@ -347,10 +365,8 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->state = k->state;
-	info->local.ip = htonl(k->laddr);
-	info->local.port = k->lport;
-	info->remote.ip = htonl(k->raddr);
-	info->remote.port = k->rport;
+	ep_set(&info->local, &k->laddr, k->lport);
+	ep_set(&info->remote, &k->raddr, k->rport);
 	info->iss = k->iss;
 	info->irs = k->irs;
 	info->snd_una = k->snd_una;

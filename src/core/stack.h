@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/rng.h"
 #include "core/timer_wheel.h"
 #include "ustcp/socket.h"
@@ -31,6 +32,10 @@ struct iface {
 	uint32_t ip4; /* host order */
 	uint8_t prefix_len;
 	uint32_t gateway; /* host order; 0 = none */
+	struct ipaddr ip6_ll;   /* link-local, from the MAC */
+	struct ipaddr ip6;      /* static global address; :: = none */
+	uint8_t prefix6_len;
+	struct ipaddr gateway6; /* :: = none */
 	uint16_t mtu;
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;

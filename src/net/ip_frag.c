@@ -1,4 +1,4 @@
-/* ip_frag.c — IPv4 reassembly. */
+/* ip_frag.c — IP reassembly, for both versions. */
 #include "net/ip_frag.h"
 
 #include <stdlib.h>
@@ -28,7 +28,14 @@ void ip_frag_done(struct ip_frag *f)
 
 /* The entry of this datagram, or a new one (evicting the oldest when all
  * are busy); expired ones are given up on the way. */
-static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table, const struct ipv4_hdr *h)
+static bool same_datagram(const struct ip_frag_key *a, const struct ip_frag_key *b)
+{
+	return a->id == b->id && a->proto == b->proto && ip_eq(&a->src, &b->src) &&
+	       ip_eq(&a->dst, &b->dst);
+}
+
+static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table,
+			    const struct ip_frag_key *k)
 {
 	struct ip_frag *free_slot = NULL, *oldest = NULL;
 	for (int i = 0; i < IP_FRAG_MAX; i++) {
@@ -37,8 +44,7 @@ static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table, const 
 			stack_drop(s, USTCP_DROP_ip_frag_timeout);
 			ip_frag_done(f);
 		}
-		if (f->used && f->src == h->src && f->dst == h->dst && f->id == h->id &&
-		    f->proto == h->proto)
+		if (f->used && same_datagram(&f->key, k))
 			return f;
 		if (!f->used && !free_slot)
 			free_slot = f;
@@ -56,28 +62,25 @@ static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table, const 
 	if (!f->have.r)
 		tcp_reass_init(&f->have);
 	f->used = true;
-	f->src = h->src;
-	f->dst = h->dst;
-	f->id = h->id;
-	f->proto = h->proto;
+	f->key = *k;
 	f->since = s->now;
 	f->total = 0;
 	return f;
 }
 
 struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
-			      const struct ipv4_hdr *h, const uint8_t *p, size_t len)
+			      const struct ip_frag_in *in, const uint8_t *p, size_t len)
 {
-	uint32_t off = (uint32_t)(h->frag & IPV4_OFFMASK) * 8;
-	bool more = h->frag & IPV4_MF;
+	uint32_t off = in->off;
+	bool more = in->more;
 	stat_inc(s, USTCP_C_ip_frags_in);
-	/* RFC 791: every fragment but the last carries a multiple of 8 bytes;
-	 * none reaches past the largest datagram. */
-	if ((more && (len % 8 || len == 0)) || off + len > IP_MAX_PAYLOAD - h->hlen) {
+	/* RFC 791, RFC 8200 §4.5: every fragment but the last carries a
+	 * multiple of 8 bytes; none reaches past the largest datagram. */
+	if ((more && (len % 8 || len == 0)) || off + len > in->max) {
 		stack_drop(s, USTCP_DROP_ip_frag_bad);
 		return NULL;
 	}
-	struct ip_frag *f = find(s, table, h);
+	struct ip_frag *f = find(s, table, &in->key);
 	if (!f) {
 		stack_drop(s, USTCP_DROP_ip_frag_evicted);
 		return NULL;
@@ -91,8 +94,8 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 		f->total = off + (uint32_t)len;
 	}
 	if (off == 0) {
-		f->tos = h->tos;
-		f->ttl = h->ttl;
+		f->tos = in->tos;
+		f->ttl = in->ttl;
 	}
 	if (len) {
 		if (tcp_reass_add(&f->have, BASE, off, (uint32_t)len) < 0) {

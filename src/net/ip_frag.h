@@ -1,4 +1,5 @@
-/* ip_frag.h — IPv4 reassembly (RFC 791 §3.2, RFC 815), bounded (internal).
+/* ip_frag.h — IPv4 and IPv6 reassembly (RFC 791 §3.2, RFC 815, RFC 8200
+ * §4.5), bounded (internal).
  *
  * At most IP_FRAG_MAX datagrams are reassembled at once, each of at most
  * 65,535 bytes, each for at most IP_FRAG_TIMEOUT: a fragment that would
@@ -12,16 +13,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "tcp/tcp_reass.h"
 
 #define IP_FRAG_MAX 8
 #define IP_FRAG_TIMEOUT (30 * 1000000000ull) /* as Linux; RFC 791 suggests 15 s at least */
 
+/* What makes fragments one datagram (RFC 791 §3.2; RFC 8200 §4.5). */
+struct ip_frag_key {
+	struct ipaddr src, dst;
+	uint32_t id;
+	uint8_t proto;
+};
+
+/* One fragment, as either IP version describes it. */
+struct ip_frag_in {
+	struct ip_frag_key key;
+	uint32_t off; /* bytes */
+	bool more;    /* more fragments follow */
+	uint32_t max; /* largest payload the reassembled datagram may have */
+	uint8_t tos, ttl;
+};
+
 struct ip_frag {
 	bool used;
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto, tos, ttl;
+	struct ip_frag_key key;
+	uint8_t tos, ttl;
 	uint64_t since;
 	uint32_t total; /* payload length, known once the last fragment came; 0 before */
 	struct tcp_reass have;
@@ -29,14 +46,13 @@ struct ip_frag {
 };
 
 struct ustcp_stack;
-struct ipv4_hdr;
 
 void ip_frag_destroy(struct ip_frag *table);
-/* Take one fragment (header h, payload p of len bytes). Returns the
+/* Take one fragment (in, payload p of len bytes). Returns the
  * datagram's entry when this fragment completed it (its payload is in
  * buf[0..total)); the caller delivers it and then calls ip_frag_done. */
 struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
-			      const struct ipv4_hdr *h, const uint8_t *p, size_t len);
+			      const struct ip_frag_in *in, const uint8_t *p, size_t len);
 void ip_frag_done(struct ip_frag *f);
 
 #endif

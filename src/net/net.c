@@ -1,6 +1,6 @@
-/* net.c — Ethernet demultiplexing, ARP (RFC 826), IPv4 (RFC 791) input and
- * output, and ICMP echo (RFC 792). IPv6 frames are parsed by wire/ but not
- * yet served: they are dropped and counted. */
+/* net.c — interfaces, Ethernet demultiplexing, routes, ARP (RFC 826), IPv4
+ * (RFC 791) input and output, and ICMP (RFC 792). IPv6 is in net6.c, the
+ * neighbour cache both share in neigh.c. */
 #include "net/net.h"
 
 #include <arpa/inet.h>
@@ -12,7 +12,7 @@
 #include "tcp/tcp.h"
 #include "wire/wire.h"
 
-static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+const uint8_t net_bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 int net_create(struct ustcp_stack *s)
 {
@@ -24,7 +24,7 @@ void net_destroy(struct ustcp_stack *s)
 {
 	if (!s->net)
 		return;
-	for (int i = 0; i < NET_ARP_PENDING; i++)
+	for (int i = 0; i < NET_NEIGH_PENDING; i++)
 		free(s->net->pending[i].frame);
 	ip_frag_destroy(s->net->frags);
 	free(s->net);
@@ -43,10 +43,10 @@ static int grow_frames(struct ustcp_stack *s, size_t cap)
 			return -ENOMEM;
 		s->txq[i].buf = b;
 	}
-	for (int i = 0; i < NET_ARP_PENDING; i++) {
+	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
 		free(s->net->pending[i].frame); /* reallocated at the new size */
 		s->net->pending[i].frame = NULL;
-		s->net->pending[i].hop = 0;
+		s->net->pending[i].used = false;
 	}
 	s->frame_cap = cap;
 	return 0;
@@ -56,8 +56,12 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 {
 	if (s->n_ifaces == USTCP_MAX_IFACES)
 		return -ENOSPC;
-	if ((!ic->transmit && !ic->transmit_meta) || ic->prefix_len > 32 ||
+	if ((!ic->transmit && !ic->transmit_meta) || ic->prefix_len > 32 || ic->prefix6_len > 128 ||
 	    (ic->offloads && !ic->transmit_meta))
+		return -EINVAL;
+	struct ipaddr ip6 = ip_from6(ic->ip6), gw6 = ip_from6(ic->gateway6);
+	if ((!ip_is_any(&ip6) && (ip_is4(&ip6) || ip6_is_multicast(ip6.b))) ||
+	    (!ip_is_any(&gw6) && (ip_is4(&gw6) || ip6_is_multicast(gw6.b))))
 		return -EINVAL;
 	if ((ic->offloads & USTCP_OFFLOAD_TSO) && grow_frames(s, ETH_HLEN + NET_TSO_MAX) < 0)
 		return -ENOMEM;
@@ -66,6 +70,20 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	ifc->ip4 = ntohl(ic->ip4);
 	ifc->prefix_len = ic->prefix_len;
 	ifc->gateway = ntohl(ic->gateway);
+	/* RFC 4291 App. A / RFC 4862 §5.3: fe80::/64 with the modified EUI-64
+	 * interface identifier made from the MAC. */
+	memset(&ifc->ip6_ll, 0, sizeof(ifc->ip6_ll));
+	ifc->ip6_ll.b[0] = 0xfe;
+	ifc->ip6_ll.b[1] = 0x80;
+	ifc->ip6_ll.b[8] = ic->mac[0] ^ 0x02;
+	ifc->ip6_ll.b[9] = ic->mac[1];
+	ifc->ip6_ll.b[10] = ic->mac[2];
+	ifc->ip6_ll.b[11] = 0xff;
+	ifc->ip6_ll.b[12] = 0xfe;
+	memcpy(&ifc->ip6_ll.b[13], ic->mac + 3, 3);
+	ifc->ip6 = ip6;
+	ifc->prefix6_len = ic->prefix6_len;
+	ifc->gateway6 = gw6;
 	ifc->mtu = ic->mtu ? ic->mtu : s->cfg.mtu;
 	if ((size_t)ifc->mtu + ETH_HLEN > s->frame_cap || ifc->mtu < 68)
 		return -EINVAL;
@@ -76,96 +94,32 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	return s->n_ifaces++;
 }
 
-uint32_t net_offloads4(const struct ustcp_stack *s, uint32_t dst)
+int ustcp_iface_linklocal6(const struct ustcp_stack *s, int iface, uint8_t out[16])
 {
-	int iface;
-	uint32_t src;
-	return net_route4(s, dst, &iface, &src) < 0 ? 0 : s->ifaces[iface].offloads;
-}
-
-static struct neigh *neigh_find(struct net *n, uint32_t ip)
-{
-	for (int i = 0; i < NET_NEIGH_MAX; i++)
-		if (n->neigh[i].ip == ip)
-			return &n->neigh[i];
-	return NULL;
-}
-
-/* Send the frames that waited for this neighbour; drop those that waited
- * too long (for anyone). */
-static void arp_flush(struct ustcp_stack *s, const struct neigh *e)
-{
-	struct net *n = s->net;
-	for (int i = 0; i < NET_ARP_PENDING; i++) {
-		struct arp_pending *q = &n->pending[i];
-		if (!q->hop)
-			continue;
-		if (s->now - q->since > NET_ARP_WAIT) {
-			stack_drop(s, USTCP_DROP_arp_unresolved);
-			q->hop = 0;
-			continue;
-		}
-		if (q->hop != e->ip)
-			continue;
-		struct txbuf *tb = stack_tx_begin(s);
-		memcpy(tb->buf, q->frame, q->len);
-		memcpy(tb->buf, e->mac, 6); /* the Ethernet destination */
-		tb->len = q->len;
-		tb->meta = q->meta;
-		tb->iface = q->iface;
-		stack_tx_commit(s, tb);
-		q->hop = 0;
-	}
-}
-
-/* Learn or refresh a mapping; static entries are never overwritten. */
-static void neigh_update(struct ustcp_stack *s, int iface, uint32_t ip, const uint8_t mac[6],
-			 bool create, bool is_static)
-{
-	struct net *n = s->net;
-	struct neigh *e = neigh_find(n, ip);
-	if (!e) {
-		if (!create)
-			return;
-		e = neigh_find(n, 0);
-		if (!e) {
-			/* Table full: replace dynamic entries round-robin. */
-			for (int i = 0; i < NET_NEIGH_MAX && !e; i++) {
-				struct neigh *v = &n->neigh[n->neigh_next++ % NET_NEIGH_MAX];
-				if (!v->is_static)
-					e = v;
-			}
-			if (!e)
-				return;
-		}
-		e->is_static = false;
-	}
-	if (e->is_static && !is_static)
-		return;
-	e->ip = ip;
-	memcpy(e->mac, mac, 6);
-	e->iface = iface;
-	e->is_static = is_static;
-	e->confirmed = s->now;
-	arp_flush(s, e);
-}
-
-int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6])
-{
-	if (iface < 0 || iface >= s->n_ifaces || ip == 0)
+	if (iface < 0 || iface >= s->n_ifaces)
 		return -EINVAL;
-	stack_event_begin(s);
-	neigh_update(s, iface, ntohl(ip), mac, true, true);
-	stack_event_end(s);
+	memcpy(out, s->ifaces[iface].ip6_ll.b, 16);
 	return 0;
 }
 
-bool net_is_local4(const struct ustcp_stack *s, uint32_t ip)
+uint32_t net_offloads(const struct ustcp_stack *s, const struct ipaddr *dst)
+{
+	int iface;
+	struct ipaddr src;
+	return net_route(s, dst, &iface, &src) < 0 ? 0 : s->ifaces[iface].offloads;
+}
+
+static bool net_is_local4(const struct ustcp_stack *s, uint32_t ip)
 {
 	for (int i = 0; i < s->n_ifaces; i++)
 		if (ip != 0 && s->ifaces[i].ip4 == ip)
 			return true;
 	return false;
+}
+
+bool net_is_local(const struct ustcp_stack *s, const struct ipaddr *ip)
+{
+	return ip_is4(ip) ? net_is_local4(s, ip_v4(ip)) : net_is_local6(s, ip);
 }
 
 static bool on_link(const struct iface *ifc, uint32_t dst)
@@ -174,32 +128,59 @@ static bool on_link(const struct iface *ifc, uint32_t dst)
 	return (dst & mask) == (ifc->ip4 & mask);
 }
 
-int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface, uint32_t *src)
+static int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface)
 {
 	for (int i = 0; i < s->n_ifaces; i++) {
-		if (on_link(&s->ifaces[i], dst)) {
+		if (s->ifaces[i].ip4 && on_link(&s->ifaces[i], dst)) {
 			*iface = i;
-			*src = s->ifaces[i].ip4;
 			return 0;
 		}
 	}
 	for (int i = 0; i < s->n_ifaces; i++) {
-		if (s->ifaces[i].gateway) {
+		if (s->ifaces[i].ip4 && s->ifaces[i].gateway) {
 			*iface = i;
-			*src = s->ifaces[i].ip4;
 			return 0;
 		}
 	}
 	return -ENETUNREACH;
 }
 
-uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst)
+int net_route(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface, struct ipaddr *src)
+{
+	if (!ip_is4(dst))
+		return net_route6(s, dst, iface, src);
+	if (net_route4(s, ip_v4(dst), iface) < 0)
+		return -ENETUNREACH;
+	*src = ip_from4(s->ifaces[*iface].ip4);
+	return 0;
+}
+
+struct ipaddr net_next_hop(const struct ustcp_stack *s, int iface, const struct ipaddr *dst)
+{
+	const struct iface *ifc = &s->ifaces[iface];
+	if (ip_is4(dst))
+		return on_link(ifc, ip_v4(dst)) ? *dst : ip_from4(ifc->gateway);
+	return net_on_link6(ifc, dst) ? *dst : ifc->gateway6;
+}
+
+uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst)
 {
 	int iface;
-	uint32_t src;
-	if (net_route4(s, dst, &iface, &src) < 0)
-		return (uint16_t)(s->cfg.mtu - IPV4_HLEN);
-	return (uint16_t)(s->ifaces[iface].mtu - IPV4_HLEN);
+	struct ipaddr src;
+	uint16_t mtu = net_route(s, dst, &iface, &src) < 0 ? s->cfg.mtu : s->ifaces[iface].mtu;
+	return (uint16_t)(mtu - net_ip_hlen(dst));
+}
+
+/* Fill in the Ethernet header of a frame built in tb and queue it. */
+void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
+		  uint16_t type)
+{
+	struct eth_hdr eh = {.type = type};
+	memcpy(eh.dst, dst_mac, 6);
+	memcpy(eh.src, s->ifaces[iface].mac, 6);
+	eth_emit(&eh, tb->buf);
+	tb->iface = iface;
+	stack_tx_commit(s, tb);
 }
 
 static void arp_send(struct ustcp_stack *s, int iface, uint16_t op, const uint8_t *dst_mac,
@@ -207,19 +188,21 @@ static void arp_send(struct ustcp_stack *s, int iface, uint16_t op, const uint8_
 {
 	struct iface *ifc = &s->ifaces[iface];
 	struct txbuf *tb = stack_tx_begin(s);
-	struct eth_hdr eh = {.type = ETHERTYPE_ARP};
-	memcpy(eh.dst, dst_mac, 6);
-	memcpy(eh.src, ifc->mac, 6);
 	struct arp_pkt ap = {.op = op, .spa = ifc->ip4, .tpa = tpa};
 	memcpy(ap.sha, ifc->mac, 6);
 	if (op == ARP_OP_REPLY)
 		memcpy(ap.tha, dst_mac, 6);
-	size_t off = eth_emit(&eh, tb->buf);
-	off += arp_emit(&ap, tb->buf + off);
-	tb->len = off;
-	tb->iface = iface;
-	stack_tx_commit(s, tb);
+	tb->len = ETH_HLEN + arp_emit(&ap, tb->buf + ETH_HLEN);
+	net_send_eth(s, tb, iface, dst_mac, ETHERTYPE_ARP);
 	stat_inc(s, op == ARP_OP_REPLY ? USTCP_C_arp_replies_out : USTCP_C_arp_requests_out);
+}
+
+void net_solicit(struct ustcp_stack *s, int iface, const struct ipaddr *hop, const uint8_t *mac)
+{
+	if (ip_is4(hop))
+		arp_send(s, iface, ARP_OP_REQUEST, mac ? mac : net_bcast_mac, ip_v4(hop));
+	else
+		nd_send_ns(s, iface, hop, mac);
 }
 
 /* RFC 826 "Packet reception": merge the sender, answer requests for us. */
@@ -231,9 +214,11 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		stack_drop(s, USTCP_DROP_arp_malformed);
 		return;
 	}
-	bool for_us = ap.tpa == s->ifaces[iface].ip4;
-	if (ap.spa != 0)
-		neigh_update(s, iface, ap.spa, ap.sha, for_us, false);
+	bool for_us = ap.tpa != 0 && ap.tpa == s->ifaces[iface].ip4;
+	if (ap.spa != 0) {
+		struct ipaddr spa = ip_from4(ap.spa);
+		neigh_update(s, iface, &spa, ap.sha, for_us, false);
+	}
 	if (!for_us) {
 		stack_drop(s, USTCP_DROP_arp_not_for_us);
 		return;
@@ -242,103 +227,22 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		arp_send(s, iface, ARP_OP_REPLY, ap.sha, ap.spa);
 }
 
-void net_neigh_revalidate4(struct ustcp_stack *s, uint32_t dst)
-{
-	int iface;
-	uint32_t src;
-	if (net_route4(s, dst, &iface, &src) < 0)
-		return;
-	struct iface *ifc = &s->ifaces[iface];
-	uint32_t hop = on_link(ifc, dst) ? dst : ifc->gateway;
-	struct neigh *nb = neigh_find(s->net, hop);
-	if (nb && !nb->is_static)
-		arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, hop);
-}
-
-/* The entry to send to, or NULL when the address must be asked for.
- * RFC 1122 §2.3.2.1: a dynamic entry is checked again once stale (asked
- * while still used) and forgotten if nobody confirms it. */
-static struct neigh *neigh_usable(struct ustcp_stack *s, int iface, uint32_t hop)
-{
-	struct neigh *nb = neigh_find(s->net, hop);
-	if (!nb || nb->is_static)
-		return nb;
-	uint64_t age = s->now - nb->confirmed;
-	if (age > NET_ARP_EXPIRE) {
-		nb->ip = 0;
-		return NULL;
-	}
-	if (age > NET_ARP_STALE && s->now - nb->asked > NET_ARP_RETRY) {
-		nb->asked = s->now;
-		arp_send(s, iface, ARP_OP_REQUEST, nb->mac, hop);
-	}
-	return nb;
-}
-
-/* Keep the frame until hop's address is known, asking for it (at most
- * once a second while frames wait). A full queue drops its oldest frame. */
-static int arp_wait(struct ustcp_stack *s, struct txbuf *tb, uint32_t hop)
-{
-	struct net *n = s->net;
-	struct arp_pending *slot = NULL;
-	bool asked = false;
-	for (int i = 0; i < NET_ARP_PENDING; i++) {
-		struct arp_pending *q = &n->pending[i];
-		if (q->hop && s->now - q->since > NET_ARP_WAIT) {
-			stack_drop(s, USTCP_DROP_arp_unresolved); /* waited long enough */
-			q->hop = 0;
-		}
-		if (q->hop == hop && s->now - q->since < NET_ARP_RETRY)
-			asked = true;
-		if (!slot || (slot->hop && (!q->hop || q->since < slot->since)))
-			slot = q;
-	}
-	if (slot->hop)
-		stack_drop(s, USTCP_DROP_arp_unresolved); /* the oldest waiting frame */
-	if (!slot->frame && !(slot->frame = malloc(s->frame_cap))) {
-		slot->hop = 0;
-		stack_drop(s, USTCP_DROP_arp_unresolved);
-		return -ENOMEM;
-	}
-	memcpy(slot->frame, tb->buf, tb->len);
-	slot->len = tb->len;
-	slot->meta = tb->meta;
-	slot->iface = tb->iface;
-	slot->hop = hop;
-	slot->since = s->now;
-	stat_inc(s, USTCP_C_arp_queued);
-	if (!asked)
-		arp_send(s, tb->iface, ARP_OP_REQUEST, bcast_mac, hop);
-	return 0;
-}
-
 int ustcp_announce(struct ustcp_stack *s, int iface)
 {
 	if (iface < 0 || iface >= s->n_ifaces)
 		return -EINVAL;
-	/* RFC 5227 §3 ARP announcement: a request for our own address. */
 	stack_event_begin(s);
-	arp_send(s, iface, ARP_OP_REQUEST, bcast_mac, s->ifaces[iface].ip4);
+	/* RFC 5227 §3 ARP announcement: a request for our own address. */
+	if (s->ifaces[iface].ip4)
+		arp_send(s, iface, ARP_OP_REQUEST, net_bcast_mac, s->ifaces[iface].ip4);
+	nd_announce(s, iface);
 	stack_event_end(s);
 	return 0;
 }
 
-int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
-		size_t l4len)
+static int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst,
+		       uint8_t proto, size_t l4len)
 {
-	int iface;
-	uint32_t rsrc;
-	if (net_route4(s, dst, &iface, &rsrc) < 0) {
-		stack_drop(s, USTCP_DROP_ip_no_route);
-		return -ENETUNREACH;
-	}
-	struct iface *ifc = &s->ifaces[iface];
-	uint32_t hop = on_link(ifc, dst) ? dst : ifc->gateway;
-	struct neigh *nb = neigh_usable(s, iface, hop);
-	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
-	memcpy(eh.dst, nb ? nb->mac : bcast_mac, 6);
-	memcpy(eh.src, ifc->mac, 6);
-	eth_emit(&eh, tb->buf);
 	struct ipv4_hdr ih = {
 		.total_len = (uint16_t)(IPV4_HLEN + l4len),
 		.id = s->net->ip_id++,
@@ -350,10 +254,36 @@ int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t 
 	};
 	ipv4_emit(&ih, tb->buf + ETH_HLEN);
 	tb->len = NET_HDR_ROOM4 + l4len;
-	tb->iface = iface;
 	stat_inc(s, USTCP_C_ip_out);
+	return 0;
+}
+
+int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src,
+	       const struct ipaddr *dst, uint8_t proto, size_t l4len)
+{
+	int iface;
+	struct ipaddr rsrc;
+	if (net_route(s, dst, &iface, &rsrc) < 0) {
+		stack_drop(s, USTCP_DROP_ip_no_route);
+		return -ENETUNREACH;
+	}
+	uint16_t type;
+	if (ip_is4(dst)) {
+		net_output4(s, tb, ip_v4(src), ip_v4(dst), proto, l4len);
+		type = ETHERTYPE_IPV4;
+	} else {
+		net_output6(s, tb, src, dst, proto, l4len, 64);
+		type = ETHERTYPE_IPV6;
+	}
+	struct ipaddr hop = net_next_hop(s, iface, dst);
+	struct neigh *nb = neigh_usable(s, iface, &hop);
+	struct eth_hdr eh = {.type = type};
+	memcpy(eh.dst, nb ? nb->mac : net_bcast_mac, 6);
+	memcpy(eh.src, s->ifaces[iface].mac, 6);
+	eth_emit(&eh, tb->buf);
+	tb->iface = iface;
 	if (!nb)
-		return arp_wait(s, tb, hop);
+		return neigh_wait(s, tb, &hop);
 	stack_tx_commit(s, tb);
 	return 0;
 }
@@ -379,15 +309,29 @@ static void icmp_error(struct ustcp_stack *s, const struct net_pkt *p, const str
 	}
 	const uint8_t *t = q + ihl;
 	struct tcp_icmp_error e = {
-		.laddr = src,
-		.raddr = dst,
-		.lport = (uint16_t)(t[0] << 8 | t[1]),
-		.rport = (uint16_t)(t[2] << 8 | t[3]),
-		.seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7],
-		.type = ih->type,
-		.code = ih->code,
-		.mtu = (uint16_t)(ih->rest & 0xffff),
+		.laddr = ip_from4(src),
+		.raddr = ip_from4(dst),
+		.lport = rd16(t),
+		.rport = rd16(t + 2),
+		.seq = rd32(t + 4),
+		.kind = TCP_ICMP_SOFT,
 	};
+	/* RFC 1122 §4.2.3.9: which errors are hard, which soft. */
+	if (ih->type == 3 && ih->code == 4) {
+		e.kind = TCP_ICMP_PMTU;
+		e.mtu = ih->rest & 0xffff;
+	} else if (ih->type == 3 && (ih->code == 2 || ih->code == 3)) {
+		e.kind = TCP_ICMP_REFUSED;
+		e.err = -ECONNREFUSED;
+	} else if (ih->type == 11) {
+		e.err = -EHOSTUNREACH; /* time exceeded */
+	} else if (ih->type == 12) {
+		e.err = -EPROTO; /* parameter problem */
+	} else if (ih->code == 0 || ih->code == 6 || ih->code == 9) {
+		e.err = -ENETUNREACH;
+	} else {
+		e.err = -EHOSTUNREACH;
+	}
 	tcp_icmp_error(s, &e);
 }
 
@@ -419,11 +363,11 @@ static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	memcpy(out + ICMP_HLEN, p->l4 + ICMP_HLEN, p->l4len - ICMP_HLEN);
 	struct icmp_hdr reply = {.type = 0, .code = 0, .rest = ih.rest};
 	icmp4_emit(&reply, out, p->l4len);
-	if (net_output4(s, tb, p->dst, p->src, IPPROTO_ICMP_, p->l4len) == 0)
+	if (net_output(s, tb, &p->dst, &p->src, IPPROTO_ICMP_, p->l4len) == 0)
 		stat_inc(s, USTCP_C_icmp_out);
 }
 
-static enum ustcp_drop ip_drop_reason(int err)
+enum ustcp_drop net_ip_drop_reason(int err)
 {
 	switch (-err) {
 	case WIRE_ETRUNC:
@@ -441,15 +385,13 @@ static enum ustcp_drop ip_drop_reason(int err)
 	}
 }
 
-static void ip_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
-
 static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 {
 	struct ipv4_hdr ih;
 	stat_inc(s, USTCP_C_ip_in);
 	int rc = ipv4_parse(p, len, &ih);
 	if (rc < 0) {
-		stack_drop(s, ip_drop_reason(rc));
+		stack_drop(s, net_ip_drop_reason(rc));
 		return;
 	}
 	if (!net_is_local4(s, ih.dst)) {
@@ -463,8 +405,8 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 	}
 	struct net_pkt pkt = {
 		.iface = iface,
-		.src = ih.src,
-		.dst = ih.dst,
+		.src = ip_from4(ih.src),
+		.dst = ip_from4(ih.dst),
 		.ttl = ih.ttl,
 		.tos = ih.tos,
 		.l4 = p + ih.hlen,
@@ -473,32 +415,38 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 	};
 	if ((ih.frag & (IPV4_MF | IPV4_OFFMASK)) != 0) {
 		pkt.csum_ok = false; /* vouched for one fragment, not the datagram */
-		struct ip_frag *f = ip_frag_input(s, s->net->frags, &ih, pkt.l4, pkt.l4len);
+		struct ip_frag_in in = {
+			.key = {.src = pkt.src, .dst = pkt.dst, .id = ih.id, .proto = ih.proto},
+			.off = (uint32_t)(ih.frag & IPV4_OFFMASK) * 8,
+			.more = ih.frag & IPV4_MF,
+			.max = 65535u - ih.hlen,
+			.tos = ih.tos,
+			.ttl = ih.ttl,
+		};
+		struct ip_frag *f = ip_frag_input(s, s->net->frags, &in, pkt.l4, pkt.l4len);
 		if (!f)
 			return;
 		pkt.l4 = f->buf;
 		pkt.l4len = f->total;
 		pkt.ttl = f->ttl;
 		pkt.tos = f->tos;
-		ip_deliver(s, &pkt, ih.proto);
+		net_deliver(s, &pkt, ih.proto);
 		ip_frag_done(f);
 		return;
 	}
-	ip_deliver(s, &pkt, ih.proto);
+	net_deliver(s, &pkt, ih.proto);
 }
 
-static void ip_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
+void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
 {
-	switch (proto) {
-	case IPPROTO_TCP_:
+	if (proto == IPPROTO_TCP_)
 		tcp_input(s, p);
-		break;
-	case IPPROTO_ICMP_:
+	else if (proto == IPPROTO_ICMP_ && !p->v6)
 		icmp_input(s, p);
-		break;
-	default:
+	else if (proto == IPPROTO_ICMPV6_ && p->v6)
+		icmp6_input(s, p);
+	else
 		stack_drop(s, USTCP_DROP_ip_unknown_proto);
-	}
 }
 
 void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len)
@@ -509,7 +457,10 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 		return;
 	}
 	struct iface *ifc = &s->ifaces[iface];
-	if (memcmp(eh.dst, ifc->mac, 6) != 0 && memcmp(eh.dst, bcast_mac, 6) != 0) {
+	/* Ours, broadcast, or IPv6 multicast (33:33:..., RFC 2464 §7), whose
+	 * groups the IPv6 layer checks. */
+	if (memcmp(eh.dst, ifc->mac, 6) != 0 && memcmp(eh.dst, net_bcast_mac, 6) != 0 &&
+	    !(eh.dst[0] == 0x33 && eh.dst[1] == 0x33 && eh.type == ETHERTYPE_IPV6)) {
 		stack_drop(s, USTCP_DROP_eth_not_for_us);
 		return;
 	}
@@ -523,7 +474,7 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 		ipv4_input(s, iface, p, plen);
 		break;
 	case ETHERTYPE_IPV6:
-		stack_drop(s, USTCP_DROP_eth_unknown_type);
+		ipv6_input(s, iface, p, plen);
 		break;
 	default:
 		stack_drop(s, USTCP_DROP_eth_unknown_type);

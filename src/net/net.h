@@ -1,9 +1,10 @@
-/* net.h — interfaces: Ethernet, ARP, IPv4 and ICMP (internal).
+/* net.h — interfaces: Ethernet, ARP and neighbour discovery, IPv4 and
+ * IPv6, ICMP and ICMPv6 (internal).
  *
- * net_input() takes a received frame through Ethernet, ARP and IPv4 and
- * hands TCP segments to tcp_input(). Output: a layer above reserves the
- * Ethernet and IP headers (NET_HDR_ROOM4) in a transmit slot, writes its
- * payload behind them and calls net_output4(), which fills the headers in. */
+ * net_input() takes a received frame through Ethernet, ARP, IPv4 or IPv6
+ * and hands TCP segments to tcp_input(). Output: a layer above reserves the
+ * Ethernet and IP headers (net_hdr_room()) in a transmit slot, writes its
+ * payload behind them and calls net_output(), which fills the headers in. */
 #ifndef USTCP_NET_H
 #define USTCP_NET_H
 
@@ -11,31 +12,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/stack.h"
 #include "net/ip_frag.h"
 
 #define NET_HDR_ROOM4 (14 + 20)
+#define NET_HDR_ROOM6 (14 + 40)
 #define NET_NEIGH_MAX 64
 #define NET_TSO_MAX 65535 /* largest IP datagram a TSO driver is given */
 
-/* A received IPv4 packet, as TCP sees it. */
+/* Bytes in front of the transport header for a packet to dst. */
+static inline size_t net_hdr_room(const struct ipaddr *dst)
+{
+	return ip_is4(dst) ? NET_HDR_ROOM4 : NET_HDR_ROOM6;
+}
+static inline uint16_t net_ip_hlen(const struct ipaddr *dst) { return ip_is4(dst) ? 20 : 40; }
+
+/* A received IP packet, as the transport sees it. */
 struct net_pkt {
 	int iface;
-	uint32_t src, dst; /* host order */
-	uint8_t ttl, tos;
+	struct ipaddr src, dst;
+	bool v6;
+	uint8_t ttl, tos;  /* IPv6: hop limit, traffic class */
 	const uint8_t *l4; /* transport header */
 	size_t l4len;      /* transport header + payload */
 	bool csum_ok;      /* the driver vouched for the transport checksum */
 };
 
-#define NET_ARP_PENDING 16                  /* frames waiting for ARP, in all */
+#define NET_NEIGH_PENDING 16                /* frames waiting for ARP/ND, in all */
 #define NET_ARP_STALE (60 * 1000000000ull)  /* re-ask for a dynamic entry after this */
 #define NET_ARP_EXPIRE (90 * 1000000000ull) /* forget it if still unconfirmed by then */
 #define NET_ARP_WAIT (3 * 1000000000ull)    /* a frame waits this long for an answer */
 #define NET_ARP_RETRY (1000000000ull)       /* one request per neighbour per second */
 
+/* A neighbour: an IPv4 address learned by ARP or an IPv6 one learned by
+ * neighbour discovery, in one cache with one expiry policy. */
 struct neigh {
-	uint32_t ip; /* host order; 0 = free entry */
+	bool used;
+	struct ipaddr ip;
 	uint8_t mac[6];
 	int iface;
 	bool is_static;
@@ -43,10 +57,11 @@ struct neigh {
 	uint64_t asked;     /* when we last sent a request for it */
 };
 
-/* A frame waiting for its next hop's address (RFC 1122 §2.3.2.2: queue at
- * least one). */
-struct arp_pending {
-	uint32_t hop; /* 0 = free slot */
+/* A frame waiting for its next hop's address (RFC 1122 §2.3.2.2, RFC 4861
+ * §7.2.2: queue at least one). */
+struct neigh_pending {
+	bool used;
+	struct ipaddr hop;
 	int iface;
 	uint64_t since;
 	size_t len;
@@ -58,7 +73,8 @@ struct net {
 	struct neigh neigh[NET_NEIGH_MAX];
 	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
-	struct arp_pending pending[NET_ARP_PENDING];
+	uint32_t frag6_id;
+	struct neigh_pending pending[NET_NEIGH_PENDING];
 	struct ip_frag frags[IP_FRAG_MAX];
 };
 
@@ -66,25 +82,62 @@ int net_create(struct ustcp_stack *s);
 void net_destroy(struct ustcp_stack *s);
 void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len);
 
-/* Choose the interface and source address for dst; -ENETUNREACH if none. */
-int net_route4(const struct ustcp_stack *s, uint32_t dst, int *iface, uint32_t *src);
-/* True when ip is one of our addresses (0.0.0.0 matches nothing). */
-bool net_is_local4(const struct ustcp_stack *s, uint32_t ip);
+/* Choose the interface and source address for dst (either family);
+ * -ENETUNREACH if none. */
+int net_route(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
+	      struct ipaddr *src);
+/* True when ip is one of our unicast addresses (:: and 0.0.0.0 match nothing). */
+bool net_is_local(const struct ustcp_stack *s, const struct ipaddr *ip);
 /* The offloads (USTCP_OFFLOAD_*) of the interface that reaches dst. */
-uint32_t net_offloads4(const struct ustcp_stack *s, uint32_t dst);
-/* Largest transport payload (IP MTU - 20) on the interface that reaches dst. */
-uint16_t net_mtu4(const struct ustcp_stack *s, uint32_t dst);
+uint32_t net_offloads(const struct ustcp_stack *s, const struct ipaddr *dst);
+/* Largest transport payload (link MTU less the IP header) towards dst. */
+uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst);
 
-/* RFC 1122 §4.2.3.5 R1 "negative advice": the transport hears nothing back,
- * so ask again for the next hop's address (the cached one stays in use
- * until an answer replaces it). Static entries are left alone. */
-void net_neigh_revalidate4(struct ustcp_stack *s, uint32_t dst);
+/* RFC 1122 §4.2.3.5 R1 "negative advice" (RFC 4861 §7.3.1 upper-layer
+ * hints): the transport hears nothing back, so ask again for the next
+ * hop's address (the cached one stays in use until an answer replaces it).
+ * Static entries are left alone. */
+void net_neigh_revalidate(struct ustcp_stack *s, const struct ipaddr *dst);
 
 /* Complete and queue a frame whose transport header + payload (l4len bytes)
- * is already at tb->buf + NET_HDR_ROOM4. Returns 0, or a negative errno when
- * the frame could not be sent (no route, neighbour unknown: an ARP request
- * goes out instead and the frame is dropped and counted). */
-int net_output4(struct ustcp_stack *s, struct txbuf *tb, uint32_t src, uint32_t dst, uint8_t proto,
-		size_t l4len);
+ * is already at tb->buf + net_hdr_room(dst). Returns 0, or a negative errno
+ * when the frame could not be sent (no route; neighbour unknown: the frame
+ * waits for the answer to the request that goes out instead). */
+int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src,
+	       const struct ipaddr *dst, uint8_t proto, size_t l4len);
+
+/* ---- internal to net/ ---- */
+extern const uint8_t net_bcast_mac[6];
+/* neigh.c: the cache and the frames waiting on it. */
+struct neigh *neigh_find(struct net *n, const struct ipaddr *ip);
+void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, const uint8_t mac[6],
+		  bool create, bool is_static);
+/* The entry to send to, or NULL when the address must be asked for. */
+struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop);
+/* Keep the frame in tb until hop's address is known, asking for it. */
+int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop);
+/* Ask for hop's link address: ARP or a neighbour solicitation, broadcast
+ * (multicast) when mac is NULL, else unicast to mac. net.c. */
+void net_solicit(struct ustcp_stack *s, int iface, const struct ipaddr *hop, const uint8_t *mac);
+/* The next hop towards dst on iface: dst itself when on link, else the router. */
+struct ipaddr net_next_hop(const struct ustcp_stack *s, int iface, const struct ipaddr *dst);
+void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
+		  uint16_t type);
+
+/* Hand a packet to its transport (or ICMP). */
+void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
+enum ustcp_drop net_ip_drop_reason(int wire_err);
+
+/* net6.c: IPv6, neighbour discovery (RFC 4861), ICMPv6 (RFC 4443). */
+void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len);
+int net_route6(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
+	       struct ipaddr *src);
+bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip);
+int net_output6(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src,
+		const struct ipaddr *dst, uint8_t proto, size_t l4len, uint8_t hop_limit);
+void nd_send_ns(struct ustcp_stack *s, int iface, const struct ipaddr *target, const uint8_t *mac);
+void nd_announce(struct ustcp_stack *s, int iface);
+void icmp6_input(struct ustcp_stack *s, const struct net_pkt *p);
+bool net_on_link6(const struct iface *ifc, const struct ipaddr *dst);
 
 #endif

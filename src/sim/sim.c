@@ -194,6 +194,13 @@ void ustcp_sim_free(struct ustcp_sim *sim)
 	free(sim);
 }
 
+void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16])
+{
+	static const uint8_t prefix[12] = {0xfd, 0};
+	memcpy(out, prefix, 12);
+	memcpy(out + 12, &ip, 4);
+}
+
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip)
 {
@@ -227,6 +234,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 	struct ustcp_iface_config ic = {
 		.ip4 = ip,
 		.prefix_len = 24,
+		.prefix6_len = 64,
 		.gateway = 0,
 		.mtu = 0,
 		.transmit = sim_transmit,
@@ -235,6 +243,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
 	};
 	memcpy(ic.mac, mac, 6);
+	ustcp_sim_ip6(ip, ic.ip6);
 	/* The port is live before the interface exists, in case the stack
 	 * sends something while it is being added. */
 	sim->ports[sim->nports++] = p;
@@ -251,6 +260,15 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		struct sim_port *q = sim->ports[i];
 		ustcp_neigh_add(s, iface, q->ip, q->mac);
 		ustcp_neigh_add(q->stack, q->iface, ip, mac);
+		uint8_t a6[16], q6[16], all[16];
+		ustcp_sim_ip6(ip, a6);
+		ustcp_sim_ip6(q->ip, q6);
+		ustcp_neigh_add6(s, iface, q6, q->mac);
+		ustcp_neigh_add6(q->stack, q->iface, a6, mac);
+		ustcp_iface_linklocal6(q->stack, q->iface, all);
+		ustcp_neigh_add6(s, iface, all, q->mac);
+		ustcp_iface_linklocal6(s, iface, all);
+		ustcp_neigh_add6(q->stack, q->iface, all, mac);
 	}
 	return p->index;
 }

@@ -2,6 +2,7 @@
 #ifndef USTCP_TCP_H
 #define USTCP_TCP_H
 
+#include "core/addr.h"
 #include "core/stack.h"
 
 struct net_pkt;
@@ -10,15 +11,20 @@ int tcp_create(struct ustcp_stack *s);
 void tcp_destroy(struct ustcp_stack *s);
 /* SEGMENT ARRIVES (RFC 9293 §3.10.7). */
 void tcp_input(struct ustcp_stack *s, const struct net_pkt *p);
-/* An ICMP error about a TCP segment we sent: the quoted addresses, ports
- * and sequence number, the ICMP type and code, and for "fragmentation
- * needed" the next-hop MTU (RFC 1191; 0 if the router gave none). */
+/* An ICMP or ICMPv6 error about a TCP segment we sent: the quoted
+ * addresses, ports and sequence number, and what the message means. */
+enum tcp_icmp_kind {
+	TCP_ICMP_SOFT,    /* remembered; reported if the connection then fails */
+	TCP_ICMP_REFUSED, /* port/protocol unreachable: hard in SYN-SENT */
+	TCP_ICMP_PMTU,    /* fragmentation needed / packet too big, with mtu */
+};
 struct tcp_icmp_error {
-	uint32_t laddr, raddr; /* host order */
+	struct ipaddr laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t seq;
-	uint8_t type, code;
-	uint16_t mtu;
+	enum tcp_icmp_kind kind;
+	int err;      /* negative errno to report */
+	uint32_t mtu; /* the path MTU the router gave; 0 if none (RFC 1191 §5) */
 };
 void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e);
 

@@ -87,20 +87,47 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	return c;
 }
 
-static uint32_t tuple_bucket(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			     uint16_t rport)
+/* The keyed hash of a 4-tuple (RFC 6528 §3, RFC 6056 §3.3.3). IPv4 pairs
+ * hash their 4-byte addresses only: the IPv4-mapped prefix is the same for
+ * all, and SipHash's cost grows with its input. */
+static uint64_t tuple_hash(const uint8_t key[HASH_KEY_LEN], const struct ipaddr *la,
+			   const struct ipaddr *ra, uint16_t lp, uint16_t rp)
 {
+	if (ip_is4(la) && ip_is4(ra)) {
+		struct {
+			uint32_t la, ra;
+			uint16_t lp, rp;
+		} k = {ip_v4(la), ip_v4(ra), lp, rp};
+		return hash_keyed(key, &k, sizeof(k));
+	}
 	struct {
-		uint32_t la, ra;
+		struct ipaddr la, ra;
 		uint16_t lp, rp;
-	} k = {laddr, raddr, lport, rport};
-	return (uint32_t)hash_keyed(t->hash_key, &k, sizeof(k)) & t->hash_mask;
+	} k = {*la, *ra, lp, rp};
+	return hash_keyed(key, &k, sizeof(k));
+}
+
+static uint32_t tuple_bucket(const struct tcp *t, const struct ipaddr *laddr, uint16_t lport,
+			     const struct ipaddr *raddr, uint16_t rport)
+{
+	return (uint32_t)tuple_hash(t->hash_key, laddr, raddr, lport, rport) & t->hash_mask;
+}
+
+void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16_t lport,
+			const struct ipaddr *raddr, uint16_t rport)
+{
+	c->laddr = *laddr;
+	c->lport = lport;
+	c->raddr = *raddr;
+	c->rport = rport;
+	c->hdr_room = (uint8_t)net_hdr_room(raddr);
+	c->offloads = net_offloads(c->stack, raddr); /* routes are fixed once set up */
 }
 
 void tcp_conn_hash(struct ustcp_sock *c)
 {
 	struct tcp *t = c->stack->tcp;
-	uint32_t b = tuple_bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t b = tuple_bucket(t, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->hnext = t->hash[b];
 	t->hash[b] = c;
 	c->hashed = true;
@@ -111,7 +138,8 @@ static void conn_unhash(struct ustcp_sock *c)
 	struct tcp *t = c->stack->tcp;
 	if (!c->hashed)
 		return;
-	struct ustcp_sock **pp = &t->hash[tuple_bucket(t, c->laddr, c->lport, c->raddr, c->rport)];
+	struct ustcp_sock **pp =
+		&t->hash[tuple_bucket(t, &c->laddr, c->lport, &c->raddr, c->rport)];
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -120,20 +148,21 @@ static void conn_unhash(struct ustcp_sock *c)
 	c->hashed = false;
 }
 
-struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport,
-				   uint32_t raddr, uint16_t rport)
+struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
+				   uint16_t lport, const struct ipaddr *raddr, uint16_t rport)
 {
 	struct tcp *t = s->tcp;
 	struct ustcp_sock *c = t->hash[tuple_bucket(t, laddr, lport, raddr, rport)];
 	for (; c; c = c->hnext)
-		if (c->lport == lport && c->rport == rport && c->laddr == laddr &&
-		    c->raddr == raddr)
+		if (c->lport == lport && c->rport == rport && ip_eq(&c->raddr, raddr) &&
+		    ip_eq(&c->laddr, laddr))
 			return c;
 	return NULL;
 }
 
 /* An exact address match wins over a wildcard listener. */
-struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport)
+struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
+				       uint16_t lport)
 {
 	struct ustcp_sock *wild = NULL;
 	struct dlist *n;
@@ -141,23 +170,24 @@ struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, uint32_t laddr, ui
 		struct ustcp_sock *l = container_of(n, struct ustcp_sock, link);
 		if (l->lport != lport)
 			continue;
-		if (l->laddr == laddr)
+		if (ip_eq(&l->laddr, laddr))
 			return l;
-		if (l->laddr == 0)
+		if (ip_is_any(&l->laddr))
 			wild = l;
 	}
 	return wild;
 }
 
-bool tcp_port_in_use(struct ustcp_stack *s, uint32_t laddr, uint16_t lport)
+bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport)
 {
+	bool any = ip_is_any(laddr);
 	struct ustcp_sock *l = tcp_listener_lookup(s, laddr, lport);
-	if (l && (laddr == 0 || l->laddr == 0 || l->laddr == laddr))
+	if (l && (any || ip_is_any(&l->laddr) || ip_eq(&l->laddr, laddr)))
 		return true;
 	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
 		struct ustcp_sock *c = &s->tcp->pool[i];
 		if (c->stack && c->state != USTCP_CLOSED && c->lport == lport &&
-		    (laddr == 0 || c->laddr == laddr))
+		    (any || ip_eq(&c->laddr, laddr)))
 			return true;
 	}
 	return false;
@@ -165,19 +195,15 @@ bool tcp_port_in_use(struct ustcp_stack *s, uint32_t laddr, uint16_t lport)
 
 /* RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then
  * probe from offset + next_ephemeral; a port is free when the 4-tuple is. */
-int tcp_pick_port(struct ustcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport,
-		  uint16_t *port)
+int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
+		  uint16_t rport, uint16_t *port)
 {
 	struct tcp *t = s->tcp;
 	uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
 	if (lo == 0 || hi < lo)
 		return -EINVAL;
 	uint32_t num = hi - lo + 1;
-	struct {
-		uint32_t la, ra;
-		uint16_t rp;
-	} k = {laddr, raddr, rport};
-	uint32_t offset = (uint32_t)hash_keyed(t->port_key, &k, sizeof(k));
+	uint32_t offset = (uint32_t)tuple_hash(t->port_key, laddr, raddr, 0, rport);
 	for (uint32_t count = num; count > 0; count--) {
 		uint16_t p = (uint16_t)(lo + (offset + t->port_counter) % num);
 		t->port_counter++;
@@ -198,12 +224,8 @@ uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
 		return cfg->fixed_iss_active;
 	if ((cfg->use_fixed_iss & 2) && c->passive)
 		return cfg->fixed_iss_passive;
-	struct {
-		uint32_t la, ra;
-		uint16_t lp, rp;
-	} k = {c->laddr, c->raddr, c->lport, c->rport};
 	uint32_t m = (uint32_t)(s->now / 4000);
-	return m + (uint32_t)hash_keyed(s->tcp->isn_key, &k, sizeof(k));
+	return m + (uint32_t)tuple_hash(s->tcp->isn_key, &c->laddr, &c->raddr, c->lport, c->rport);
 }
 
 void tcp_notify(struct ustcp_sock *c, unsigned events)

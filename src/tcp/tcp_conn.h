@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/hash.h"
 #include "core/ring.h"
 #include "core/stack.h"
@@ -30,8 +31,10 @@ struct ustcp_sock {
 	uint8_t state;    /* enum ustcp_state */
 	uint8_t ev_state; /* state when the current event began (for the trace) */
 
-	uint32_t laddr, raddr; /* host order */
+	struct ipaddr laddr, raddr; /* IPv4 as IPv4-mapped (core/addr.h) */
 	uint16_t lport, rport;
+	uint8_t hdr_room;  /* Ethernet + IP header bytes in front of our segments */
+	uint32_t offloads; /* USTCP_OFFLOAD_* of the interface towards raddr */
 
 	/* RFC 9293 §3.3.1 send sequence variables */
 	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
@@ -158,12 +161,17 @@ struct tcp {
 /* tcp_conn.c: pool, tables, ISN, ports, state changes */
 struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s);
 void tcp_conn_hash(struct ustcp_sock *c);
-struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport,
-				   uint32_t raddr, uint16_t rport);
-struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, uint32_t laddr, uint16_t lport);
-bool tcp_port_in_use(struct ustcp_stack *s, uint32_t laddr, uint16_t lport);
-int tcp_pick_port(struct ustcp_stack *s, uint32_t laddr, uint32_t raddr, uint16_t rport,
-		  uint16_t *port);
+struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
+				   uint16_t lport, const struct ipaddr *raddr, uint16_t rport);
+/* laddr any (::) matches only a wildcard listener. */
+struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
+				       uint16_t lport);
+bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport);
+int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
+		  uint16_t rport, uint16_t *port);
+/* Set the 4-tuple (and what depends on the address family). */
+void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16_t lport,
+			const struct ipaddr *raddr, uint16_t rport);
 uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c);
 void tcp_set_state(struct ustcp_sock *c, int state);
 /* Enter CLOSED with this error (0 for a normal end) and release what we can. */
@@ -193,8 +201,9 @@ void tcp_send_keepalive(struct ustcp_sock *c);
 /* The delayed-ACK timer ran out: send the ACK we held back. */
 void tcp_delack_fire(struct tw_timer *t, uint64_t now);
 /* A RST with explicit fields, for segments that have no connection. */
-void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+void tcp_send_rst(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport,
+		  const struct ipaddr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+		  bool with_ack);
 /* The window to offer now: the free receive buffer, held back per RFC 1122
  * §4.2.3.3 (receiver SWS avoidance), never less than already offered. */
 uint32_t tcp_rcv_window(const struct ustcp_sock *c);

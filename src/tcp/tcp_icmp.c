@@ -1,16 +1,18 @@
-/* tcp_icmp.c — ICMP errors about our segments (RFC 1122 §4.2.3.9, RFC 1191,
- * RFC 5927).
+/* tcp_icmp.c — ICMP and ICMPv6 errors about our segments (RFC 1122 §4.2.3.9,
+ * RFC 1191, RFC 8201, RFC 5927).
  *
  * An error is believed only if it quotes a connection we have and a
  * sequence number we sent and the peer has not yet acknowledged (RFC 5927
  * §4.1), so a blind attacker must guess the window as for a RST.
- * "Fragmentation needed" lowers the connection's segment size and resends
- * what is in flight at the new size (path MTU discovery, RFC 1191). Other
+ * "Fragmentation needed" and "packet too big" lower the connection's segment
+ * size and resend what is in flight at the new size (path MTU discovery,
+ * RFC 1191, RFC 8201). Other
  * errors are soft (RFC 1122 §4.2.3.9, RFC 5927 §4.2): they are remembered
  * and reported only if the connection then fails, except that "protocol"
  * or "port unreachable" refuses a connection still in SYN-SENT. */
 #include <errno.h>
 
+#include "net/net.h"
 #include "tcp/tcp.h"
 #include "tcp/tcp_conn.h"
 #include "wire/wire.h"
@@ -28,22 +30,26 @@ static uint32_t plateau_below(uint32_t mtu)
 
 /* The smallest path MTU we accept: a lower one would mean tiny segments,
  * which is what an attacker forging these messages would want
- * (RFC 5927 §7.2). 576 is the size every IPv4 host must take. */
-#define TCP_PMTU_MIN 576
+ * (RFC 5927 §7.2). 576 is the size every IPv4 host must take; IPv6 links
+ * carry 1280 (RFC 8200 §5, RFC 8201 §4: never go below it). */
+#define TCP_PMTU_MIN4 576
+#define TCP_PMTU_MIN6 1280
 
 static void frag_needed(struct ustcp_sock *c, uint32_t mtu)
 {
 	struct ustcp_stack *s = c->stack;
-	uint32_t cur = (uint32_t)c->peer_mss + IPV4_HLEN + TCP_HLEN;
+	uint32_t iphl = net_ip_hlen(&c->raddr);
+	uint32_t cur = (uint32_t)c->peer_mss + iphl + TCP_HLEN;
+	uint32_t floor = ip_is4(&c->raddr) ? TCP_PMTU_MIN4 : TCP_PMTU_MIN6;
 	if (mtu == 0)
 		mtu = plateau_below(cur);
-	if (mtu < TCP_PMTU_MIN)
-		mtu = TCP_PMTU_MIN;
+	if (mtu < floor)
+		mtu = floor;
 	if (mtu >= cur) {
 		stack_drop(s, USTCP_DROP_icmp_ignored); /* nothing to lower */
 		return;
 	}
-	c->peer_mss = (uint16_t)(mtu - IPV4_HLEN - TCP_HLEN);
+	c->peer_mss = (uint16_t)(mtu - iphl - TCP_HLEN);
 	c->snd_mss = (uint16_t)(c->peer_mss - (c->ts_ok ? 12 : 0));
 	stat_inc(s, USTCP_C_tcp_pmtu_updates);
 	/* What is in flight was too big and is lost: send it again, smaller.
@@ -53,29 +59,9 @@ static void frag_needed(struct ustcp_sock *c, uint32_t mtu)
 	tcp_output(c);
 }
 
-static int soft_error(uint8_t type, uint8_t code)
-{
-	if (type == 11)
-		return -EHOSTUNREACH; /* time exceeded */
-	if (type == 12)
-		return -EPROTO; /* parameter problem */
-	switch (code) {
-	case 0:
-	case 6:
-	case 9:
-		return -ENETUNREACH;
-	case 2:
-		return -ENOPROTOOPT;
-	case 3:
-		return -ECONNREFUSED;
-	default:
-		return -EHOSTUNREACH;
-	}
-}
-
 void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e)
 {
-	struct ustcp_sock *c = tcp_conn_lookup(s, e->laddr, e->lport, e->raddr, e->rport);
+	struct ustcp_sock *c = tcp_conn_lookup(s, &e->laddr, e->lport, &e->raddr, e->rport);
 	if (!c || !(c->state == USTCP_SYN_SENT || tcp_synchronized(c->state))) {
 		stack_drop(s, USTCP_DROP_tcp_icmp_no_conn);
 		return;
@@ -85,17 +71,16 @@ void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e)
 		return;
 	}
 	tcp_event_begin(c);
-	if (e->type == 3 && e->code == 4) {
+	if (e->kind == TCP_ICMP_PMTU) {
 		if (c->state != USTCP_SYN_SENT && c->state != USTCP_SYN_RECEIVED)
 			frag_needed(c, e->mtu);
 		return;
 	}
-	int err = soft_error(e->type, e->code);
 	stat_inc(s, USTCP_C_tcp_icmp_soft_errors);
-	if (c->state == USTCP_SYN_SENT && e->type == 3 && (e->code == 2 || e->code == 3)) {
+	if (c->state == USTCP_SYN_SENT && e->kind == TCP_ICMP_REFUSED) {
 		stat_inc(s, USTCP_C_tcp_attempt_fails);
-		tcp_conn_closed(c, -ECONNREFUSED); /* RFC 1122 §4.2.3.9: a hard error */
+		tcp_conn_closed(c, e->err); /* RFC 1122 §4.2.3.9: a hard error */
 		return;
 	}
-	c->soft_error = err;
+	c->soft_error = e->err;
 }

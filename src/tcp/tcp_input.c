@@ -20,7 +20,7 @@ struct seg {
 	uint32_t len; /* payload bytes */
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint32_t laddr, raddr;
+	const struct ipaddr *laddr, *raddr; /* in the packet being processed */
 	uint16_t lport, rport;
 };
 
@@ -49,7 +49,7 @@ static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
 	struct ustcp_stack *s = c->stack;
 	const struct tcp_opts *o = &g->th.opts;
 	if (!c->rcv_mss)
-		c->rcv_mss = (uint16_t)(net_mtu4(s, c->raddr) - TCP_HLEN);
+		c->rcv_mss = (uint16_t)(net_mtu(s, &c->raddr) - TCP_HLEN);
 	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss : s->cfg.default_mss;
 	mss = MIN(mss, (uint32_t)c->rcv_mss);
 	if (mss < 88)
@@ -137,10 +137,7 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g)
 	}
 	c->passive = true;
 	inherit_options(c, l);
-	c->laddr = g->laddr;
-	c->lport = g->lport;
-	c->raddr = g->raddr;
-	c->rport = g->rport;
+	tcp_conn_set_tuple(c, g->laddr, g->lport, g->raddr, g->rport);
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	c->iss = tcp_new_iss(s, c);
@@ -216,7 +213,7 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 		if (seq_leq(g->ack, c->iss) || seq_gt(g->ack, c->snd_max)) {
 			stack_drop(s, USTCP_DROP_tcp_syn_sent_bad_ack);
 			if (!(g->flags & TCP_RST))
-				tcp_send_rst(s, c->laddr, c->lport, c->raddr, c->rport, g->ack, 0,
+				tcp_send_rst(s, &c->laddr, c->lport, &c->raddr, c->rport, g->ack, 0,
 					     false);
 			return;
 		}
@@ -521,7 +518,7 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	if (c->state == USTCP_SYN_RECEIVED) {
 		if (!(seq_gt(g->ack, c->snd_una) && seq_leq(g->ack, c->snd_max))) {
 			stack_drop(s, USTCP_DROP_tcp_ack_unsent);
-			tcp_send_rst(s, c->laddr, c->lport, c->raddr, c->rport, g->ack, 0, false);
+			tcp_send_rst(s, &c->laddr, c->lport, &c->raddr, c->rport, g->ack, 0, false);
 			return true;
 		}
 		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
@@ -922,7 +919,9 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 		stack_drop(s, parse_drop_reason(hlen));
 		return;
 	}
-	if (!p->csum_ok && !tcp_checksum_ok4(p->l4, p->l4len, p->src, p->dst)) {
+	if (!p->csum_ok &&
+	    !(p->v6 ? tcp_checksum_ok6(p->l4, p->l4len, p->src.b, p->dst.b)
+		    : tcp_checksum_ok4(p->l4, p->l4len, ip_v4(&p->src), ip_v4(&p->dst)))) {
 		stack_drop(s, USTCP_DROP_tcp_bad_csum);
 		return;
 	}
@@ -935,8 +934,8 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	g.seq = g.th.seq;
 	g.ack = g.th.ack;
 	g.flags = g.th.flags;
-	g.laddr = p->dst;
-	g.raddr = p->src;
+	g.laddr = &p->dst;
+	g.raddr = &p->src;
 	g.lport = g.th.dport;
 	g.rport = g.th.sport;
 

@@ -22,6 +22,23 @@ uint32_t tcp_rcv_space(const struct ustcp_sock *c)
 }
 
 /* The window now offered, rounded up to whole units. */
+/* The TCP checksum over the pseudo-header of either family: complete, or
+ * partial (the pseudo-header sum only) for a driver to finish. */
+static void seg_checksum(uint8_t *seg, size_t len, const struct ipaddr *src,
+			 const struct ipaddr *dst, bool partial)
+{
+	if (ip_is4(dst)) {
+		if (partial)
+			tcp_checksum_partial4(seg, len, ip_v4(src), ip_v4(dst));
+		else
+			tcp_checksum_set4(seg, len, ip_v4(src), ip_v4(dst));
+	} else if (partial) {
+		tcp_checksum_partial6(seg, len, src->b, dst->b);
+	} else {
+		tcp_checksum_set6(seg, len, src->b, dst->b);
+	}
+}
+
 static uint32_t offered_window(const struct ustcp_sock *c)
 {
 	uint32_t unit = tcp_rcv_slack(c);
@@ -170,32 +187,30 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 		th.flags |= TCP_URG;
 		th.urp = (uint16_t)MIN(c->snd_up - seq, 65535u);
 	}
-	uint8_t *seg = tb->buf + NET_HDR_ROOM4;
+	uint8_t *seg = tb->buf + c->hdr_room;
 	size_t hlen = tcp_emit(&th, seg);
 	if (len) {
 		uint32_t off = seq - c->snd_buf_seq;
 		ring_peek(&c->sndbuf, off, seg + hlen, len);
 	}
-	uint32_t offloads = net_offloads4(s, c->raddr);
-	if (offloads & USTCP_OFFLOAD_CSUM) {
-		tcp_checksum_partial4(seg, hlen + len, c->laddr, c->raddr);
+	bool partial = c->offloads & USTCP_OFFLOAD_CSUM;
+	seg_checksum(seg, hlen + len, &c->laddr, &c->raddr, partial);
+	if (partial) {
 		tb->meta.csum_partial = 1;
-		tb->meta.csum_start = NET_HDR_ROOM4;
+		tb->meta.csum_start = c->hdr_room;
 		tb->meta.csum_offset = 16;
-	} else {
-		tcp_checksum_set4(seg, hlen + len, c->laddr, c->raddr);
 	}
 	if (len > c->snd_mss) {
 		/* TSO: the driver cuts this into snd_mss pieces, each with
 		 * these headers and options (RFC 7323 timestamps included). */
 		tb->meta.gso_size = c->snd_mss;
-		tb->meta.hdr_len = (uint16_t)(NET_HDR_ROOM4 + hlen);
+		tb->meta.hdr_len = (uint16_t)(c->hdr_room + hlen);
 	}
 	tb->has_conn = true;
 	tb->state_before = c->ev_state;
 	tb->state_after = c->state;
 	tb->conn_id = c->id;
-	if (net_output4(s, tb, c->laddr, c->raddr, IPPROTO_TCP_, hlen + len) < 0) {
+	if (net_output(s, tb, &c->laddr, &c->raddr, IPPROTO_TCP_, hlen + len) < 0) {
 		if (flags & TCP_ACK)
 			tcp_ack_later(c); /* counted by IP; the ACK is tried again */
 		return;
@@ -245,7 +260,7 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 void tcp_send_syn(struct ustcp_sock *c)
 {
 	if (!c->rcv_mss)
-		c->rcv_mss = (uint16_t)(net_mtu4(c->stack, c->raddr) - TCP_HLEN);
+		c->rcv_mss = (uint16_t)(net_mtu(c->stack, &c->raddr) - TCP_HLEN);
 	if (c->snd_max == c->iss) /* our first SYN: pick the timestamp offset */
 		c->ts_offset = (uint32_t)rng_next(&c->stack->rng);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
@@ -292,8 +307,9 @@ void tcp_send_challenge_ack(struct ustcp_sock *c)
 	tcp_send_ack(c);
 }
 
-void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		  uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+void tcp_send_rst(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport,
+		  const struct ipaddr *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+		  bool with_ack)
 {
 	struct txbuf *tb = stack_tx_begin(s);
 	struct tcp_hdr th = {
@@ -303,10 +319,10 @@ void tcp_send_rst(struct ustcp_stack *s, uint32_t laddr, uint16_t lport, uint32_
 		.ack = with_ack ? ack : 0,
 		.flags = (uint8_t)(TCP_RST | (with_ack ? TCP_ACK : 0)),
 	};
-	uint8_t *seg = tb->buf + NET_HDR_ROOM4;
+	uint8_t *seg = tb->buf + net_hdr_room(raddr);
 	size_t hlen = tcp_emit(&th, seg);
-	tcp_checksum_set4(seg, hlen, laddr, raddr);
-	if (net_output4(s, tb, laddr, raddr, IPPROTO_TCP_, hlen) < 0)
+	seg_checksum(seg, hlen, laddr, raddr, false);
+	if (net_output(s, tb, laddr, raddr, IPPROTO_TCP_, hlen) < 0)
 		return;
 	stat_inc(s, USTCP_C_tcp_out);
 	stat_inc(s, USTCP_C_tcp_rst_out);
@@ -368,9 +384,10 @@ static void output(struct ustcp_sock *c, bool force)
 		c->cc->after_idle(c); /* RFC 5681 §4.1: restart after idle */
 	/* With TSO one segment may carry up to 64 KiB of whole MSS pieces. */
 	uint32_t max_seg = c->snd_mss;
-	if (net_offloads4(c->stack, c->raddr) & USTCP_OFFLOAD_TSO)
+	if (c->offloads & USTCP_OFFLOAD_TSO)
 		max_seg = MAX(max_seg,
-			      (NET_TSO_MAX - IPV4_HLEN - TCP_MAX_HLEN) / c->snd_mss * c->snd_mss);
+			      (NET_TSO_MAX - (uint32_t)net_ip_hlen(&c->raddr) - TCP_MAX_HLEN) /
+				      c->snd_mss * c->snd_mss);
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed. */
 		uint32_t gap = UINT32_MAX;

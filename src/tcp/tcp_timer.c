@@ -139,7 +139,7 @@ static void data_timeout(struct ustcp_sock *c)
 		return;
 	}
 	if (c->backoff + 1u == s->cfg.data_retries_r1)
-		net_neigh_revalidate4(s, c->raddr); /* R1: ask the link layer again */
+		net_neigh_revalidate(s, &c->raddr); /* R1: ask the link layer again */
 	backoff(c);
 	c->rto_expirations++;
 	stat_inc(s, USTCP_C_tcp_rto_expirations);

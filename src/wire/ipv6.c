@@ -38,6 +38,8 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 	h->fragment = false;
 	h->frag_off = 0;
 	h->frag_id = 0;
+	h->frag_end = 0;
+	h->frag_next = 0;
 
 	/* Link-layer padding may follow the packet; the payload may not be cut. */
 	end = IPV6_HLEN + (size_t)h->payload_len;
@@ -65,6 +67,13 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 			h->fragment = true;
 			h->frag_off = (uint16_t)((fo & 0xfff8u) | (fo & 1u));
 			h->frag_id = rd32(buf + off + 4);
+			h->frag_next = buf[off];
+			h->frag_end = (uint16_t)(off + 8);
+			if (fo & 0xfff8u) {
+				h->proto = buf[off];
+				h->hdr_len = (uint16_t)(off + 8);
+				return (int)(off + 8);
+			}
 			elen = 8;
 		} else if (nh == NH_AH) {
 			/* RFC 4302 §2.2: length in 4-octet units minus 2; the fixed

@@ -97,9 +97,13 @@ struct ipv6_hdr {
 	bool fragment;     /* a Fragment header was present */
 	uint16_t frag_off; /* its offset field (bytes) and M flag in bit 0 */
 	uint32_t frag_id;
+	uint16_t frag_end; /* offset of the fragmentable part (after the Fragment header) */
+	uint8_t frag_next; /* the Fragment header's Next Header */
 };
 /* Walks Hop-by-Hop (0), Routing (43), Fragment (44), Destination Options
- * (60), AH (51); stops at any other Next Header, 59 (No Next Header) included. */
+ * (60), AH (51); stops at any other Next Header, 59 (No Next Header) included.
+ * The walk also stops after a Fragment header whose offset is not zero:
+ * what follows it is the middle of a payload (proto is then frag_next). */
 int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h);
 size_t ipv6_emit(const struct ipv6_hdr *h, uint8_t *buf); /* 40 bytes, no extensions */
 

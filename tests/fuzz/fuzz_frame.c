@@ -6,8 +6,10 @@
  *   bit 0 set:   wrap them as a TCP segment from 10.0.0.3 to 10.0.0.1 in
  *                valid Ethernet and IPv4 headers with a correct checksum,
  *                so the fuzzer reaches every TCP state, not just the parser;
- *   bits 1-7:    milliseconds of time to pass first (timers fire).
- * The stack listens on port 80 and has an active connection to port 7;
+ *                with bit 1 also set, from fd00::3 to fd00::1 over IPv6;
+ *   bits 2-7:    milliseconds of time to pass first (timers fire).
+ * The stack listens on port 80 (both families) and has active connections
+ * to port 7 over IPv4 and IPv6; tests/fuzz/corpus/fuzz_frame holds seeds;
  * the user side reads everything, writes a little, and sometimes closes.
  * Invariants: no crash, no sanitizer report, and every pool empty after
  * the stack has been run past every timer. */
@@ -29,6 +31,29 @@ static int sink(void *ctx, const uint8_t *frame, size_t len)
 }
 
 static const uint8_t mac_us[6] = {2, 0, 0, 0, 0, 1}, mac_peer[6] = {2, 0, 0, 0, 0, 3};
+
+static const uint8_t ip6_us[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+		     ip6_peer[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+
+static size_t wrap_tcp6(uint8_t *f, const uint8_t *seg, size_t len)
+{
+	struct eth_hdr eh = {.type = ETHERTYPE_IPV6};
+	memcpy(eh.dst, mac_us, 6);
+	memcpy(eh.src, mac_peer, 6);
+	eth_emit(&eh, f);
+	uint8_t *t = f + ETH_HLEN + IPV6_HLEN;
+	memcpy(t, seg, len);
+	if (len >= TCP_HLEN) {
+		wr16(t + 16, 0);
+		tcp_checksum_set6(t, len, ip6_peer, ip6_us);
+	}
+	struct ipv6_hdr ih = {
+		.payload_len = (uint16_t)len, .next_hdr = IPPROTO_TCP_, .hop_limit = 64};
+	memcpy(ih.src, ip6_peer, 16);
+	memcpy(ih.dst, ip6_us, 16);
+	ipv6_emit(&ih, f + ETH_HLEN);
+	return ETH_HLEN + IPV6_HLEN + len;
+}
 
 static size_t wrap_tcp(uint8_t *f, const uint8_t *seg, size_t len)
 {
@@ -65,16 +90,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ustcp_stack *s = ustcp_stack_new(&cfg);
 	if (!s)
 		abort();
-	struct ustcp_iface_config ic = {
-		.ip4 = inet_addr("10.0.0.1"), .prefix_len = 24, .transmit = sink};
+	struct ustcp_iface_config ic = {.ip4 = inet_addr("10.0.0.1"),
+					.prefix_len = 24,
+					.prefix6_len = 64,
+					.transmit = sink};
 	memcpy(ic.mac, mac_us, 6);
+	memcpy(ic.ip6, ip6_us, 16);
 	ustcp_iface_add(s, &ic);
 	ustcp_neigh_add(s, 0, inet_addr("10.0.0.3"), mac_peer);
-	struct ustcp_sock *l = NULL, *k = NULL, *acc = NULL;
+	ustcp_neigh_add6(s, 0, ip6_peer, mac_peer);
+	struct ustcp_sock *l = NULL, *k = NULL, *k6 = NULL, *acc = NULL;
 	struct ustcp_endpoint any80 = {.ip = 0, .port = 80},
-			      peer7 = {.ip = inet_addr("10.0.0.3"), .port = 7};
+			      peer7 = {.ip = inet_addr("10.0.0.3"), .port = 7},
+			      peer7v6 = {.port = 7, .v6 = 1};
+	memcpy(peer7v6.ip6, ip6_peer, 16);
 	ustcp_listen(s, any80, 4, &l);
 	ustcp_connect(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7, &k);
+	ustcp_connect(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7v6, &k6);
 
 	uint64_t now = 0;
 	uint8_t frame[1600], buf[512];
@@ -84,17 +116,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += 2;
 		if (len > size - i)
 			len = (uint8_t)(size - i);
-		now += (uint64_t)(op >> 1) * USTCP_NS_PER_MS;
+		now += (uint64_t)(op >> 2) * USTCP_NS_PER_MS;
 		ustcp_poll(s, now);
-		if (op & 1)
+		if ((op & 3) == 3)
+			ustcp_input(s, 0, frame, wrap_tcp6(frame, data + i, len), now);
+		else if (op & 1)
 			ustcp_input(s, 0, frame, wrap_tcp(frame, data + i, len), now);
 		else
 			ustcp_input(s, 0, data + i, len, now);
 		i += len;
 		if (!acc && l)
 			ustcp_accept(l, &acc);
-		struct ustcp_sock *socks[2] = {k, acc};
-		for (int j = 0; j < 2; j++) {
+		struct ustcp_sock *socks[3] = {k, k6, acc};
+		for (int j = 0; j < 3; j++) {
 			if (!socks[j])
 				continue;
 			while (ustcp_recv(socks[j], buf, sizeof(buf)) > 0)
@@ -110,6 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ustcp_close(acc);
 	if (k)
 		ustcp_abort(k);
+	if (k6)
+		ustcp_abort(k6);
 	if (l)
 		ustcp_close(l);
 	/* Run past every timer: retransmissions give up, TIME-WAIT ends. */

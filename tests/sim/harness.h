@@ -57,18 +57,39 @@ struct h_net {
 };
 
 static inline ustcp_ip4 h_ip(int side) { return inet_addr(side == H_A ? "10.0.0.3" : "10.0.0.1"); }
+/* The side's IPv6 endpoint (fd00::10.0.0.x, see ustcp_sim_add_stack). */
+static inline struct ustcp_endpoint h_ep6(int side, uint16_t port)
+{
+	struct ustcp_endpoint ep = {.port = port, .v6 = 1};
+	ustcp_sim_ip6(h_ip(side), ep.ip6);
+	return ep;
+}
 
 static inline bool h_parse_data(const uint8_t *frame, size_t len, struct tcp_hdr *th,
 				uint32_t *plen, const uint8_t **payload)
 {
 	struct eth_hdr eh;
-	struct ipv4_hdr ih;
-	if (eth_parse(frame, len, &eh) < 0 || eh.type != ETHERTYPE_IPV4)
+	const uint8_t *seg;
+	size_t seglen;
+	if (eth_parse(frame, len, &eh) < 0)
 		return false;
-	if (ipv4_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) < 0 || ih.proto != IPPROTO_TCP_)
+	if (eh.type == ETHERTYPE_IPV4) {
+		struct ipv4_hdr ih;
+		if (ipv4_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) < 0 ||
+		    ih.proto != IPPROTO_TCP_)
+			return false;
+		seg = frame + ETH_HLEN + ih.hlen;
+		seglen = ih.total_len - ih.hlen;
+	} else if (eh.type == ETHERTYPE_IPV6) {
+		struct ipv6_hdr ih;
+		if (ipv6_parse(frame + ETH_HLEN, len - ETH_HLEN, &ih) < 0 ||
+		    ih.proto != IPPROTO_TCP_ || ih.fragment)
+			return false;
+		seg = frame + ETH_HLEN + ih.hdr_len;
+		seglen = IPV6_HLEN + (size_t)ih.payload_len - ih.hdr_len;
+	} else {
 		return false;
-	const uint8_t *seg = frame + ETH_HLEN + ih.hlen;
-	size_t seglen = ih.total_len - ih.hlen;
+	}
 	int hl = tcp_parse(seg, seglen, th);
 	if (hl < 0)
 		return false;
