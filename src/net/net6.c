@@ -376,9 +376,19 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 		stack_drop(s, USTCP_DROP_ip_not_for_us);
 		return;
 	}
-	/* RFC 4291 §2.7: multicast is never a source. */
-	if (ip6_is_multicast(src.b)) {
+	/* RFC 4291 §2.7: multicast is never a source; the unspecified one only
+	 * for a node that has no address yet (RFC 4862 §5.4, neighbour
+	 * discovery). An IPv4-mapped address is never on the wire (RFC 4291
+	 * §2.5.5.2): inside the stack it would pass for an IPv4 peer. */
+	if (ip6_is_multicast(src.b) || ip_is4(&src) ||
+	    (ip_is_any(&src) && ih.proto != IPPROTO_ICMPV6_)) {
 		stack_drop(s, USTCP_DROP_ip_bad_src);
+		return;
+	}
+	/* RFC 1122 §4.2.3.10 (and the like for IPv6): only ICMPv6 to a group;
+	 * TCP never answers multicast. */
+	if (ip6_is_multicast(dst.b) && ih.proto != IPPROTO_ICMPV6_) {
+		stack_drop(s, USTCP_DROP_ip_not_for_us);
 		return;
 	}
 	struct net_pkt pkt = {
