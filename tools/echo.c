@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-
 #include "netopts.h"
 #include "tool.h"
 #include "ustcp/runtime.h"
@@ -39,7 +37,7 @@ struct conn {
 	bool ready;  /* in the ready queue */
 	bool closed; /* released; freed when it leaves the ready queue */
 	uint64_t bytes;
-	char peer[32];
+	char peer[USTCP_ENDPOINT_STRLEN]; /* "10.0.0.1:80" or "[fd00::1]:80" */
 };
 
 struct echo {
@@ -156,8 +154,7 @@ static void accept_all(struct echo *e)
 		c->k = k;
 		struct ustcp_sock_info in;
 		ustcp_sock_info(k, &in);
-		struct in_addr a = {in.remote.ip};
-		snprintf(c->peer, sizeof(c->peer), "%s.%u", inet_ntoa(a), in.remote.port);
+		ustcp_endpoint_str(&in.remote, 1, c->peer, sizeof(c->peer));
 		c->next = e->all.next;
 		c->prev = &e->all;
 		e->all.next->prev = c;
@@ -276,8 +273,10 @@ int cmd_echo(int argc, char **argv)
 	}
 	ustcp_set_event_handler(e.env.s, on_event, &e);
 	ustcp_runtime_set_turn(e.env.rt, turn, &e);
-	if (e.verbose)
+	if (e.verbose) {
+		netenv_print_addrs(&e.env);
 		fprintf(stderr, "ustcp echo: listening on port %u\n", port);
+	}
 
 	rc = ustcp_runtime_run(e.env.rt, 0);
 	int code = 0;

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -71,7 +70,7 @@ struct conn {
 	size_t hdr_len, hdr_off;
 	int fd; /* -1: no file */
 	uint64_t file_off, file_end;
-	char peer[32];
+	char peer[USTCP_ENDPOINT_STRLEN]; /* "10.0.0.1:80" or "[fd00::1]:80" */
 };
 
 struct httpd {
@@ -712,8 +711,7 @@ static void accept_all(struct httpd *h)
 		c->last_active = ustcp_runtime_now(h->env.rt);
 		struct ustcp_sock_info in;
 		ustcp_sock_info(k, &in);
-		struct in_addr a = {in.remote.ip};
-		snprintf(c->peer, sizeof(c->peer), "%s.%u", inet_ntoa(a), in.remote.port);
+		ustcp_endpoint_str(&in.remote, 1, c->peer, sizeof(c->peer));
 		c->next = h->all.next;
 		c->prev = &h->all;
 		h->all.next->prev = c;
@@ -879,8 +877,10 @@ int cmd_httpd(int argc, char **argv)
 	}
 	ustcp_set_event_handler(h.env.s, on_event, &h);
 	ustcp_runtime_set_turn(h.env.rt, turn, &h);
-	if (h.verbose)
+	if (h.verbose) {
+		netenv_print_addrs(&h.env);
 		fprintf(stderr, "ustcp httpd: serving %s on port %u\n", h.root, port);
+	}
 
 	rc = ustcp_runtime_run(h.env.rt, 0);
 	int code = 0;

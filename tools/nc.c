@@ -1,11 +1,12 @@
 /* nc.c — `ustcp nc`: netcat over the stack on a TAP device.
  *
  * Like OpenBSD netcat: stdin goes to the connection and the connection to
- * stdout. As a client it connects to HOST PORT; with -l it accepts one
- * connection on -p PORT (with -k, one after another). After EOF on stdin it
- * shuts down its sending side with -N, and otherwise keeps the connection
- * open; it finishes when the peer has closed and everything received is
- * written, once what it sent (and its FIN) is acknowledged.
+ * stdout. As a client it connects to HOST PORT (HOST an IPv4 or IPv6
+ * address); with -l it accepts one connection on -p PORT (with -k, one
+ * after another), over either family unless a HOST says which. After EOF
+ * on stdin it shuts down its sending side with -N, and otherwise keeps the
+ * connection open; it finishes when the peer has closed and everything
+ * received is written, once what it sent (and its FIN) is acknowledged.
  *
  * Nothing blocks the loop. stdin is read only when the socket's send
  * buffer has room (LOW_WATER at least), so a slow network holds back the
@@ -51,9 +52,9 @@ struct nc {
 	struct netenv env;
 	/* options */
 	bool listen, keep, shut_on_eof, verbose;
-	ustcp_ip4 lhost, rhost;
+	struct ustcp_endpoint lhost, rhost; /* addresses only: the ports are below */
 	uint16_t lport, rport;
-	const char *rhost_str;
+	char rhost_str[USTCP_ENDPOINT_STRLEN];
 	uint64_t wait_ns; /* -w: connect and idle timeout, 0 for none */
 	/* the connection */
 	struct ustcp_sock *l, *k;
@@ -241,10 +242,11 @@ static void conn_error(struct nc *nc, const char *what, long err)
 static void conn_opened(struct nc *nc)
 {
 	struct ustcp_sock_info in;
+	char peer[USTCP_ENDPOINT_STRLEN];
 	ustcp_sock_info(nc->k, &in);
-	struct in_addr a = {in.remote.ip};
 	if (nc->listen)
-		say(nc, "connection received on %s %u", inet_ntoa(a), in.remote.port);
+		say(nc, "connection received on %s %u",
+		    ustcp_endpoint_str(&in.remote, 0, peer, sizeof(peer)), in.remote.port);
 	else
 		say(nc, "connection to %s %u port [tcp/*] succeeded!", nc->rhost_str, nc->rport);
 	set_phase(nc, OPEN);
@@ -515,7 +517,9 @@ static void usage(void)
 	       "  -p PORT             the local port\n"
 	       "  -w SECONDS          connect and idle timeout\n"
 	       "  -v                  say when the connection opens\n"
-	       "  HOST                an IPv4 address (names are not resolved)\n%s",
+	       "  HOST                an IPv4 or IPv6 address, like 10.0.0.1, fd00::1 or\n"
+	       "                      [fd00::1]; fe80::1%%IFNAME for a link-local one (names\n"
+	       "                      are not resolved)\n%s",
 	       netopts_help);
 }
 
@@ -573,7 +577,54 @@ static int take_flags(struct nc *nc, int argc, char **argv, int *i)
 	return 0;
 }
 
-static int parse_positional(struct nc *nc, char **pos, int npos)
+/* HOST: an address of either family, with brackets or without; a
+ * link-local IPv6 one may name its zone (RFC 4007 §11), which must be our
+ * only interface. Returns 0 or 2. */
+static int parse_host(const struct netopts *o, const char *text, bool listening,
+		      struct ustcp_endpoint *ep)
+{
+	char buf[USTCP_ENDPOINT_STRLEN];
+	const char *orig = text, *pct = strchr(text, '%');
+	size_t n = strlen(text);
+	if (pct && n < sizeof(buf)) {
+		const char *zone = pct + 1;
+		size_t zlen = strlen(zone);
+		bool bracketed = text[0] == '[' && zlen && zone[zlen - 1] == ']';
+		if (bracketed)
+			zlen--;
+		/* Without --tap yet, netopts_finish() reports that first. */
+		if (o->tap && (zlen != strlen(o->tap) || strncmp(zone, o->tap, zlen)))
+			return tool_usage_error("nc",
+						"HOST %s: the zone must be the --tap device (%s)",
+						text, o->tap);
+		memcpy(buf, text, (size_t)(pct - text));
+		buf[pct - text] = '\0';
+		if (bracketed)
+			strcat(buf, "]");
+		text = buf;
+	}
+	struct ustcp_endpoint e = {.ip = 0};
+	if (ustcp_addr_parse(text, &e) < 0)
+		return tool_usage_error("nc",
+					"HOST wants an IPv4 or IPv6 address (names are not "
+					"resolved), not '%s'",
+					orig);
+	static const uint8_t zero[16];
+	bool unspecified = e.v6 ? !memcmp(e.ip6, zero, 16) : e.ip == 0;
+	bool multicast = e.v6 ? e.ip6[0] == 0xff : (ntohl(e.ip) >> 28) == 14;
+	bool link_local = e.v6 && e.ip6[0] == 0xfe && (e.ip6[1] & 0xc0) == 0x80;
+	if (pct && !link_local)
+		return tool_usage_error("nc", "HOST %s: only a link-local address takes a zone",
+					orig);
+	if (multicast)
+		return tool_usage_error("nc", "HOST %s is a multicast address", orig);
+	if (unspecified && !listening)
+		return tool_usage_error("nc", "HOST %s is the unspecified address", orig);
+	*ep = e;
+	return 0;
+}
+
+static int parse_positional(struct nc *nc, const struct netopts *o, char **pos, int npos)
 {
 	const char *host = NULL, *port = NULL;
 	if (nc->listen) {
@@ -585,8 +636,8 @@ static int parse_positional(struct nc *nc, char **pos, int npos)
 			port = pos[npos - 1];
 		if (port && !netopts_parse_port(port, &nc->lport))
 			return tool_usage_error("nc", "PORT wants 1 to 65535, not '%s'", port);
-		if (host && inet_pton(AF_INET, host, &nc->lhost) != 1)
-			return tool_usage_error("nc", "HOST wants an IPv4 address, not '%s'", host);
+		if (host && parse_host(o, host, true, &nc->lhost))
+			return 2;
 		if (!nc->lport)
 			return tool_usage_error("nc", "-l needs a port (-p PORT)");
 		return 0;
@@ -595,14 +646,11 @@ static int parse_positional(struct nc *nc, char **pos, int npos)
 		return tool_usage_error("nc", "-k needs -l");
 	if (npos != 2)
 		return tool_usage_error("nc", "wants HOST PORT (or -l -p PORT)");
-	if (inet_pton(AF_INET, pos[0], &nc->rhost) != 1 || nc->rhost == 0)
-		return tool_usage_error("nc",
-					"HOST wants an IPv4 address (names are not resolved), "
-					"not '%s'",
-					pos[0]);
+	if (parse_host(o, pos[0], false, &nc->rhost))
+		return 2;
 	if (!netopts_parse_port(pos[1], &nc->rport))
 		return tool_usage_error("nc", "PORT wants 1 to 65535, not '%s'", pos[1]);
-	nc->rhost_str = pos[0];
+	ustcp_endpoint_str(&nc->rhost, 0, nc->rhost_str, sizeof(nc->rhost_str));
 	return 0;
 }
 
@@ -634,7 +682,7 @@ static int parse_args(struct nc *nc, struct netopts *o, int argc, char **argv)
 			pos[npos++] = argv[i];
 		}
 	}
-	int rc = parse_positional(nc, pos, npos);
+	int rc = parse_positional(nc, o, pos, npos);
 	return rc ? rc : netopts_finish(o, "nc");
 }
 
@@ -650,20 +698,23 @@ static int open_conn(struct nc *nc)
 {
 	int rc;
 	if (nc->listen) {
-		struct ustcp_endpoint local = {.ip = nc->lhost, .port = nc->lport};
+		struct ustcp_endpoint local = nc->lhost;
+		local.port = nc->lport;
 		rc = ustcp_listen(nc->env.s, local, 8, &nc->l);
 		if (rc == 0)
 			rc = set_bufs(nc->l);
 		if (rc < 0) {
-			fprintf(stderr, "ustcp nc: listen on port %u: %s\n", nc->lport,
-				strerror(-rc));
+			char a[USTCP_ENDPOINT_STRLEN];
+			fprintf(stderr, "ustcp nc: listen on %s: %s\n",
+				ustcp_endpoint_str(&local, 1, a, sizeof(a)), strerror(-rc));
 			return 1;
 		}
 		set_phase(nc, WAITING);
 		return 0;
 	}
-	struct ustcp_endpoint local = {.ip = 0, .port = nc->lport},
-			      remote = {.ip = nc->rhost, .port = nc->rport};
+	/* The local address (of the remote's family) is the stack's choice. */
+	struct ustcp_endpoint local = {.v6 = nc->rhost.v6, .port = nc->lport}, remote = nc->rhost;
+	remote.port = nc->rport;
 	rc = ustcp_socket(nc->env.s, &nc->k);
 	if (rc == 0)
 		rc = set_bufs(nc->k);
@@ -710,6 +761,8 @@ int cmd_nc(int argc, char **argv)
 	netopts_stack_config(&o, &cfg);
 	if (netenv_open(&nc.env, "nc", &o, &cfg))
 		return 1;
+	if (nc.verbose)
+		netenv_print_addrs(&nc.env);
 	int code = 1;
 	nc.ibuf = malloc(NC_BUF);
 	nc.obuf = malloc(NC_BUF);

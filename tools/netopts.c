@@ -25,8 +25,11 @@
 const char netopts_help[] =
 	"  --tap IFNAME        the TAP device to attach to (created if missing)\n"
 	"  --ip ADDR/PREFIX    this stack's IPv4 address and on-link prefix\n"
-	"  --ip6 ADDR/PREFIX   IPv6 address (not served yet)\n"
-	"  --gw ADDR           default gateway (on the link)\n"
+	"  --ip6 ADDR[/PREFIX] this stack's IPv6 address and on-link prefix (/64 if\n"
+	"                      omitted); a link-local one (fe80::/64, from the MAC) is\n"
+	"                      always there\n"
+	"  --gw ADDR           default router (on the link), IPv4 or IPv6; give --gw\n"
+	"                      twice, once for each family, to have both\n"
 	"  --mac MAC           Ethernet address (default 02:00:<the IPv4 address>)\n"
 	"  --mtu N             IP MTU, 68 to 9000 (default 1500)\n"
 	"  --pcap FILE         record every frame the stack sends and receives\n"
@@ -247,6 +250,99 @@ static int parse_addr_prefix(const char *cmd, const char *opt, const char *v, us
 	return 0;
 }
 
+/* What an IPv6 address is, when it cannot be an interface's own (RFC 4291
+ * §2.4), or NULL. */
+static const char *ip6_not_unicast(const uint8_t a[16])
+{
+	static const uint8_t zero[16], loopback[16] = {[15] = 1},
+				       mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (!memcmp(a, zero, 16))
+		return "the unspecified address";
+	if (!memcmp(a, loopback, 16))
+		return "the loopback address";
+	if (a[0] == 0xff)
+		return "a multicast address";
+	if (!memcmp(a, mapped, 12))
+		return "an IPv4-mapped address (IPv4 goes in --ip)";
+	return NULL;
+}
+
+static bool ip6_link_local(const uint8_t a[16]) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+
+/* Whether a and b share their first `prefix` bits. */
+static bool ip6_same_prefix(const uint8_t a[16], const uint8_t b[16], unsigned prefix)
+{
+	unsigned bytes = prefix / 8, bits = prefix % 8;
+	if (memcmp(a, b, bytes))
+		return false;
+	if (!bits)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - bits));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+static int parse_addr6_prefix(const char *cmd, const char *opt, const char *v, uint8_t ip6[16],
+			      uint8_t *prefix)
+{
+	const char *slash = strchr(v, '/');
+	size_t len = slash ? (size_t)(slash - v) : strlen(v);
+	char addr[INET6_ADDRSTRLEN];
+	uint64_t p = 64; /* RFC 4291 §2.5.4: the interface identifier is 64 bits */
+	if (len == 0 || len >= sizeof(addr))
+		return tool_usage_error(cmd, "%s wants ADDR[/PREFIX] (like fd00::2/64), not '%s'",
+					opt, v);
+	memcpy(addr, v, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET6, addr, ip6) != 1) {
+		struct in_addr a4;
+		if (inet_pton(AF_INET, addr, &a4) == 1)
+			return tool_usage_error(cmd, "%s: '%s' is an IPv4 address (that is --ip)",
+						opt, addr);
+		return tool_usage_error(cmd, "%s: '%s' is not an IPv6 address", opt, addr);
+	}
+	if (slash && (!parse_uint(slash + 1, 128, &p) || p == 0))
+		return tool_usage_error(cmd, "%s: the prefix length wants 1 to 128, not '%s'", opt,
+					slash + 1);
+	*prefix = (uint8_t)p;
+	const char *what = ip6_not_unicast(ip6);
+	if (what)
+		return tool_usage_error(cmd, "%s: %s is %s, not a host's address", opt, addr, what);
+	if (ip6_link_local(ip6))
+		return tool_usage_error(cmd,
+					"%s: %s is link-local; the interface has its own, made "
+					"from the MAC (RFC 4291 §2.5.6): give a global or "
+					"unique-local address",
+					opt, addr);
+	/* RFC 4291 §2.6.1: the prefix with a zero interface identifier is every
+	 * router's anycast address; a /127 has none (RFC 6164 §6). */
+	bool host_zero = true;
+	for (unsigned bit = (unsigned)p; bit < 128 && host_zero; bit++)
+		host_zero = !(ip6[bit / 8] & (0x80 >> (bit % 8)));
+	if (p <= 126 && host_zero)
+		return tool_usage_error(cmd,
+					"%s: %s is the subnet-router anycast address of /%u "
+					"(RFC 4291 §2.6.1)",
+					opt, addr, (unsigned)p);
+	return 0;
+}
+
+static int parse_gw(struct netopts *o, const char *cmd, const char *v)
+{
+	if (!strchr(v, ':')) {
+		if (!parse_ip4(v, &o->gw) || o->gw == 0)
+			return tool_usage_error(
+				cmd, "--gw: '%s' is neither an IPv4 nor an IPv6 address", v);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, v, o->gw6) != 1)
+		return tool_usage_error(cmd, "--gw: '%s' is not an IPv6 address", v);
+	const char *what = ip6_not_unicast(o->gw6);
+	if (what)
+		return tool_usage_error(cmd, "--gw: %s is %s, not a router's address", v, what);
+	o->have_gw6 = true;
+	return 0;
+}
+
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned v[6];
@@ -289,13 +385,12 @@ static int take_valued(struct netopts *o, const char *cmd, const char *opt, cons
 		o->have_ip = true;
 		return parse_addr_prefix(cmd, opt, v, &o->ip, &o->prefix);
 	}
-	if (!strcmp(opt, "--ip6"))
-		return tool_usage_error(cmd, "--ip6 %s: IPv6 is not served yet", v);
-	if (!strcmp(opt, "--gw")) {
-		if (!parse_ip4(v, &o->gw) || o->gw == 0)
-			return tool_usage_error(cmd, "--gw: '%s' is not an IPv4 address", v);
-		return 0;
+	if (!strcmp(opt, "--ip6")) {
+		o->have_ip6 = true;
+		return parse_addr6_prefix(cmd, opt, v, o->ip6, &o->prefix6);
 	}
+	if (!strcmp(opt, "--gw"))
+		return parse_gw(o, cmd, v);
 	if (!strcmp(opt, "--mac")) {
 		if (!parse_mac(v, o->mac))
 			return tool_usage_error(cmd,
@@ -373,6 +468,20 @@ int netopts_finish(struct netopts *o, const char *cmd)
 	if (o->gw && (ntohl(o->gw) & mask) != (ntohl(o->ip) & mask))
 		return tool_usage_error(cmd, "--gw must be on the link of --ip (/%u)",
 					(unsigned)o->prefix);
+	/* RFC 8200 §5: IPv6 needs a link MTU of 1280 or more. */
+	if (o->have_ip6 && o->mtu && o->mtu < 1280)
+		return tool_usage_error(cmd,
+					"--mtu %u is below 1280, the least IPv6 needs "
+					"(RFC 8200 §5), and --ip6 is given",
+					o->mtu);
+	if (o->have_gw6 && !o->have_ip6)
+		return tool_usage_error(cmd, "an IPv6 --gw needs --ip6 (a link-local address "
+					     "alone reaches no other link)");
+	if (o->have_gw6 && !ip6_link_local(o->gw6) && !ip6_same_prefix(o->gw6, o->ip6, o->prefix6))
+		return tool_usage_error(cmd,
+					"an IPv6 --gw must be link-local or on the link of --ip6 "
+					"(/%u)",
+					(unsigned)o->prefix6);
 	if (o->have_impair && o->impair.queue_bytes && !o->impair.rate_bps)
 		return tool_usage_error(cmd, "--impair: queue needs rate (the queue sits behind "
 					     "the rate limit)");
@@ -405,6 +514,12 @@ void netopts_iface_config(const struct netopts *o, struct ustcp_iface_config *ic
 	ic->ip4 = o->ip;
 	ic->prefix_len = o->prefix;
 	ic->gateway = o->gw;
+	if (o->have_ip6) {
+		memcpy(ic->ip6, o->ip6, 16);
+		ic->prefix6_len = o->prefix6;
+	}
+	if (o->have_gw6)
+		memcpy(ic->gateway6, o->gw6, 16);
 	ic->mtu = (uint16_t)o->mtu;
 }
 
@@ -480,11 +595,11 @@ int netenv_open(struct netenv *e, const char *cmd, const struct netopts *o,
 	e->t0 = ustcp_runtime_now(e->rt);
 	if (o->trace)
 		ustcp_set_trace(e->s, print_trace, e);
-	struct ustcp_iface_config ic;
 	struct ustcp_tap_config tc;
-	netopts_iface_config(o, &ic);
+	netopts_iface_config(o, &e->ic);
 	netopts_tap_config(o, &tc);
-	e->iface = ustcp_runtime_add_tap(e->rt, &tc, &ic);
+	e->tap = o->tap;
+	e->iface = ustcp_runtime_add_tap(e->rt, &tc, &e->ic);
 	if (e->iface < 0) {
 		fprintf(stderr, "ustcp %s: %s\n", cmd, ustcp_runtime_error(e->rt));
 		netenv_close(e);
@@ -510,6 +625,39 @@ void netenv_close(struct netenv *e)
 	e->rt = NULL;
 	e->s = NULL;
 	e->sigfd = -1;
+}
+
+void netenv_print_addrs(const struct netenv *e)
+{
+	const struct ustcp_iface_config *ic = &e->ic;
+	static const uint8_t zero[16];
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], ll[INET6_ADDRSTRLEN + 16] = "";
+	char gw[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 16] = "";
+	uint8_t ll6[16];
+	inet_ntop(AF_INET, &ic->ip4, a4, sizeof(a4));
+	if (e->s && ustcp_iface_linklocal6(e->s, e->iface, ll6) == 0) {
+		inet_ntop(AF_INET6, ll6, a6, sizeof(a6));
+		snprintf(ll, sizeof(ll), ", %s/64", a6);
+	}
+	if (ic->gateway || memcmp(ic->gateway6, zero, 16)) {
+		size_t n = (size_t)snprintf(gw, sizeof(gw), "; gateway");
+		if (ic->gateway) {
+			inet_ntop(AF_INET, &ic->gateway, a6, sizeof(a6));
+			n += (size_t)snprintf(gw + n, sizeof(gw) - n, " %s", a6);
+		}
+		if (memcmp(ic->gateway6, zero, 16)) {
+			inet_ntop(AF_INET6, ic->gateway6, a6, sizeof(a6));
+			snprintf(gw + n, sizeof(gw) - n, " %s", a6);
+		}
+	}
+	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x: %s/%u", e->cmd, e->tap,
+		ic->mac[0], ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5], a4,
+		(unsigned)ic->prefix_len);
+	if (memcmp(ic->ip6, zero, 16)) {
+		inet_ntop(AF_INET6, ic->ip6, a6, sizeof(a6));
+		fprintf(stderr, ", %s/%u", a6, (unsigned)ic->prefix6_len);
+	}
+	fprintf(stderr, "%s%s\n", ll, gw);
 }
 
 void netenv_report(const struct netenv *e)

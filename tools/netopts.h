@@ -1,9 +1,11 @@
 /* netopts.h — the network options every `ustcp` subcommand on a real
  * device shares, and the stack, runtime and TAP device they describe.
  *
- *   --tap IFNAME --ip ADDR/PREFIX [--ip6 ADDR/PREFIX] [--gw ADDR] [--mac MAC]
- *   [--mtu N] [--pcap FILE] [--trace] [--impair SPEC] [--seed N]
+ *   --tap IFNAME --ip ADDR/PREFIX [--ip6 ADDR[/PREFIX]] [--gw ADDR]...
+ *   [--mac MAC] [--mtu N] [--pcap FILE] [--trace] [--impair SPEC] [--seed N]
  *   [--vnet-hdr on|off] [--tso on|off]
+ *
+ * --gw takes a router of either family, and may be given once for each.
  *
  * A subcommand offers each of its arguments to netopts_take() first, then
  * calls netopts_finish() to check what is required and fill the defaults,
@@ -24,7 +26,12 @@ struct netopts {
 	ustcp_ip4 ip; /* network order */
 	uint8_t prefix;
 	bool have_ip;
-	ustcp_ip4 gw; /* 0: none */
+	ustcp_ip4 gw;    /* 0: none */
+	uint8_t ip6[16]; /* IPv6 global address; all zero: none (link-local only) */
+	uint8_t prefix6;
+	bool have_ip6;
+	uint8_t gw6[16]; /* IPv6 default router; all zero: none */
+	bool have_gw6;
 	uint8_t mac[6];
 	bool have_mac;
 	unsigned mtu; /* 0: the stack's default */
@@ -62,13 +69,15 @@ extern const char netopts_help[];
  * turned into a stop of the loop and SIGPIPE ignored. */
 struct netenv {
 	const char *cmd;
+	const char *tap;
 	struct ustcp_stack *s;
 	struct ustcp_runtime *rt;
 	int iface;
 	int sigfd;
 	int signo; /* the signal that stopped the loop, 0 if none */
 	bool trace;
-	uint64_t t0; /* trace times are from here */
+	uint64_t t0;                  /* trace times are from here */
+	struct ustcp_iface_config ic; /* the interface as configured */
 };
 
 /* Returns 0, or 1 after printing why the network could not be set up. The
@@ -76,6 +85,9 @@ struct netenv {
 int netenv_open(struct netenv *e, const char *cmd, const struct netopts *o,
 		const struct ustcp_config *cfg);
 void netenv_close(struct netenv *e);
+/* Prints the interface's addresses to stderr, one line: the MAC, the IPv4
+ * address, the IPv6 global address (if any) and the link-local one. */
+void netenv_print_addrs(const struct netenv *e);
 /* Prints the device's counters and the stack's drops to stderr. */
 void netenv_report(const struct netenv *e);
 

@@ -6,8 +6,7 @@
 # persistent connection, "Connection: close" and HTTP/1.0 close it, other
 # methods give 405 and malformed requests 400, many clients at once are all
 # served, and SIGTERM ends the server with status 0. The download rate is
-# printed for information only. IPv6 is not served yet, so only IPv4 is
-# tried.
+# printed for information only. httpd_curl6.sh does the same over IPv6.
 set -u
 # shellcheck source=lib.bash
 source "$(dirname "$0")/lib.bash"
@@ -154,6 +153,5 @@ check "--root of a missing directory: exit 2 (rc $rc)" test $rc -eq 2
 "$ustcp" httpd -p 0 --tap "$NS_TAP" --ip "$NS_USTCP_IP/24" >/dev/null 2>>"$work/opt.err"
 rc=$?
 check "-p 0: exit 2 (rc $rc)" test $rc -eq 2
-info "IPv6 is not served yet: not tried"
 
 interop_finish

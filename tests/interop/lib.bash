@@ -1,8 +1,9 @@
 # lib.bash — shared by tests/interop/*.sh (sourced, not a test itself).
 #
 # Each test is run as `bash TEST.sh USTCP [ECHO_CLIENTS]`: it gets a network
-# namespace of its own with tap0 (kernel side $NS_KERNEL_IP, ustcp side
-# $NS_USTCP_IP), runs ustcp and the kernel's tools inside it, prints
+# namespace of its own with tap0 (kernel side $NS_KERNEL_IP and
+# $NS_KERNEL_IP6, ustcp side $NS_USTCP_IP and $NS_USTCP_IP6; ustcp_bg gives
+# ustcp both), runs ustcp and the kernel's tools inside it, prints
 # "ok: ..." or "FAIL: ..." for each thing it checks, and exits 0, 1 (a
 # check failed) or 77 (skipped: no /dev/net/tun or namespaces here).
 # Everything it started and made is removed when it exits, however it exits.
@@ -71,7 +72,8 @@ interop_setup() {
 	ns_tmpdir work || die "cannot make a temporary directory"
 	[[ -n "${USTCP_INTEROP_KEEP:-}" ]] && ns_keep_tmp
 	ns_up || die "cannot set up a namespace"
-	info "namespace $NS_NAME: kernel $NS_KERNEL_IP, ustcp $NS_USTCP_IP on $NS_TAP"
+	info "namespace $NS_NAME: kernel $NS_KERNEL_IP $NS_KERNEL_IP6," \
+		"ustcp $NS_USTCP_IP $NS_USTCP_IP6 on $NS_TAP"
 }
 
 # need_subcommand NAME: ustcp must have it (`ustcp help` lists it).
@@ -79,13 +81,20 @@ need_subcommand() {
 	"$ustcp" help 2>/dev/null | grep -q "^  $1 " || die "ustcp has no '$1' subcommand"
 }
 
+# ustcp_net: the network options that give ustcp tap0 and the ustcp side's
+# addresses, IPv4 and IPv6, in the array USTCP_NET.
+ustcp_net() {
+	USTCP_NET=(--tap "$NS_TAP" --ip "$NS_USTCP_IP/$NS_PREFIX" --ip6 "$NS_USTCP_IP6/$NS_PREFIX6")
+}
+
 # ustcp_bg NAME SECONDS IN OUT SUBCOMMAND ARGS...: ustcp SUBCOMMAND on tap0
-# with the ustcp side's address, in the background; stderr in $work/NAME.err.
-# Sets USTCP_PID.
+# with the ustcp side's addresses, in the background; stderr in
+# $work/NAME.err. Sets USTCP_PID.
 ustcp_bg() {
 	local name=$1 secs=$2 in=$3 out=$4 sub=$5
 	shift 5
-	local net=(--tap "$NS_TAP" --ip "$NS_USTCP_IP/$NS_PREFIX")
+	ustcp_net
+	local net=("${USTCP_NET[@]}")
 	[[ -n "${USTCP_INTEROP_PCAP:-}" ]] && net+=(--pcap "$work/$name.pcap")
 	echo "+ ustcp $sub ${net[*]} $*" >"$work/$name.cmd"
 	ns_bg "$NS_NAME" "$secs" "$in" "$out" "$work/$name.err" "$ustcp" "$sub" "${net[@]}" "$@"
@@ -108,6 +117,18 @@ ustcp_ready() {
 	while ((SECONDS < deadline)); do
 		ns_running "$pid" || return 1
 		ip netns exec "$NS_NAME" ping -c 1 -W 1 -q "$NS_USTCP_IP" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ustcp_ready6 PID SECONDS: the same over IPv6 (neighbour discovery, ICMPv6
+# echo).
+ustcp_ready6() {
+	local pid=$1 deadline=$((SECONDS + $2))
+	while ((SECONDS < deadline)); do
+		ns_running "$pid" || return 1
+		ip netns exec "$NS_NAME" ping -6 -c 1 -W 1 -q "$NS_USTCP_IP6" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
