@@ -40,7 +40,7 @@
 #include <sys/timerfd.h>
 
 #include "core/util.h"
-#include "runtime/delay_queue.h"
+#include "sim/delay_queue.h"
 #include "runtime/link_tap.h"
 #include "sim/impair.h"
 #include "ustcp/trace.h"

@@ -1,15 +1,17 @@
 /* sim.c — the simulated link: one Ethernet hub joining stacks in memory,
  * with virtual time and a seeded impairment layer on every port.
  *
- * Frames in flight wait in a binary min-heap ordered by (delivery time,
- * sequence number): equal times come out in the order they were sent, so a
- * run is the same every time. A step takes the earlier of the next frame
+ * Frames in flight wait in a delay queue (sim/delay_queue.h, the one the
+ * TAP runtime's impairments use) ordered by (delivery time, sequence
+ * number): equal times come out in the order they were sent, so a run is
+ * the same every time. A step takes the earlier of the next frame
  * and the earliest stack deadline. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "sim/delay_queue.h"
 #include "sim/impair.h"
 #include "ustcp/ustcp.h"
 #include "wire/gso.h"
@@ -18,14 +20,6 @@
 /* A stack whose deadline stays due right after it was polled is waiting for
  * nothing the link can give it; wake it again only this much later. */
 #define STUCK_RETRY_NS USTCP_NS_PER_MS
-
-struct sim_frame {
-	uint64_t time;
-	uint64_t seq;
-	int src_port;
-	size_t len;
-	uint8_t data[];
-};
 
 struct sim_port {
 	struct ustcp_sim *sim;
@@ -45,11 +39,9 @@ struct sim_port {
 struct ustcp_sim {
 	uint64_t seed;
 	uint64_t now;
-	uint64_t next_seq;
 	struct sim_port **ports;
 	int nports, cap_ports;
-	struct sim_frame **heap;
-	size_t nheap, cap_heap;
+	struct delay_queue inflight; /* frames on the wire, by delivery time */
 	ustcp_sim_filter_fn filter;
 	void *filter_ctx;
 	uint64_t stuck_polls; /* times a stack stayed due after a poll */
@@ -60,57 +52,6 @@ struct ustcp_sim {
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads) { sim->offloads = offloads; }
 
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
-
-/* ---- the heap ---- */
-
-static bool frame_before(const struct sim_frame *a, const struct sim_frame *b)
-{
-	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
-}
-
-static int heap_push(struct ustcp_sim *sim, struct sim_frame *f)
-{
-	if (sim->nheap == sim->cap_heap) {
-		size_t cap = sim->cap_heap ? sim->cap_heap * 2 : 64;
-		struct sim_frame **h = realloc(sim->heap, cap * sizeof(*h));
-		if (!h)
-			return -ENOMEM;
-		sim->heap = h;
-		sim->cap_heap = cap;
-	}
-	size_t i = sim->nheap++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!frame_before(f, sim->heap[parent]))
-			break;
-		sim->heap[i] = sim->heap[parent];
-		i = parent;
-	}
-	sim->heap[i] = f;
-	return 0;
-}
-
-static struct sim_frame *heap_pop(struct ustcp_sim *sim)
-{
-	struct sim_frame *top = sim->heap[0];
-	struct sim_frame *last = sim->heap[--sim->nheap];
-	size_t n = sim->nheap, i = 0;
-
-	while (n > 0) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && frame_before(sim->heap[c + 1], sim->heap[c]))
-			c++;
-		if (!frame_before(sim->heap[c], last))
-			break;
-		sim->heap[i] = sim->heap[c];
-		i = c;
-	}
-	if (n > 0)
-		sim->heap[i] = last;
-	return top;
-}
 
 /* ---- transmit: filter, impair, enqueue ---- */
 
@@ -154,19 +95,10 @@ static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
 	}
 	int n = impair_decide(&p->imp, sim->now, len, dv);
 	for (int i = 0; i < n; i++) {
-		struct sim_frame *f = malloc(sizeof(*f) + len);
+		struct dq_frame *f = dq_push(&sim->inflight, dv[i].time, p, 0, 0, frame, len);
 		if (!f)
 			return -ENOMEM;
-		f->time = dv[i].time;
-		f->seq = sim->next_seq++;
-		f->src_port = p->index;
-		f->len = len;
-		memcpy(f->data, frame, len);
 		impair_apply(&dv[i], f->data, len);
-		if (heap_push(sim, f) < 0) {
-			free(f);
-			return -ENOMEM;
-		}
 	}
 	return 0;
 }
@@ -176,8 +108,10 @@ static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
 struct ustcp_sim *ustcp_sim_new(uint64_t seed)
 {
 	struct ustcp_sim *sim = calloc(1, sizeof(*sim));
-	if (sim)
+	if (sim) {
 		sim->seed = seed;
+		dq_init(&sim->inflight, SIZE_MAX);
+	}
 	return sim;
 }
 
@@ -185,9 +119,7 @@ void ustcp_sim_free(struct ustcp_sim *sim)
 {
 	if (!sim)
 		return;
-	for (size_t i = 0; i < sim->nheap; i++)
-		free(sim->heap[i]);
-	free(sim->heap);
+	dq_free(&sim->inflight);
 	for (int i = 0; i < sim->nports; i++)
 		free(sim->ports[i]);
 	free(sim->ports);
@@ -305,7 +237,7 @@ void ustcp_sim_set_filter(struct ustcp_sim *sim, ustcp_sim_filter_fn fn, void *c
 
 uint64_t ustcp_sim_now(const struct ustcp_sim *sim) { return sim->now; }
 
-size_t ustcp_sim_in_flight(const struct ustcp_sim *sim) { return sim->nheap; }
+size_t ustcp_sim_in_flight(const struct ustcp_sim *sim) { return sim->inflight.n; }
 
 /* ---- running ---- */
 
@@ -337,14 +269,13 @@ static uint64_t next_event(const struct ustcp_sim *sim)
 {
 	uint64_t t = min_deadline(sim);
 
-	if (sim->nheap > 0)
-		t = MIN(t, sim->heap[0]->time);
+	t = MIN(t, dq_next(&sim->inflight));
 	if (t != UINT64_MAX && t < sim->now)
 		t = sim->now;
 	return t;
 }
 
-static void deliver(struct ustcp_sim *sim, struct sim_frame *f)
+static void deliver(struct ustcp_sim *sim, struct dq_frame *f)
 {
 	if (f->time > sim->now)
 		sim->now = f->time;
@@ -353,12 +284,12 @@ static void deliver(struct ustcp_sim *sim, struct sim_frame *f)
 	int n = sim->nports;
 	for (int i = 0; i < n; i++) {
 		struct sim_port *p = sim->ports[i];
-		if (i == f->src_port)
+		if (p == f->owner)
 			continue;
 		p->owner->stuck = false; /* new input may rightly make the stack due */
 		ustcp_input(p->stack, p->iface, f->data, f->len, sim->now);
 	}
-	free(f);
+	dq_release(&sim->inflight, f);
 }
 
 static void poll_due(struct ustcp_sim *sim, uint64_t deadline)
@@ -385,11 +316,12 @@ bool ustcp_sim_step(struct ustcp_sim *sim)
 {
 	uint64_t dl = min_deadline(sim);
 
-	if (sim->nheap == 0 && dl == UINT64_MAX)
+	uint64_t next_frame = dq_next(&sim->inflight);
+	if (next_frame == UINT64_MAX && dl == UINT64_MAX)
 		return false;
 	/* On a tie the timers run first: they were due before the frame came. */
-	if (sim->nheap > 0 && sim->heap[0]->time < dl)
-		deliver(sim, heap_pop(sim));
+	if (next_frame < dl)
+		deliver(sim, dq_pop(&sim->inflight));
 	else
 		poll_due(sim, dl);
 	return true;

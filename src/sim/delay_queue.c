@@ -1,5 +1,5 @@
 /* delay_queue.c — the min-heap of delayed frames. */
-#include "runtime/delay_queue.h"
+#include "sim/delay_queue.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
