@@ -5,12 +5,14 @@
  * §2.3.2.1 one: an entry is used until it goes stale, then asked for again
  * (unicast, while still in use: RFC 4861 §7.3.3's DELAY/PROBE in short) and
  * forgotten if nobody confirms it. A frame for a neighbour not yet known
- * waits in a small shared queue while the request goes out. */
+ * waits in a small shared queue while the request goes out; a timer drops
+ * (and counts) what waited too long even if nothing else happens. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "net/net.h"
 
 struct neigh *neigh_find(struct net *n, const struct ipaddr *ip)
@@ -25,6 +27,39 @@ static void pending_drop(struct ustcp_stack *s, struct neigh_pending *q)
 {
 	stack_drop(s, ip_is4(&q->hop) ? USTCP_DROP_arp_unresolved : USTCP_DROP_nd_unresolved);
 	q->used = false;
+}
+
+/* Arm the timer for the oldest frame still waiting. */
+static void pending_rearm(struct ustcp_stack *s)
+{
+	struct net *n = s->net;
+	uint64_t oldest = UINT64_MAX;
+	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+		if (n->pending[i].used && n->pending[i].since < oldest)
+			oldest = n->pending[i].since;
+	if (oldest == UINT64_MAX)
+		tw_cancel(&s->wheel, &n->t_pending);
+	else
+		tw_arm(&s->wheel, &n->t_pending, oldest + NET_ARP_WAIT + 1);
+}
+
+static void pending_expire(struct tw_timer *t, uint64_t now)
+{
+	struct net *n = container_of(t, struct net, t_pending);
+	struct ustcp_stack *s = n->stack;
+	(void)now;
+	stack_event_begin(s);
+	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+		if (n->pending[i].used && s->now - n->pending[i].since > NET_ARP_WAIT)
+			pending_drop(s, &n->pending[i]);
+	pending_rearm(s);
+	stack_event_end(s);
+}
+
+void neigh_init(struct ustcp_stack *s)
+{
+	s->net->stack = s;
+	tw_timer_init(&s->net->t_pending, pending_expire);
 }
 
 /* Send the frames that waited for this neighbour; drop those that waited
@@ -51,6 +86,7 @@ static void neigh_flush(struct ustcp_stack *s, const struct neigh *e)
 		stack_tx_commit(s, tb);
 		q->used = false;
 	}
+	pending_rearm(s);
 }
 
 /* Learn or refresh a mapping; static entries are never overwritten. */
@@ -152,7 +188,7 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 		struct neigh_pending *q = &n->pending[i];
 		if (q->used && s->now - q->since > NET_ARP_WAIT)
 			pending_drop(s, q); /* waited long enough */
-		if (q->used && ip_eq(&q->hop, hop) && s->now - q->since < NET_ARP_RETRY)
+		if (q->used && q->asked && ip_eq(&q->hop, hop) && s->now - q->since < NET_ARP_RETRY)
 			asked = true;
 		if (!slot || (slot->used && (!q->used || q->since < slot->since)))
 			slot = q;
@@ -169,7 +205,9 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 	slot->iface = tb->iface;
 	slot->hop = *hop;
 	slot->used = true;
+	slot->asked = !asked;
 	slot->since = s->now;
+	pending_rearm(s);
 	stat_inc(s, ip_is4(hop) ? USTCP_C_arp_queued : USTCP_C_nd_queued);
 	if (!asked)
 		net_solicit(s, tb->iface, hop, NULL);

@@ -17,13 +17,17 @@ const uint8_t net_bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 int net_create(struct ustcp_stack *s)
 {
 	s->net = calloc(1, sizeof(*s->net));
-	return s->net ? 0 : -ENOMEM;
+	if (!s->net)
+		return -ENOMEM;
+	neigh_init(s);
+	return 0;
 }
 
 void net_destroy(struct ustcp_stack *s)
 {
 	if (!s->net)
 		return;
+	tw_cancel(&s->wheel, &s->net->t_pending);
 	for (int i = 0; i < NET_NEIGH_PENDING; i++)
 		free(s->net->pending[i].frame);
 	ip_frag_destroy(s->net->frags);

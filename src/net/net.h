@@ -61,6 +61,7 @@ struct neigh {
  * §7.2.2: queue at least one). */
 struct neigh_pending {
 	bool used;
+	bool asked; /* queueing it sent the request for hop */
 	struct ipaddr hop;
 	int iface;
 	uint64_t since;
@@ -70,11 +71,13 @@ struct neigh_pending {
 };
 
 struct net {
+	struct ustcp_stack *stack;
 	struct neigh neigh[NET_NEIGH_MAX];
 	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
 	uint32_t frag6_id;
 	struct neigh_pending pending[NET_NEIGH_PENDING];
+	struct tw_timer t_pending; /* the oldest waiting frame's deadline */
 	struct ip_frag frags[IP_FRAG_MAX];
 };
 
@@ -116,6 +119,7 @@ void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, con
 struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop);
 /* Keep the frame in tb until hop's address is known, asking for it. */
 int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop);
+void neigh_init(struct ustcp_stack *s);
 /* Ask for hop's link address: ARP or a neighbour solicitation, broadcast
  * (multicast) when mac is NULL, else unicast to mac. net.c. */
 void net_solicit(struct ustcp_stack *s, int iface, const struct ipaddr *hop, const uint8_t *mac);
