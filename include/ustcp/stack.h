@@ -159,9 +159,11 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(ip_bad_ext, "IPv6 extension header malformed")                          \
 	X(ip_frag_bad, "IP fragment malformed or inconsistent")                   \
 	X(ip_frag_timeout, "IP datagram not complete in time")                    \
+	X(ip_frag_dup, "IP fragment repeated (an exact copy)")                    \
+	X(ip_frag_overlap, "IP fragments overlap: datagram dropped (RFC 5722)")   \
 	X(ip_frag_evicted, "IP datagram given up for room to reassemble another") \
 	X(ip_not_for_us, "IP destination not ours")                               \
-	X(ip_bad_src, "IP source invalid: broadcast, multicast, IPv4-mapped")    \
+	X(ip_bad_src, "IP source invalid: broadcast, multicast, IPv4-mapped")     \
 	X(ip_unknown_proto, "unknown IP protocol")                                \
 	X(ip_no_route, "no route to destination")                                 \
 	X(nd_malformed, "neighbour discovery message invalid (RFC 4861 §7.1)")    \

@@ -98,6 +98,21 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 		f->ttl = in->ttl;
 	}
 	if (len) {
+		/* RFC 5722 (and RFC 8200 §4.5; Linux does the same for IPv4): a
+		 * fragment that overlaps what came before, unless it is an exact
+		 * copy of it, condemns the whole datagram: overlaps are how
+		 * filters are evaded. */
+		for (uint32_t i = 0; i < f->have.n; i++) {
+			uint32_t rs = f->have.r[i].start, re = f->have.r[i].end;
+			if (rs >= off + len || off >= re)
+				continue;
+			bool copy =
+				rs <= off && off + len <= re && memcmp(f->buf + off, p, len) == 0;
+			stack_drop(s, copy ? USTCP_DROP_ip_frag_dup : USTCP_DROP_ip_frag_overlap);
+			if (!copy)
+				ip_frag_done(f);
+			return NULL;
+		}
 		if (tcp_reass_add(&f->have, BASE, off, (uint32_t)len) < 0) {
 			stack_drop(s, USTCP_DROP_ip_frag_bad); /* too many holes */
 			ip_frag_done(f);

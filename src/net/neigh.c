@@ -91,10 +91,13 @@ static void neigh_flush(struct ustcp_stack *s, const struct neigh *e)
 
 /* Learn or refresh a mapping; static entries are never overwritten. */
 void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, const uint8_t mac[6],
-		  bool create, bool is_static)
+		  unsigned how)
 {
 	struct net *n = s->net;
 	struct neigh *e = neigh_find(n, ip);
+	bool create = how & NEIGH_CREATE, is_static = how & NEIGH_STATIC, fresh = !e;
+	if (e && !e->is_static && !(how & NEIGH_OVERRIDE) && memcmp(e->mac, mac, 6) != 0)
+		return; /* RFC 4861 §7.2.5: without Override a known address stays */
 	if (!e) {
 		if (!create)
 			return;
@@ -119,7 +122,11 @@ void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, con
 	memcpy(e->mac, mac, 6);
 	e->iface = iface;
 	e->is_static = is_static;
-	e->confirmed = s->now;
+	/* An unsolicited advertisement says nothing of reachability
+	 * (RFC 4861 §7.2.5): a new entry starts as confirmed now, an old one
+	 * keeps its age. */
+	if (!(how & NEIGH_UNCONFIRMED) || fresh)
+		e->confirmed = s->now;
 	neigh_flush(s, e);
 }
 
@@ -129,7 +136,7 @@ static int neigh_add(struct ustcp_stack *s, int iface, const struct ipaddr *ip,
 	if (iface < 0 || iface >= s->n_ifaces || ip_is_any(ip))
 		return -EINVAL;
 	stack_event_begin(s);
-	neigh_update(s, iface, ip, mac, true, true);
+	neigh_update(s, iface, ip, mac, NEIGH_CREATE | NEIGH_STATIC | NEIGH_OVERRIDE);
 	stack_event_end(s);
 	return 0;
 }
@@ -148,8 +155,10 @@ int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], co
 	return neigh_add(s, iface, &a, mac);
 }
 
-struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop)
+struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop, bool *probe)
 {
+	(void)iface;
+	*probe = false;
 	struct neigh *nb = neigh_find(s->net, hop);
 	if (!nb || nb->is_static)
 		return nb;
@@ -160,7 +169,7 @@ struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr
 	}
 	if (age > NET_ARP_STALE && s->now - nb->asked > NET_ARP_RETRY) {
 		nb->asked = s->now;
-		net_solicit(s, iface, hop, nb->mac);
+		*probe = true;
 	}
 	return nb;
 }

@@ -221,7 +221,7 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 	bool for_us = ap.tpa != 0 && ap.tpa == s->ifaces[iface].ip4;
 	if (ap.spa != 0) {
 		struct ipaddr spa = ip_from4(ap.spa);
-		neigh_update(s, iface, &spa, ap.sha, for_us, false);
+		neigh_update(s, iface, &spa, ap.sha, NEIGH_OVERRIDE | (for_us ? NEIGH_CREATE : 0));
 	}
 	if (!for_us) {
 		stack_drop(s, USTCP_DROP_arp_not_for_us);
@@ -280,7 +280,8 @@ int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src
 		type = ETHERTYPE_IPV6;
 	}
 	struct ipaddr hop = net_next_hop(s, iface, dst);
-	struct neigh *nb = neigh_usable(s, iface, &hop);
+	bool probe;
+	struct neigh *nb = neigh_usable(s, iface, &hop, &probe);
 	struct eth_hdr eh = {.type = type};
 	memcpy(eh.dst, nb ? nb->mac : net_bcast_mac, 6);
 	memcpy(eh.src, s->ifaces[iface].mac, 6);
@@ -289,6 +290,8 @@ int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src
 	if (!nb)
 		return neigh_wait(s, tb, &hop);
 	stack_tx_commit(s, tb);
+	if (probe)
+		net_solicit(s, iface, &hop, nb->mac);
 	return 0;
 }
 
@@ -358,8 +361,10 @@ static void icmp_input(struct ustcp_stack *s, const struct net_pkt *p)
 		stack_drop(s, USTCP_DROP_icmp_ignored);
 		return;
 	}
-	if (p->l4len > s->frame_cap - NET_HDR_ROOM4) {
-		stack_drop(s, USTCP_DROP_icmp_ignored); /* an echo too big to answer */
+	/* The stack does not fragment: a reply larger than the link is not
+	 * sent (RFC 1122 §3.2.2.6 lets an echo go unanswered). */
+	if (p->l4len > net_mtu(s, &p->src) || p->l4len > s->frame_cap - NET_HDR_ROOM4) {
+		stack_drop(s, USTCP_DROP_icmp_ignored);
 		return;
 	}
 	struct txbuf *tb = stack_tx_begin(s);
@@ -419,6 +424,7 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 	};
 	if ((ih.frag & (IPV4_MF | IPV4_OFFMASK)) != 0) {
 		pkt.csum_ok = false; /* vouched for one fragment, not the datagram */
+		pkt.fragmented = true;
 		struct ip_frag_in in = {
 			.key = {.src = pkt.src, .dst = pkt.dst, .id = ih.id, .proto = ih.proto},
 			.off = (uint32_t)(ih.frag & IPV4_OFFMASK) * 8,

@@ -34,6 +34,7 @@ struct net_pkt {
 	struct ipaddr src, dst;
 	bool v6;
 	uint8_t ttl, tos;  /* IPv6: hop limit, traffic class */
+	bool fragmented;   /* it came in fragments (or one atomic fragment) */
 	const uint8_t *l4; /* transport header */
 	size_t l4len;      /* transport header + payload */
 	bool csum_ok;      /* the driver vouched for the transport checksum */
@@ -113,10 +114,14 @@ int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src
 extern const uint8_t net_bcast_mac[6];
 /* neigh.c: the cache and the frames waiting on it. */
 struct neigh *neigh_find(struct net *n, const struct ipaddr *ip);
+#define NEIGH_CREATE 1u      /* make an entry if there is none */
+#define NEIGH_STATIC 2u      /* a static entry (only those replace static ones) */
+#define NEIGH_OVERRIDE 4u    /* a different MAC replaces the known one */
+#define NEIGH_UNCONFIRMED 8u /* not a sign the neighbour is reachable */
 void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, const uint8_t mac[6],
-		  bool create, bool is_static);
+		  unsigned how);
 /* The entry to send to, or NULL when the address must be asked for. */
-struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop);
+struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop, bool *probe);
 /* Keep the frame in tb until hop's address is known, asking for it. */
 int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop);
 void neigh_init(struct ustcp_stack *s);

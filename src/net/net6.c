@@ -142,8 +142,10 @@ static void nd_send(struct ustcp_stack *s, struct txbuf *tb, int iface, const st
 		multicast_mac(dst, group_mac);
 		mac = group_mac;
 	}
+	bool probe = false;
+	struct neigh *nb = NULL;
 	if (!mac) {
-		struct neigh *nb = neigh_usable(s, iface, dst);
+		nb = neigh_usable(s, iface, dst, &probe);
 		if (!nb) {
 			tb->iface = iface;
 			neigh_wait(s, tb, dst);
@@ -152,6 +154,8 @@ static void nd_send(struct ustcp_stack *s, struct txbuf *tb, int iface, const st
 		mac = nb->mac;
 	}
 	net_send_eth(s, tb, iface, mac, ETHERTYPE_IPV6);
+	if (probe)
+		nd_send_ns(s, iface, dst, nb->mac);
 }
 
 /* The body of an NS or NA: 4 bytes of flags (in the ICMP header's rest),
@@ -226,7 +230,16 @@ static void nd_ns_input(struct ustcp_stack *s, const struct net_pkt *p)
 	bool dad = ip_is_any(&p->src);
 	struct ipaddr sn = solicited_node(&target);
 	if (!nd_options(p->l4 + ND_LEN - 8, p->l4len - (ND_LEN - 8), ND_OPT_SLLA, &lla) ||
-	    ip6_is_multicast(target.b) || (dad && (lla || !ip_eq(&p->dst, &sn)))) {
+	    ip6_is_multicast(target.b) || ip_is4(&target) ||
+	    (dad && (lla || !ip_eq(&p->dst, &sn)))) {
+		stack_drop(s, USTCP_DROP_nd_malformed);
+		return;
+	}
+	/* RFC 4861 §4.3: a multicast solicitation MUST carry the sender's
+	 * link-layer address. Without it the answer would have to wait for a
+	 * solicitation of our own, in the queue real traffic needs: answer
+	 * only a neighbour we know (as Linux does). */
+	if (!dad && !lla && ip6_is_multicast(p->dst.b) && !neigh_find(s->net, &p->src)) {
 		stack_drop(s, USTCP_DROP_nd_malformed);
 		return;
 	}
@@ -238,8 +251,8 @@ static void nd_ns_input(struct ustcp_stack *s, const struct net_pkt *p)
 		nd_send_na(s, p->iface, &target, &all_nodes, NULL, false);
 		return;
 	}
-	if (lla)
-		neigh_update(s, p->iface, &p->src, lla, true, false);
+	if (lla) /* §7.2.3 */
+		neigh_update(s, p->iface, &p->src, lla, NEIGH_CREATE | NEIGH_OVERRIDE);
 	nd_send_na(s, p->iface, &target, &p->src, lla, true);
 }
 
@@ -251,7 +264,7 @@ static void nd_na_input(struct ustcp_stack *s, const struct net_pkt *p, uint32_t
 	const uint8_t *lla;
 	struct ipaddr target = ip_from6(p->l4 + ICMP_HLEN);
 	if (!nd_options(p->l4 + ND_LEN - 8, p->l4len - (ND_LEN - 8), ND_OPT_TLLA, &lla) ||
-	    ip6_is_multicast(target.b) ||
+	    ip6_is_multicast(target.b) || ip_is4(&target) ||
 	    (ip6_is_multicast(p->dst.b) && (flags & ND_NA_SOLICITED))) {
 		stack_drop(s, USTCP_DROP_nd_malformed);
 		return;
@@ -261,7 +274,9 @@ static void nd_na_input(struct ustcp_stack *s, const struct net_pkt *p, uint32_t
 	bool wanted = false;
 	for (int i = 0; i < NET_NEIGH_PENDING && !wanted; i++)
 		wanted = s->net->pending[i].used && ip_eq(&s->net->pending[i].hop, &target);
-	neigh_update(s, p->iface, &target, lla, wanted, false);
+	neigh_update(s, p->iface, &target, lla,
+		     (wanted ? NEIGH_CREATE : 0) | (flags & ND_NA_OVERRIDE ? NEIGH_OVERRIDE : 0) |
+			     (flags & ND_NA_SOLICITED ? 0 : NEIGH_UNCONFIRMED));
 }
 
 /* RFC 4443 §2.4: errors quote as much of the offending packet as fits; we
@@ -307,8 +322,10 @@ static void icmp6_error(struct ustcp_stack *s, const struct net_pkt *p, const st
 
 static void icmp6_echo(struct ustcp_stack *s, const struct net_pkt *p, const struct icmp_hdr *ih)
 {
-	if (p->l4len > s->frame_cap - NET_HDR_ROOM6) {
-		stack_drop(s, USTCP_DROP_icmp_ignored); /* an echo too big to answer */
+	/* The stack does not fragment: a reply larger than the link is not
+	 * sent (RFC 4443 §4.2 allows an echo to go unanswered). */
+	if (p->l4len > net_mtu(s, &p->src) || p->l4len > s->frame_cap - NET_HDR_ROOM6) {
+		stack_drop(s, USTCP_DROP_icmp_ignored);
 		return;
 	}
 	/* RFC 4443 §4.2: a reply to a multicast request comes from a unicast
@@ -339,8 +356,10 @@ void icmp6_input(struct ustcp_stack *s, const struct net_pkt *p)
 		return;
 	}
 	if (ih.type == ND_NS || ih.type == ND_NA) {
-		/* RFC 4861 §7.1: hop limit 255, code 0, at least 24 bytes. */
-		if (p->ttl != ND_HOP_LIMIT || ih.code != 0 || p->l4len < ICMP_HLEN + 16) {
+		/* RFC 4861 §7.1: hop limit 255, code 0, at least 24 bytes; RFC
+		 * 6980 §5: never in fragments. */
+		if (p->ttl != ND_HOP_LIMIT || ih.code != 0 || p->l4len < ICMP_HLEN + 16 ||
+		    p->fragmented) {
 			stack_drop(s, USTCP_DROP_nd_malformed);
 			return;
 		}
@@ -378,9 +397,11 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 	}
 	/* RFC 4291 §2.7: multicast is never a source; the unspecified one only
 	 * for a node that has no address yet (RFC 4862 §5.4, neighbour
-	 * discovery). An IPv4-mapped address is never on the wire (RFC 4291
-	 * §2.5.5.2): inside the stack it would pass for an IPv4 peer. */
-	if (ip6_is_multicast(src.b) || ip_is4(&src) ||
+	 * discovery); ::1 never leaves its host (§2.5.3). An IPv4-mapped
+	 * address is never on the wire (§2.5.5.2): inside the stack it would
+	 * pass for an IPv4 peer. */
+	static const struct ipaddr loopback = {{[15] = 1}};
+	if (ip6_is_multicast(src.b) || ip_is4(&src) || ip_eq(&src, &loopback) ||
 	    (ip_is_any(&src) && ih.proto != IPPROTO_ICMPV6_)) {
 		stack_drop(s, USTCP_DROP_ip_bad_src);
 		return;
@@ -410,6 +431,16 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 	 * offsets count from there. What the first fragment carries after it
 	 * must be the upper-layer header itself (no further options here). */
 	size_t end = IPV6_HLEN + (size_t)ih.payload_len;
+	pkt.fragmented = true;
+	pkt.csum_ok = false; /* vouched for one fragment, not the packet */
+	if (ih.frag_off == 0) {
+		/* RFC 6946 §4: an atomic fragment stands alone, whatever other
+		 * fragments with its identification may be waiting. */
+		pkt.l4 = p + ih.frag_end;
+		pkt.l4len = end - ih.frag_end;
+		net_deliver(s, &pkt, ih.frag_next);
+		return;
+	}
 	struct ip_frag_in in = {
 		.key = {.src = src, .dst = dst, .id = ih.frag_id, .proto = ih.frag_next},
 		.off = ih.frag_off & 0xfff8u,
@@ -422,7 +453,6 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 		ip_frag_input(s, s->net->frags, &in, p + ih.frag_end, end - ih.frag_end);
 	if (!f)
 		return;
-	pkt.csum_ok = false; /* vouched for one fragment, not the packet */
 	pkt.l4 = f->buf;
 	pkt.l4len = f->total;
 	net_deliver(s, &pkt, ih.frag_next);

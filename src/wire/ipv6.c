@@ -84,6 +84,11 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 		} else {
 			/* RFC 8200 §4.3-4.6: length in 8-octet units, first 8 excluded. */
 			elen = ((size_t)buf[off + 1] + 1) * 8;
+			/* §4.4: a Routing header with segments left asks us to
+			 * forward; a host recognises no routing type (type 0 is
+			 * deprecated, RFC 5095), so the packet is discarded. */
+			if (nh == NH_ROUTING && buf[off + 3] != 0)
+				return -WIRE_EEXT;
 		}
 		if (elen > end - off)
 			return -WIRE_EEXT;

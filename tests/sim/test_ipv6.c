@@ -1382,6 +1382,292 @@ static void bad_sources_and_groups_dropped(void **state)
 	h_free(n);
 }
 
+/* A neighbour entry gone stale (60 s) is asked for again while in use; the
+ * segment that found it stale still leaves, intact, and the question
+ * follows it (the solicitation once took the segment's transmit slot). */
+static void stale_neighbour_keeps_the_frame(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	establish6(n, &a, &b, &l);
+	h_exchange(n, a, b);
+	h_run(n, 61 * SEC);
+	uint64_t ns = ctr(n, H_A, USTCP_C_nd_ns_out);
+	h_send_all(a, "hello");
+	h_run(n, 5 * MS);                                         /* one-way delay is 1 ms */
+	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), ns + 1); /* re-asked */
+	assert_int_equal(ustcp_sock_readable(b), 5);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_retransmits), 0);
+	ustcp_abort(a);
+	ustcp_abort(b);
+	h_finish(n, l);
+}
+
+/* The same with a transmit queue of one slot, where reusing the slot ran
+ * the queue past its end. */
+static void stale_neighbour_with_one_tx_slot(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.tx_queue = 1;
+	struct h_net *n = h_new_net(&ca, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	establish6(n, &a, &b, &l);
+	h_exchange(n, a, b);
+	h_run(n, 61 * SEC);
+	h_send_all(a, "hello");
+	h_run(n, 5 * MS);
+	assert_int_equal(ustcp_sock_readable(b), 5);
+	ustcp_abort(a);
+	ustcp_abort(b);
+	h_finish(n, l);
+}
+
+/* RFC 5722, RFC 8200 §4.5: overlapping fragments condemn the datagram;
+ * an exact copy of a fragment is only dropped itself. */
+static void overlapping_fragments_dropped(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	uint8_t data[200], msg[ICMP_HLEN + sizeof(data)];
+	memset(data, 'x', sizeof(data));
+	size_t len = icmp6_msg(msg, ICMP6_ECHO, 0, 7, data, sizeof(data), a, b);
+	/* 0..104, then 8..112 (overlaps), then 104..end */
+	const uint32_t cuts[] = {0, 104};
+	const int first[] = {0};
+	frags6_to(n, H_B, a, b, IPPROTO_ICMPV6_, msg, len, cuts, 2, first, 1, 4242);
+	const uint32_t cuts2[] = {0, 8, 112};
+	const int mid[] = {1};
+	frags6_to(n, H_B, a, b, IPPROTO_ICMPV6_, msg, len, cuts2, 3, mid, 1, 4242);
+	const int last[] = {1};
+	frags6_to(n, H_B, a, b, IPPROTO_ICMPV6_, msg, len, cuts, 2, last, 1, 4242);
+	assert_int_equal(ctr(n, H_B, USTCP_C_ip_reassembled), 0);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_frag_overlap), 1);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	/* Whole again, with the first fragment sent twice: the copy is
+	 * dropped alone and the echo answered. */
+	const int twice[] = {0, 0, 1};
+	frags6_to(n, H_B, a, b, IPPROTO_ICMPV6_, msg, len, cuts, 2, twice, 3, 4243);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_frag_dup), 1);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 1);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 6946 §4: an atomic fragment is processed alone, even beside a
+ * waiting fragment with its identification. */
+static void atomic_fragment_in_isolation(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	uint8_t msg[64];
+	size_t len = icmp6_msg(msg, ICMP6_ECHO, 0, 9, "atomic!!", 8, a, b);
+	/* A planted fragment (off 1024, M=1) with the same id. */
+	uint8_t p[8 + 16] = {IPPROTO_ICMPV6_, 0};
+	wr16(p + 2, 1024 | 1);
+	wr32(p + 4, 77);
+	inject6(n, H_B, mac_of[H_A], mac_of[H_B], a, b, 44, 64, p, sizeof(p));
+	/* The atomic fragment: off 0, M 0. */
+	uint8_t q[8 + 64] = {IPPROTO_ICMPV6_, 0};
+	wr16(q + 2, 0);
+	wr32(q + 4, 77);
+	memcpy(q + 8, msg, len);
+	inject6(n, H_B, mac_of[H_A], mac_of[H_B], a, b, 44, 64, q, 8 + len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 1);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 6980 §5: neighbour discovery in fragments is ignored. */
+static void fragmented_ns_ignored(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct cap *c = cap_new(n);
+	uint8_t b[16], sn[16], body[64], msg[128];
+	gl6(H_B, b);
+	sn_of(b, sn);
+	static const uint8_t mc[6] = {2, 0, 0, 0, 0, 7};
+	uint8_t cc[16];
+	host6(7, cc);
+	size_t blen = nd_body(body, b, 1, mc);
+	size_t len = icmp6_msg(msg, ND_NS, 0, 0, body, blen, cc, b);
+	/* two fragments, hop limit 255, unicast to B */
+	for (int i = 0; i < 2; i++) {
+		uint8_t p[8 + 64];
+		uint32_t from = i ? 16 : 0, end = i ? (uint32_t)len : 16;
+		p[0] = IPPROTO_ICMPV6_;
+		p[1] = 0;
+		wr16(p + 2, (uint16_t)(from | (i ? 0 : 1)));
+		wr32(p + 4, 99);
+		memcpy(p + 8, msg + from, end - from);
+		inject6(n, H_B, mc, mac_of[H_B], cc, b, 44, 255, p, 8 + end - from);
+	}
+	assert_int_equal(ctr(n, H_B, USTCP_C_nd_ns_in), 0);
+	assert_int_equal(cap_count6(c, H_B, ND_NA), 0);
+	cap_free(c);
+	h_free(n);
+}
+
+/* An advertisement for an IPv4-mapped target is malformed: inside the
+ * stack it would name the IPv4 (ARP) entry of that address. */
+static uint8_t last_v4_dst[6];
+static int v4_out;
+static void v4_trace(void *ctx, const struct ustcp_trace_event *ev)
+{
+	h_trace(ctx, ev);
+	struct h_net *n = ctx;
+	if (ev->dir == USTCP_TRACE_OUT && ev->stack == n->st[H_A] && ev->len > 14 &&
+	    rd16(ev->frame + 12) == ETHERTYPE_IPV4) {
+		memcpy(last_v4_dst, ev->frame, 6);
+		v4_out++;
+	}
+}
+static void na_for_mapped_target_dropped(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l); /* IPv4, A learned B by ARP */
+	ustcp_set_trace(n->st[H_A], v4_trace, n);
+	static const uint8_t evil[6] = {2, 0, 0, 0, 0, 0x66};
+	uint8_t al[16], src[16] = {0xfe, 0x80, [15] = 0x66};
+	ll6(n, H_A, al);
+	uint8_t mapped[16] = {[10] = 0xff, [11] = 0xff, 10, 0, 0, 1}; /* B's IPv4 */
+	uint8_t body[64];
+	size_t blen = nd_body(body, mapped, 2, evil);
+	send_icmp6(n, H_A, evil, mac_of[H_A], src, al, 255, ND_NA, 0, NA_O, body, blen);
+	h_send_all(a, "x");
+	h_run(n, 1 * MS);
+	assert_true(v4_out > 0);
+	assert_memory_equal(last_v4_dst, mac_of[H_B], 6);
+	ustcp_abort(a);
+	ustcp_abort(b);
+	ustcp_set_trace(n->st[H_A], h_trace, n);
+	h_finish(n, l);
+}
+
+/* RFC 4861 §7.2.5: an advertisement without Override leaves a known
+ * address as it is. */
+static void na_without_override_keeps_entry(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct cap *c = cap_new(n);
+	uint8_t b[16], sn[16], snmac[6], body[64];
+	gl6(H_B, b);
+	sn_of(b, sn);
+	group_mac(sn, snmac);
+	static const uint8_t mc[6] = {2, 0, 0, 0, 0, 7}, evil[6] = {2, 0, 0, 0, 0, 0x66};
+	uint8_t cc[16];
+	host6(7, cc);
+	size_t blen = nd_body(body, b, 1, mc);
+	send_icmp6(n, H_B, mc, snmac, cc, sn, 255, ND_NS, 0, 0, body, blen); /* B learns C */
+	blen = nd_body(body, cc, 2, evil);
+	send_icmp6(n, H_B, evil, mac_of[H_B], cc, b, 255, ND_NA, 0, 0, body, blen); /* S=0 O=0 */
+	send_icmp6(n, H_B, mc, mac_of[H_B], cc, b, 64, ICMP6_ECHO, 0, 5, "hi", 2);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, ICMP6_ECHO_REPLY, 0, &s));
+	assert_memory_equal(s.eh.dst, mc, 6);
+	cap_free(c);
+	h_run(n, 10 * MS);
+	h_free(n);
+}
+
+/* RFC 4861 §4.3: multicast solicitations without the source's link-layer
+ * address, from sources nobody knows, are not answered: each answer would
+ * wait for a solicitation of our own, and 16 of them would push out a
+ * frame waiting for a real neighbour. */
+static void ns_without_slla_not_answered(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct cap *c = cap_new(n);
+	uint8_t b[16], d[16], sn[16], snmac[6], body[64];
+	gl6(H_B, b);
+	host6(8, d);
+	sn_of(b, sn);
+	group_mac(sn, snmac);
+	static const uint8_t md[6] = {2, 0, 0, 0, 0, 8}, evil[6] = {2, 0, 0, 0, 0, 0x66};
+	send_icmp6(n, H_B, md, mac_of[H_B], d, b, 64, ICMP6_ECHO, 0, 1, "held", 4); /* held */
+	assert_int_equal(ctr(n, H_B, USTCP_C_nd_queued), 1);
+	size_t blen = nd_body(body, b, 1, NULL);
+	for (int i = 0; i < 16; i++) {
+		uint8_t src[16];
+		host6((uint8_t)(100 + i), src);
+		src[8] = 0x42;
+		send_icmp6(n, H_B, evil, snmac, src, sn, 255, ND_NS, 0, 0, body, blen);
+	}
+	uint64_t ns_out = ctr(n, H_B, USTCP_C_nd_ns_out);
+	blen = nd_body(body, d, 2, md);
+	send_icmp6(n, H_B, md, mac_of[H_B], d, b, 255, ND_NA, 0, NA_S | NA_O, body, blen);
+	assert_int_equal(ns_out, 1); /* only the one for the held echo reply */
+	assert_int_equal(drops(n, H_B, USTCP_DROP_nd_malformed), 16);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 1);
+	cap_free(c);
+	h_run(n, 10 * MS);
+	h_free(n);
+}
+
+/* The stack does not fragment: an echo whose reply would exceed the link
+ * MTU goes unanswered rather than out too big. */
+static void echo_larger_than_mtu_unanswered(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	static uint8_t data[1800], msg[ICMP_HLEN + 1800];
+	memset(data, 'y', sizeof(data));
+	size_t len = icmp6_msg(msg, ICMP6_ECHO, 0, 3, data, sizeof(data), a, b);
+	const uint32_t cuts[] = {0, 1200};
+	const int order[] = {0, 1};
+	frags6_to(n, H_B, a, b, IPPROTO_ICMPV6_, msg, len, cuts, 2, order, 2, 555);
+	for (int i = 0; i < c->nf; i++)
+		if (c->f[i].from == H_B)
+			assert_true(c->f[i].len <= ETH_HLEN + 1500);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 8200 §4.4: a Routing header with segments left (type 0, deprecated
+ * by RFC 5095) is discarded. */
+static void routing_header_discarded(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	uint8_t p[8 + 16 + 16];
+	p[0] = IPPROTO_ICMPV6_;
+	p[1] = 2; /* 24 bytes */
+	p[2] = 0; /* type 0 */
+	p[3] = 1; /* segments left */
+	memset(p + 4, 0, 4);
+	host6(99, p + 8);
+	uint8_t m[16];
+	size_t ml = icmp6_msg(m, ICMP6_ECHO, 0, 1, "rh", 2, a, b);
+	memcpy(p + 24, m, ml);
+	inject6(n, H_B, mac_of[H_A], mac_of[H_B], a, b, 43, 64, p, 24 + ml);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	cap_free(c);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tcp_over_ipv6),
 	cmocka_unit_test(neighbour_discovery_resolves),
@@ -1399,6 +1685,16 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(bulk_both_ways_with_loss),
 	cmocka_unit_test(rst_for_closed_port),
 	cmocka_unit_test(bad_sources_and_groups_dropped),
+	cmocka_unit_test(stale_neighbour_keeps_the_frame),
+	cmocka_unit_test(stale_neighbour_with_one_tx_slot),
+	cmocka_unit_test(overlapping_fragments_dropped),
+	cmocka_unit_test(atomic_fragment_in_isolation),
+	cmocka_unit_test(fragmented_ns_ignored),
+	cmocka_unit_test(na_for_mapped_target_dropped),
+	cmocka_unit_test(na_without_override_keeps_entry),
+	cmocka_unit_test(ns_without_slla_not_answered),
+	cmocka_unit_test(echo_larger_than_mtu_unanswered),
+	cmocka_unit_test(routing_header_discarded),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -331,7 +331,26 @@ static void ip_fragments_reassembled(void **state)
 	h_finish(n, l);
 }
 
+/* An ARP entry gone stale (60 s) is asked for again while in use: the
+ * segment that found it stale leaves intact, the request after it. */
+static void stale_arp_entry_keeps_the_frame(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	h_exchange(n, a, b);
+	h_run(n, 61 * SEC);
+	h_send_all(a, "hello");
+	h_run(n, 5 * MS);
+	assert_int_equal(ustcp_sock_readable(b), 5);
+	ustcp_abort(a);
+	ustcp_abort(b);
+	h_finish(n, l);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(stale_arp_entry_keeps_the_frame),
 	cmocka_unit_test(ip_fragments_reassembled),
 	cmocka_unit_test(arp_resolves_and_holds_the_first_segment),
 	cmocka_unit_test(arp_held_frame_keeps_its_offload),
