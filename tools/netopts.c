@@ -30,7 +30,8 @@ const char netopts_help[] =
 	"                      always there\n"
 	"  --gw ADDR           default router (on the link), IPv4 or IPv6; give --gw\n"
 	"                      twice, once for each family, to have both\n"
-	"  --mac MAC           Ethernet address (default 02:00:<the IPv4 address>)\n"
+	"  --mac MAC           Ethernet address (default 02:00:<the IPv4 address, or the\n"
+	"                      last 4 bytes of the IPv6 one>)\n"
 	"  --mtu N             IP MTU, 68 to 9000 (default 1500)\n"
 	"  --pcap FILE         record every frame the stack sends and receives\n"
 	"  --trace             print every frame, tcpdump style, to stderr\n"
@@ -462,9 +463,12 @@ int netopts_finish(struct netopts *o, const char *cmd)
 {
 	if (!o->tap)
 		return tool_usage_error(cmd, "--tap IFNAME is required (the TAP device to use)");
-	if (!o->have_ip)
-		return tool_usage_error(cmd, "--ip ADDR/PREFIX is required (this stack's address)");
-	uint32_t mask = ~0u << (32 - o->prefix);
+	if (!o->have_ip && !o->have_ip6)
+		return tool_usage_error(cmd, "--ip ADDR/PREFIX or --ip6 ADDR/PREFIX is required "
+					     "(this stack's address)");
+	if (o->gw && !o->have_ip)
+		return tool_usage_error(cmd, "an IPv4 --gw needs --ip");
+	uint32_t mask = o->prefix ? ~0u << (32 - o->prefix) : 0;
 	if (o->gw && (ntohl(o->gw) & mask) != (ntohl(o->ip) & mask))
 		return tool_usage_error(cmd, "--gw must be on the link of --ip (/%u)",
 					(unsigned)o->prefix);
@@ -486,9 +490,10 @@ int netopts_finish(struct netopts *o, const char *cmd)
 		return tool_usage_error(cmd, "--impair: queue needs rate (the queue sits behind "
 					     "the rate limit)");
 	if (!o->have_mac) {
-		/* Locally administered, unicast, and different for every address. */
+		/* Locally administered, unicast, and different for every address
+		 * (the IPv4 one, or the last four bytes of the IPv6 one). */
 		uint8_t b[4];
-		memcpy(b, &o->ip, 4);
+		memcpy(b, o->have_ip ? (const uint8_t *)&o->ip : o->ip6 + 12, 4);
 		uint8_t mac[6] = {0x02, 0x00, b[0], b[1], b[2], b[3]};
 		memcpy(o->mac, mac, 6);
 	}
@@ -650,13 +655,21 @@ void netenv_print_addrs(const struct netenv *e)
 			snprintf(gw + n, sizeof(gw) - n, " %s", a6);
 		}
 	}
-	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x: %s/%u", e->cmd, e->tap,
-		ic->mac[0], ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5], a4,
-		(unsigned)ic->prefix_len);
+	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x:", e->cmd, e->tap, ic->mac[0],
+		ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5]);
+	const char *sep = " ";
+	if (ic->ip4) {
+		fprintf(stderr, " %s/%u", a4, (unsigned)ic->prefix_len);
+		sep = ", ";
+	}
 	if (memcmp(ic->ip6, zero, 16)) {
 		inet_ntop(AF_INET6, ic->ip6, a6, sizeof(a6));
-		fprintf(stderr, ", %s/%u", a6, (unsigned)ic->prefix6_len);
+		fprintf(stderr, "%s%s/%u", sep, a6, (unsigned)ic->prefix6_len);
+		sep = ", ";
 	}
+	if (*ll)
+		fprintf(stderr, "%s%s", sep, ll + 2);
+	*ll = '\0';
 	fprintf(stderr, "%s%s\n", ll, gw);
 }
 
