@@ -108,7 +108,7 @@ struct ustcp_sock_info {
 	uint64_t min_rtt;               /* smallest RTT sample seen */
 	uint32_t bytes_in_flight;       /* snd_max - snd_una */
 	uint32_t retransmits;           /* segments retransmitted, all causes */
-	uint32_t fast_retransmits;      /* of those, by three duplicate ACKs */
+	uint32_t fast_retransmits;      /* recoveries begun by DupThresh or RACK (RFC 8985) */
 	uint32_t rto_expirations;       /* retransmission timeouts */
 	uint32_t dup_acks;              /* duplicate ACKs received */
 	uint32_t zero_window_probes;    /* persist probes sent */

@@ -133,7 +133,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_data_out_bytes, "bytes of new data sent")                                    \
 	X(tcp_keepalive_probes, "keepalive probes sent")                                   \
 	X(tcp_keepalive_drops, "connections ended by unanswered keepalives")               \
-	X(tcp_fast_retransmits, "segments resent after three duplicate ACKs")              \
+	X(tcp_fast_retransmits, "fast retransmits (DupThresh or RACK found loss)")         \
 	X(tcp_spurious_retransmits, "fast retransmits undone: a D-SACK showed reordering") \
 	X(tcp_rto_expirations, "retransmission timeouts")                                  \
 	X(tcp_zero_window_probes, "zero-window probes sent")                               \
@@ -141,7 +141,10 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_ooo_segments, "segments queued out of order")                                \
 	X(tcp_pmtu_updates, "segment sizes lowered by ICMP frag. needed / packet too big") \
 	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")         \
-	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)")
+	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)") \
+	X(tcp_tlp_probes, "tail loss probes sent (RFC 8985 §7)")                           \
+	X(tcp_tlp_recoveries, "losses a tail loss probe repaired")                         \
+	X(tcp_rack_fallbacks, "full send maps: loss found by DupThresh instead of RACK")
 
 #define USTCP_DROPS(X)                                                            \
 	X(none, "not dropped")                                                    \

@@ -47,6 +47,7 @@ void tcp_destroy(struct ustcp_stack *s)
 			ring_free(&t->pool[i].rcvbuf);
 			tcp_reass_free(&t->pool[i].reass);
 			tcp_reass_free(&t->pool[i].sacked);
+			tcp_rack_free(&t->pool[i]);
 		}
 	}
 	free(t->pool);
@@ -84,6 +85,7 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	tcp_reass_init(&c->sacked);
 	c->reordering = 3;
 	tcp_timers_init(c);
+	tcp_rack_init(c);
 	return c;
 }
 
@@ -267,6 +269,8 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += c->opt_sndbuf;
 		reass_size(c, &c->sacked, c->opt_sndbuf);
+		if (s->cfg.sack)
+			tcp_rack_alloc(c, c->opt_sndbuf);
 	}
 	if (!c->rcvbuf.buf) {
 		uint32_t cap = c->opt_rcvbuf + tcp_rcv_slack(c);
@@ -318,7 +322,8 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 		t->buffer_bytes -= c->sndbuf.cap;
 	if (c->rcvbuf.buf)
 		t->buffer_bytes -= c->rcvbuf.cap;
-	t->buffer_bytes -= reass_room(&c->reass) + reass_room(&c->sacked);
+	t->buffer_bytes -= reass_room(&c->reass) + reass_room(&c->sacked) + tcp_rack_room(c);
+	tcp_rack_free(c);
 	ring_free(&c->sndbuf);
 	ring_free(&c->rcvbuf);
 	tcp_reass_free(&c->reass);

@@ -23,6 +23,50 @@
 #include "tcp/tcp_seq.h"
 #include "wire/wire.h"
 
+/* One stretch of sent data in the send map (RFC 8985 §5.2's per-segment
+ * state): the segments sent in one event share a transmit time and form one
+ * record until SACK blocks or retransmissions cut it. */
+#define TCP_REC_RETRANS 1u /* sent more than once: RTT samples are ambiguous */
+#define TCP_REC_SACKED 2u  /* the peer holds it */
+#define TCP_REC_LOST 4u    /* deemed lost, not yet sent again */
+
+struct tcp_sendrec {
+	uint32_t start, end; /* [start, end) in sequence space */
+	uint64_t xmit_ts;    /* latest transmission */
+	uint32_t flags;      /* TCP_REC_* */
+};
+
+/* The records of everything outstanding, in sequence order: r[head ..
+ * head + n) of cap; cumulative ACKs drop them from the front. */
+struct tcp_sendmap {
+	struct tcp_sendrec *r;
+	uint32_t head, n, cap;
+	uint32_t lost_bytes; /* in records marked lost */
+};
+
+/* RACK-TLP state (RFC 8985 §5.2, with its names). */
+struct tcp_rack {
+	struct tcp_sendmap map;
+	bool active;             /* the map holds all data outstanding: RACK decides loss */
+	bool delivered;          /* xmit_ts/end_seq name a delivered segment */
+	bool reordering_seen;    /* RACK.reordering_seen */
+	bool dsack_round_valid;  /* RACK.dsack_round is set */
+	uint64_t xmit_ts;        /* RACK.xmit_ts: latest transmission delivered */
+	uint32_t end_seq;        /* RACK.end_seq */
+	uint64_t rtt;            /* RACK.rtt */
+	uint32_t fack;           /* RACK.fack: highest sequence delivered */
+	uint32_t dsack_round;    /* RACK.dsack_round */
+	uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult */
+	uint8_t reo_wnd_persist; /* RACK.reo_wnd_persist */
+	uint32_t lost_from;      /* no record below this is marked lost */
+	uint64_t reo_at;         /* reordering timer deadline, 0: none */
+	uint64_t pto_at;         /* tail loss probe deadline, 0: none */
+	bool tlp_pending;        /* TLP.end_seq is set: a probe awaits its ACK */
+	bool tlp_is_retrans;     /* TLP.is_retrans */
+	uint32_t tlp_end_seq;    /* TLP.end_seq */
+	struct tw_timer timer;   /* the reordering timer and the PTO */
+};
+
 struct ustcp_sock {
 	struct ustcp_stack *stack;
 	struct ustcp_sock *hnext; /* hash chain / free list */
@@ -78,7 +122,8 @@ struct ustcp_sock {
 	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
 	uint32_t rexmt_next; /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
 	bool in_recovery;
-	uint64_t last_send; /* when data was last sent (RFC 5681 §4.1 idle restart) */
+	struct tcp_rack rack; /* RACK-TLP loss detection (SACK connections) */
+	uint64_t last_send;   /* when data was last sent (RFC 5681 §4.1 idle restart) */
 
 	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
 	uint32_t delack_bytes; /* data received since our last ACK */
@@ -232,6 +277,35 @@ bool tcp_sack_loss_detected(const struct ustcp_sock *c);
 uint32_t tcp_sack_pipe(const struct ustcp_sock *c);
 void tcp_sack_output(struct ustcp_sock *c);
 uint32_t tcp_sack_skip(struct ustcp_sock *c);
+/* tcp_rack.c: the send map, RACK loss detection, tail loss probes (RFC 8985). */
+void tcp_rack_init(struct ustcp_sock *c);
+/* Room for the send map of a buffer of sndbuf bytes (counted in buffer_bytes). */
+void tcp_rack_alloc(struct ustcp_sock *c, uint32_t sndbuf);
+void tcp_rack_free(struct ustcp_sock *c);
+/* Bytes the map's room takes. */
+uint64_t tcp_rack_room(const struct ustcp_sock *c);
+static inline bool tcp_rack_on(const struct ustcp_sock *c) { return c->rack.active; }
+/* [seq, end) was just sent (new data or again). */
+void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end);
+/* An acceptable ACK (after SND.UNA and the scoreboard were updated): what
+ * it delivered, then §6.2's loss detection and §7.4's TLP bookkeeping. */
+void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *o);
+/* The first lost, not yet resent range (at most one segment). */
+bool tcp_rack_next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len);
+/* A recovery was undone by a D-SACK: nothing it marked was lost. */
+void tcp_rack_undo(struct ustcp_sock *c);
+/* Fast recovery (or the resending after a timeout) is over (§6.2 step 4). */
+void tcp_rack_recovery_done(struct ustcp_sock *c);
+/* The retransmission timer fired (§6.3); sacked_cleared: the scoreboard was forgotten. */
+void tcp_rack_on_rto(struct ustcp_sock *c, bool sacked_cleared);
+/* (Re)start the probe timeout (§7.2) if a probe may be due. */
+void tcp_tlp_schedule(struct ustcp_sock *c);
+/* No probe while recovery runs. */
+void tcp_tlp_cancel(struct ustcp_sock *c);
+
+/* tcp_input.c: start fast recovery when loss is known and recovery may begin. */
+void tcp_loss_check(struct ustcp_sock *c);
+
 /* Arm the delayed-ACK timer unless it runs. */
 void tcp_ack_later(struct ustcp_sock *c);
 /* Bytes in the send buffer past snd_nxt: not yet sent. */

@@ -369,10 +369,13 @@ static void recovery_ack(struct ustcp_sock *c, uint32_t acked)
 		c->in_recovery = false;
 		c->dupacks = 0;
 		c->cc->after_recovery(c);
+		tcp_rack_recovery_done(c);
 		return;
 	}
 	if (c->sack_ok) {
-		if (!tcp_sack_loss_detected(c) && seq_leq(c->rexmt_next, c->snd_una))
+		/* RACK finds the next hole in time (its timer included). */
+		if (!tcp_rack_on(c) && !tcp_sack_loss_detected(c) &&
+		    seq_leq(c->rexmt_next, c->snd_una))
 			tcp_retransmit_first(c);
 		return;
 	}
@@ -427,6 +430,10 @@ static void new_ack(struct ustcp_sock *c, uint32_t acked)
 		tw_cancel(&s->wheel, &c->t_rexmt);
 	else
 		tcp_rexmt_arm(c);
+	/* RACK may find loss in an ACK that moves SND.UNA too. */
+	if (tcp_rack_on(c))
+		tcp_loss_check(c);
+	tcp_tlp_schedule(c); /* RFC 8985 §7.2: after an ACK of new data */
 	tcp_notify(c, USTCP_EV_WRITABLE);
 }
 
@@ -460,6 +467,7 @@ void tcp_undo_recovery(struct ustcp_sock *c)
 	c->undo_ok = false;
 	if (c->reordering < 16)
 		c->reordering++;
+	tcp_rack_undo(c);
 	stat_inc(c->stack, USTCP_C_tcp_spurious_retransmits);
 }
 
@@ -480,10 +488,26 @@ static void enter_recovery(struct ustcp_sock *c)
 	c->rexmt_next = c->snd_una;
 	c->fast_retransmits++;
 	stat_inc(c->stack, USTCP_C_tcp_fast_retransmits);
-	tcp_retransmit_first(c);
+	uint32_t seq, len;
+	if (tcp_rack_next_lost(c, &seq, &len)) {
+		/* RFC 6675 §5 (4.2): the first segment RACK found lost. */
+		c->undo_seq = seq;
+		tcp_send_range(c, seq, len);
+	} else {
+		tcp_retransmit_first(c);
+	}
 	/* Give the resent segment a whole RTO (as Linux does): the timer
 	 * started with the last new ACK would fire just before its answer. */
 	tcp_rexmt_arm(c);
+	tcp_tlp_cancel(c); /* RFC 8985 §7.2: no probe during recovery */
+}
+
+void tcp_loss_check(struct ustcp_sock *c)
+{
+	if (c->in_recovery || c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->rto_recover))
+		return;
+	if (tcp_sack_loss_detected(c))
+		enter_recovery(c);
 }
 
 /* Loss is found by the third duplicate ACK, or with SACK as soon as enough
@@ -503,7 +527,10 @@ static void dup_ack(struct ustcp_sock *c, bool dup)
 	}
 	if (!seq_geq(c->snd_una, c->rto_recover) || c->snd_una == c->snd_max)
 		return;
-	if (c->dupacks >= c->reordering || (c->sack_ok && tcp_sack_loss_detected(c)))
+	/* RACK (RFC 8985) replaces counting duplicates while it keeps the map. */
+	if (tcp_rack_on(c)
+		    ? tcp_sack_loss_detected(c)
+		    : c->dupacks >= c->reordering || (c->sack_ok && tcp_sack_loss_detected(c)))
 		enter_recovery(c);
 }
 
@@ -553,9 +580,18 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 	}
 	bool advanced = seq_gt(g->ack, c->snd_una);
 	bool dup = !advanced && is_dup_ack(c, g);
+	/* The resending after a timeout ends with this ACK (RFC 8985 §6.2 step 4). */
+	bool rto_done =
+		advanced && seq_lt(c->snd_una, c->rto_recover) && seq_geq(g->ack, c->rto_recover);
 	uint32_t acked = advanced ? ack_advance(c, g) : 0;
-	if (c->sack_ok && (g->th.opts.present & TCP_OPT_SACK))
+	bool has_sack = c->sack_ok && (g->th.opts.present & TCP_OPT_SACK);
+	if (has_sack)
 		tcp_sack_update(c, &g->th.opts, g->ack);
+	if (tcp_rack_on(c)) {
+		if (rto_done)
+			tcp_rack_recovery_done(c);
+		tcp_rack_on_ack(c, g->ack, has_sack ? &g->th.opts : NULL);
+	}
 	if (advanced)
 		new_ack(c, acked);
 	else

@@ -240,6 +240,9 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 {
 	uint32_t end = seq + seg_len;
+	bool new_data = seq_gt(end, c->snd_max) && seq != c->iss;
+	if (seq != c->iss)
+		tcp_rack_sent(c, seq, end);
 	if (c->snd_una == c->snd_max)
 		c->una_time = c->stack->now; /* the oldest unacknowledged byte leaves now */
 	if (c->rtt_active && seq_lt(seq, c->rtt_seq))
@@ -255,6 +258,8 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
 	c->last_send = c->stack->now;
 	if (!tw_armed(&c->t_rexmt))
 		tcp_rexmt_arm(c);
+	if (new_data)
+		tcp_tlp_schedule(c); /* RFC 8985 §7.2: the probe timer follows new data */
 }
 
 void tcp_send_syn(struct ustcp_sock *c)
@@ -460,6 +465,7 @@ void tcp_send_range(struct ustcp_sock *c, uint32_t seq, uint32_t len)
 	if (len == 0 && !(flags & TCP_FIN))
 		return;
 	emit(c, seq, flags, len);
+	tcp_rack_sent(c, seq, seq + len + !!(flags & TCP_FIN));
 	c->last_send = c->stack->now;
 	if (c->rtt_active && seq_gt(c->rtt_seq, seq))
 		c->rtt_active = false; /* Karn: the timed segment was sent again */

@@ -10,7 +10,8 @@
  * everything sent and not acknowledged, less what was SACKed, less what is
  * lost and not yet resent. Each time pipe leaves a segment of room in
  * cwnd, the next lost hole is resent (NextSeg rule 1), or else new data is
- * sent (rule 2). */
+ * sent (rule 2). While RACK (tcp_rack.c) keeps the send map, it decides
+ * instead which data is lost; DupThresh is the fallback. */
 #include "tcp/tcp_conn.h"
 
 /* Record the blocks of an arriving ACK that lie above SND.UNA and within
@@ -57,7 +58,12 @@ static uint32_t lost_edge(const struct ustcp_sock *c)
 	return c->snd_una; /* nothing is lost yet */
 }
 
-bool tcp_sack_loss_detected(const struct ustcp_sock *c) { return seq_gt(lost_edge(c), c->snd_una); }
+bool tcp_sack_loss_detected(const struct ustcp_sock *c)
+{
+	if (tcp_rack_on(c))
+		return c->rack.map.lost_bytes > 0;
+	return seq_gt(lost_edge(c), c->snd_una);
+}
 
 /* Bytes in [from, to) that were not SACKed. */
 static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t to)
@@ -78,16 +84,23 @@ uint32_t tcp_sack_pipe(const struct ustcp_sock *c)
 {
 	uint32_t out = c->snd_max - c->snd_una;
 	uint32_t sacked = tcp_reass_bytes(&c->sacked);
-	uint32_t from = seq_max(c->rexmt_next, c->snd_una);
-	uint32_t lost = unsacked_in(c, from, lost_edge(c));
+	uint32_t lost;
+	if (tcp_rack_on(c)) {
+		lost = c->rack.map.lost_bytes; /* marked lost, not yet resent */
+	} else {
+		uint32_t from = seq_max(c->rexmt_next, c->snd_una);
+		lost = unsacked_in(c, from, lost_edge(c));
+	}
 	uint32_t gone = sacked + lost;
 	return out > gone ? out - gone : 0;
 }
 
 /* The next lost, not yet resent hole at or after rexmt_next: its start and
  * the length to send (at most one segment). */
-static bool next_lost(const struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
+static bool next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 {
+	if (tcp_rack_on(c))
+		return tcp_rack_next_lost(c, seq, len);
 	uint32_t edge = lost_edge(c);
 	uint32_t s = seq_max(c->rexmt_next, c->snd_una);
 	const struct tcp_reass *sb = &c->sacked;
@@ -112,8 +125,11 @@ void tcp_sack_output(struct ustcp_sock *c)
 			break;
 		uint32_t seq, len;
 		if (next_lost(c, &seq, &len)) {
+			uint32_t lost = c->rack.map.lost_bytes;
 			tcp_send_range(c, seq, len);
 			c->rexmt_next = seq + len;
+			if (tcp_rack_on(c) && c->rack.map.lost_bytes == lost)
+				break; /* nothing could be sent */
 			continue;
 		}
 		if (!tcp_send_new_segment(c))

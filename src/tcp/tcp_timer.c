@@ -151,6 +151,7 @@ static void data_timeout(struct ustcp_sock *c)
 	c->cc->on_rto(c);
 	if (c->backoff > 1)
 		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */
+	tcp_rack_on_rto(c, c->backoff > 1);
 	c->in_recovery = false;
 	c->dupacks = 0;
 	c->rto_recover = c->snd_max;
@@ -267,6 +268,7 @@ void tcp_timers_cancel(struct ustcp_sock *c)
 	tw_cancel(w, &c->t_close);
 	tw_cancel(w, &c->t_keep);
 	tw_cancel(w, &c->t_delack);
+	tw_cancel(w, &c->rack.timer);
 }
 
 /* RFC 9293 §3.10.7.4 (FIN, TIME-WAIT): start (or restart) the 2*MSL timeout. */

@@ -697,14 +697,19 @@ static void rto_collapses_cwnd_and_slow_starts(void **state)
 	uint64_t off = warm_up(n, a, b, 24);
 	struct ustcp_sock_info i0 = h_info(a);
 	uint32_t mss = i0.snd_mss, s0 = i0.snd_nxt, tail = s0 + 10 * mss;
-	l_drop_range(l, H_A, tail, s0 + 20 * mss, 10);
+	/* The tail loss probe (RFC 8985 §7), the last segment again, is lost too. */
+	l_drop_range(l, H_A, tail, s0 + 20 * mss, 11);
 	int first = n->nlog;
 	send_pattern(a, off, 20 * (size_t)mss);
 	assert_int_equal(h_info(a).snd_max, s0 + 20 * mss); /* one window, all sent */
-	/* The ACKs of the first half restart the timer with the RTO then in force. */
 	struct una_wait w = {a, tail};
 	assert_true(h_run_cond(n, 1 * SEC, una_reached, &w));
-	uint64_t t_half = h_now(n), rto = h_info(a).rto;
+	uint64_t rto = h_info(a).rto;
+	/* The probe restarts the timer with the RTO then in force. */
+	for (int i = 0; i < 1000 && count_data(n, first, H_A, s0 + 19 * mss) < 2; i++)
+		h_run(n, 1 * MS);
+	assert_int_equal(count_data(n, first, H_A, s0 + 19 * mss), 2);
+	uint64_t t_half = data_seg(n, first, H_A, s0 + 19 * mss, 1)->t;
 
 	assert_true(h_run_cond(n, 5 * SEC, rto_expired, a));
 	struct ustcp_sock_info ir = h_info(a);
@@ -1236,7 +1241,7 @@ static void dsack_undoes_spurious_fast_retransmit(void **state)
 	assert_true(ustcp_counter(n->st[H_A], USTCP_C_tcp_spurious_retransmits) > 0);
 	/* Undone cuts: fewer fast retransmits than reorderings caused. */
 	struct ustcp_sock_info ia = h_info(a);
-	assert_true(ia.fast_retransmits >
+	assert_true(ia.fast_retransmits >=
 		    ustcp_counter(n->st[H_A], USTCP_C_tcp_spurious_retransmits));
 	ustcp_close(a);
 	ustcp_close(b);

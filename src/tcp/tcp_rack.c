@@ -1,0 +1,589 @@
+/* tcp_rack.c — RACK-TLP loss detection (RFC 8985) for SACK connections.
+ *
+ * The send map remembers when each stretch of outstanding data was last
+ * sent. Each ACK tells, through what it newly delivered (cumulatively or by
+ * SACK), the latest transmission known to have arrived (RACK.xmit_ts);
+ * anything not delivered that was sent before it is lost once an RTT and a
+ * reordering window have passed since its own transmission (§6.2). Loss is
+ * judged in time rather than by counting what arrived above a hole, so
+ * reordering within the window is not taken for loss, and a lost
+ * retransmission is found like any other loss. The losses drive RFC 6675
+ * recovery (tcp_sack.c): pipe counts them as gone and NextSeg resends them
+ * in sequence order.
+ *
+ * A tail loss probe (§7) goes when ACKs stop coming before the RTO would
+ * fire: a new segment, or the last one again, so that a lost tail draws
+ * SACK feedback that RACK can act on instead of a timeout.
+ *
+ * The map's room is bounded and counted in the connection's buffer memory;
+ * should it fill, the connection goes back to DupThresh (tcp_sack.c's
+ * lost_edge) until all it sent is acknowledged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp/tcp_conn.h"
+#include "ustcp/ustcp.h"
+
+/* §7.2 WCDelAckT, the worst-case delayed-ACK time: RFC 1122 §4.2.3.2's
+ * bound (and the most this stack's own ACK delay may be set to). */
+#define WC_DEL_ACK_T (500 * USTCP_NS_PER_MS)
+#define REO_WND_PERSIST 16 /* §6.2 step 4: recoveries a grown window lasts */
+#define MAP_MIN 64         /* records a map has at least */
+#define MAP_MAX 65536
+
+static struct tcp_sendrec *rec(const struct tcp_sendmap *m, uint32_t i)
+{
+	return &m->r[m->head + i];
+}
+
+static void rack_fire(struct tw_timer *t, uint64_t now);
+
+void tcp_rack_init(struct ustcp_sock *c)
+{
+	memset(&c->rack, 0, sizeof(c->rack));
+	c->rack.reo_wnd_mult = 1;
+	tw_timer_init(&c->rack.timer, rack_fire);
+}
+
+uint64_t tcp_rack_room(const struct ustcp_sock *c)
+{
+	return c->rack.map.r ? (uint64_t)c->rack.map.cap * sizeof(struct tcp_sendrec) : 0;
+}
+
+/* One record per KiB of send buffer: the segments sent in one event share
+ * a record, so a window of full segments needs at most about one each (an
+ * ACK-clocked sender sends a few per ACK), and SACK holes cut them further. */
+void tcp_rack_alloc(struct ustcp_sock *c, uint32_t sndbuf)
+{
+	struct tcp_sendmap *m = &c->rack.map;
+	if (m->r)
+		return;
+	uint32_t cap = MIN(MAX(sndbuf / 1024, (uint32_t)MAP_MIN), (uint32_t)MAP_MAX);
+	m->r = malloc((size_t)cap * sizeof(*m->r));
+	if (!m->r)
+		return; /* DupThresh alone, as without the map */
+	m->cap = cap;
+	m->head = m->n = m->lost_bytes = 0;
+	c->stack->tcp->buffer_bytes += tcp_rack_room(c);
+}
+
+void tcp_rack_free(struct ustcp_sock *c)
+{
+	free(c->rack.map.r);
+	c->rack.map.r = NULL;
+	c->rack.map.cap = c->rack.map.n = 0;
+	c->rack.active = false;
+}
+
+/* ---- the send map ---- */
+
+/* The index of the first record that ends after seq (n when none). */
+static uint32_t map_find(const struct tcp_sendmap *m, uint32_t seq)
+{
+	if (!m->n || seq_lt(seq, rec(m, 0)->start))
+		return 0;
+	uint32_t base = rec(m, 0)->start, off = seq - base;
+	uint32_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (rec(m, mid)->end - base <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Room for a record at index i (moved up from there); NULL when full. */
+static struct tcp_sendrec *map_insert(struct tcp_sendmap *m, uint32_t i)
+{
+	if (m->n == m->cap)
+		return NULL;
+	if (m->head + m->n == m->cap) {
+		memmove(m->r, m->r + m->head, (size_t)m->n * sizeof(*m->r));
+		m->head = 0;
+	}
+	struct tcp_sendrec *p = rec(m, i);
+	memmove(p + 1, p, (size_t)(m->n - i) * sizeof(*p));
+	m->n++;
+	return p;
+}
+
+/* Make seq a record boundary (a SACKed record needs none: it is never
+ * changed again). False when the map is full. */
+static bool map_split(struct tcp_sendmap *m, uint32_t seq)
+{
+	uint32_t i = map_find(m, seq);
+	if (i == m->n || !seq_gt(seq, rec(m, i)->start) || (rec(m, i)->flags & TCP_REC_SACKED))
+		return true;
+	struct tcp_sendrec *p = map_insert(m, i + 1);
+	if (!p)
+		return false;
+	struct tcp_sendrec *r = rec(m, i);
+	*p = *r;
+	p->start = seq;
+	r->end = seq;
+	return true;
+}
+
+/* SACKed stretches need no time any more; others join when sent together. */
+static bool mergeable(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
+{
+	if (a->end != b->start)
+		return false;
+	if (a->flags & b->flags & TCP_REC_SACKED)
+		return true;
+	return a->flags == b->flags && a->xmit_ts == b->xmit_ts;
+}
+
+/* Join what can be joined among records lo - 1 .. hi + 1. */
+static void map_merge(struct tcp_sendmap *m, uint32_t lo, uint32_t hi)
+{
+	if (m->n < 2)
+		return;
+	lo = lo ? lo - 1 : 0;
+	hi = MIN(hi + 1, m->n - 1);
+	uint32_t w = lo;
+	for (uint32_t i = lo + 1; i <= hi; i++) {
+		struct tcp_sendrec *a = rec(m, w), *b = rec(m, i);
+		if (mergeable(a, b))
+			a->end = b->end;
+		else if (++w != i)
+			*rec(m, w) = *b;
+	}
+	uint32_t gone = hi - w;
+	if (gone) {
+		memmove(rec(m, w + 1), rec(m, hi + 1), (size_t)(m->n - hi - 1) * sizeof(*m->r));
+		m->n -= gone;
+	}
+}
+
+static void rack_timer_arm(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	uint64_t at = r->reo_at ? r->reo_at : UINT64_MAX;
+	if (r->pto_at && r->pto_at < at)
+		at = r->pto_at;
+	if (at == UINT64_MAX)
+		tw_cancel(&c->stack->wheel, &r->timer);
+	else
+		tw_arm(&c->stack->wheel, &r->timer, at);
+}
+
+/* The map is full: DupThresh decides loss until nothing is outstanding. */
+static void rack_stop(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	r->active = false;
+	r->map.head = r->map.n = r->map.lost_bytes = 0;
+	r->reo_at = r->pto_at = 0;
+	r->tlp_pending = false;
+	tw_cancel(&c->stack->wheel, &r->timer);
+	/* Every hole below DupThresh's loss edge is to be resent from here. */
+	c->rexmt_next = c->snd_una;
+	stat_inc(c->stack, USTCP_C_tcp_rack_fallbacks);
+}
+
+void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	if (!c->sack_ok || !m->r || !seq_lt(seq, end))
+		return;
+	if (!r->active) {
+		/* Start (again) only with nothing outstanding: the map must
+		 * describe every byte in flight. */
+		if (c->snd_una != c->snd_max || seq != c->snd_una)
+			return;
+		r->active = true;
+		m->head = m->n = m->lost_bytes = 0;
+		r->lost_from = r->fack = seq;
+	}
+	uint64_t now = c->stack->now;
+	uint32_t map_end = m->n ? rec(m, m->n - 1)->end : seq;
+	if (m->n && seq_lt(seq, map_end)) {
+		/* Sent again: what the peer does not hold takes the new time. */
+		uint32_t e = seq_min(end, map_end);
+		if (!map_split(m, seq) || !map_split(m, e)) {
+			rack_stop(c);
+			return;
+		}
+		uint32_t i = map_find(m, seq), j = i;
+		for (; j < m->n && seq_lt(rec(m, j)->start, e); j++) {
+			struct tcp_sendrec *p = rec(m, j);
+			if (p->flags & TCP_REC_SACKED)
+				continue;
+			if (p->flags & TCP_REC_LOST)
+				m->lost_bytes -= p->end - p->start;
+			p->flags = TCP_REC_RETRANS;
+			p->xmit_ts = now;
+		}
+		if (j > i)
+			map_merge(m, i, j - 1);
+		seq = e;
+		if (!seq_lt(seq, end))
+			return;
+	}
+	/* New data. Below snd_max it went before, as a zero-window probe. */
+	uint32_t flags = seq_lt(seq, c->snd_max) ? TCP_REC_RETRANS : 0;
+	struct tcp_sendrec *last = m->n ? rec(m, m->n - 1) : NULL;
+	if (last && last->end == seq && last->flags == flags && last->xmit_ts == now) {
+		last->end = end;
+		return;
+	}
+	struct tcp_sendrec *p = map_insert(m, m->n);
+	if (!p) {
+		rack_stop(c);
+		return;
+	}
+	*p = (struct tcp_sendrec){.start = seq, .end = end, .xmit_ts = now, .flags = flags};
+}
+
+/* ---- RACK (§6.2) ---- */
+
+/* RACK_sent_after: t1/seq1 went later than t2/seq2. */
+static bool sent_after(uint64_t t1, uint32_t seq1, uint64_t t2, uint32_t seq2)
+{
+	return t1 > t2 || (t1 == t2 && seq_gt(seq1, seq2));
+}
+
+/* The latest transmission among those one ACK delivered. */
+struct delivery {
+	bool any;
+	uint64_t xmit_ts;
+	uint32_t end_seq;
+};
+
+/* Steps 2 and 3 for one delivered stretch ending at end. */
+static void delivered(struct ustcp_sock *c, struct delivery *d, const struct tcp_sendrec *p,
+		      uint32_t end)
+{
+	struct tcp_rack *r = &c->rack;
+	bool retrans = p->flags & TCP_REC_RETRANS;
+	/* Step 3: data sent once that arrives below the highest delivered
+	 * sequence was overtaken. */
+	if (seq_gt(end, r->fack))
+		r->fack = end;
+	else if (seq_lt(end, r->fack) && !retrans)
+		r->reordering_seen = true;
+	/* Step 2: a retransmission answered sooner than any round trip could
+	 * be answered is the original's ACK: no evidence about this send. */
+	if (retrans && c->stack->now - p->xmit_ts < c->min_rtt)
+		return;
+	if (!d->any || sent_after(p->xmit_ts, end, d->xmit_ts, d->end_seq)) {
+		d->any = true;
+		d->xmit_ts = p->xmit_ts;
+		d->end_seq = end;
+	}
+}
+
+/* Step 4 (RACK_update_reo_wnd): min_RTT / 4, scaled up by D-SACKs; none at
+ * all before any reordering was seen if recovery already runs or DupThresh
+ * segments were SACKed, so that RACK is never slower than DupThresh. */
+static uint64_t reo_wnd(const struct ustcp_sock *c)
+{
+	const struct tcp_rack *r = &c->rack;
+	if (!r->reordering_seen) {
+		if (c->in_recovery || seq_lt(c->snd_una, c->rto_recover))
+			return 0;
+		if (tcp_reass_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
+			return 0;
+	}
+	return MIN(c->min_rtt / 4 * r->reo_wnd_mult, c->srtt);
+}
+
+/* Step 5 (RACK_detect_loss): an undelivered stretch sent before RACK.xmit_ts
+ * is lost once RACK.rtt + reo_wnd has passed since it was sent; the
+ * earliest of the others' deadlines arms the reordering timer. */
+static void detect_loss(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	r->reo_at = 0;
+	if (!r->delivered)
+		return;
+	uint64_t now = c->stack->now, wnd = reo_wnd(c), first = UINT64_MAX;
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct tcp_sendrec *p = rec(m, i);
+		if (p->flags & (TCP_REC_SACKED | TCP_REC_LOST))
+			continue;
+		if (sent_after(p->xmit_ts, p->end, r->xmit_ts, r->end_seq)) {
+			/* Data sent once goes in sequence order, and whatever
+			 * was resent went later than its original: nothing
+			 * beyond a first transmission this recent can be older
+			 * than RACK.xmit_ts. */
+			if (!(p->flags & TCP_REC_RETRANS))
+				break;
+			continue;
+		}
+		uint64_t deadline = p->xmit_ts + r->rtt + wnd;
+		if (now >= deadline) {
+			p->flags |= TCP_REC_LOST;
+			m->lost_bytes += p->end - p->start;
+			if (seq_lt(p->start, r->lost_from))
+				r->lost_from = p->start;
+		} else if (deadline < first) {
+			first = deadline;
+		}
+	}
+	/* No timer while resending after a timeout: that goes back N anyway. */
+	if (first != UINT64_MAX && !seq_lt(c->snd_una, c->rto_recover))
+		r->reo_at = first;
+}
+
+/* RFC 2883: the first block is a duplicate report (below the ACK, or
+ * inside the second block). */
+static bool is_dsack(const struct tcp_opts *o, uint32_t ack)
+{
+	return o && o->nsack &&
+	       (seq_leq(o->sack[0].right, ack) ||
+		(o->nsack > 1 && seq_geq(o->sack[0].left, o->sack[1].left) &&
+		 seq_leq(o->sack[0].right, o->sack[1].right)));
+}
+
+/* §7.4.2: the ACK of a probe. A probe of new data needs nothing; a resent
+ * one the peer reports as a duplicate repaired nothing; a resent one
+ * acknowledged with more beyond it repaired a loss, which calls for the
+ * congestion response a fast retransmit would have had. An ACK of just
+ * the probe leaves it open until one of those shows. */
+static void tlp_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *o, bool dsack)
+{
+	struct tcp_rack *r = &c->rack;
+	if (!r->tlp_pending || seq_lt(ack, r->tlp_end_seq))
+		return;
+	if (!r->tlp_is_retrans) {
+		r->tlp_pending = false;
+		return;
+	}
+	if (dsack && seq_lt(o->sack[0].left, r->tlp_end_seq) &&
+	    seq_geq(o->sack[0].right, r->tlp_end_seq)) {
+		r->tlp_pending = false;
+		return;
+	}
+	if (seq_gt(ack, r->tlp_end_seq)) {
+		r->tlp_pending = false;
+		stat_inc(c->stack, USTCP_C_tcp_tlp_recoveries);
+		c->cc->on_congestion(c);
+		c->cwnd = c->ssthresh;
+	}
+}
+
+void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *o)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	if (!r->active)
+		return;
+	struct delivery d = {0};
+	/* Acknowledged cumulatively: delivered now unless SACKed before. */
+	while (m->n) {
+		struct tcp_sendrec *p = rec(m, 0);
+		if (!seq_lt(p->start, c->snd_una))
+			break;
+		uint32_t end = seq_min(p->end, c->snd_una);
+		if (!(p->flags & TCP_REC_SACKED))
+			delivered(c, &d, p, end);
+		if (p->flags & TCP_REC_LOST)
+			m->lost_bytes -= end - p->start;
+		if (seq_gt(p->end, c->snd_una)) {
+			p->start = c->snd_una;
+			break;
+		}
+		m->head++;
+		m->n--;
+	}
+	if (!m->n)
+		m->head = 0;
+	/* SACKed: the blocks the scoreboard takes (tcp_sack_update). */
+	for (int k = 0; o && k < o->nsack; k++) {
+		uint32_t left = o->sack[k].left, right = o->sack[k].right;
+		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
+			continue;
+		if (!map_split(m, left) || !map_split(m, right)) {
+			rack_stop(c);
+			return;
+		}
+		uint32_t i = map_find(m, left), j = i;
+		for (; j < m->n && seq_lt(rec(m, j)->start, right); j++) {
+			struct tcp_sendrec *p = rec(m, j);
+			if (p->flags & TCP_REC_SACKED)
+				continue;
+			delivered(c, &d, p, p->end);
+			if (p->flags & TCP_REC_LOST)
+				m->lost_bytes -= p->end - p->start;
+			p->flags = TCP_REC_SACKED;
+		}
+		if (j > i)
+			map_merge(m, i, j - 1);
+	}
+	if (seq_lt(r->fack, c->snd_una))
+		r->fack = c->snd_una; /* none delivered: keep it near (sequence numbers wrap) */
+	if (d.any) {
+		/* Step 2: RACK.rtt from the latest transmission delivered. */
+		r->rtt = c->stack->now - d.xmit_ts;
+		if (!r->delivered || sent_after(d.xmit_ts, d.end_seq, r->xmit_ts, r->end_seq)) {
+			r->xmit_ts = d.xmit_ts;
+			r->end_seq = d.end_seq;
+			r->delivered = true;
+		}
+	}
+	/* Step 4: one step up of the window per round trip with a D-SACK. */
+	bool dsack = is_dsack(o, ack);
+	if (r->dsack_round_valid && seq_geq(c->snd_una, r->dsack_round))
+		r->dsack_round_valid = false;
+	if (!r->dsack_round_valid && dsack) {
+		r->dsack_round_valid = true;
+		r->dsack_round = c->snd_max;
+		if (r->reo_wnd_mult < UINT8_MAX)
+			r->reo_wnd_mult++;
+		r->reo_wnd_persist = REO_WND_PERSIST;
+	}
+	detect_loss(c);
+	tlp_on_ack(c, ack, o, dsack);
+	rack_timer_arm(c);
+}
+
+bool tcp_rack_next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	if (!r->active || !m->lost_bytes)
+		return false;
+	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+	for (uint32_t i = map_find(m, seq_max(r->lost_from, c->snd_una)); i < m->n; i++) {
+		const struct tcp_sendrec *p = rec(m, i);
+		if (!(p->flags & TCP_REC_LOST))
+			continue;
+		r->lost_from = p->start;
+		*seq = p->start;
+		/* Data only: a lost FIN goes again with the last data, or alone. */
+		uint32_t n = MIN(p->end - p->start, (uint32_t)c->snd_mss);
+		uint32_t data = seq_lt(p->start, data_end) ? data_end - p->start : 0;
+		*len = MIN(n, data);
+		return true;
+	}
+	return false;
+}
+
+void tcp_rack_undo(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	/* The original of a resent segment arrived after all: reordering. */
+	r->reordering_seen = true;
+	for (uint32_t i = 0; i < m->n; i++)
+		rec(m, i)->flags &= ~TCP_REC_LOST;
+	m->lost_bytes = 0;
+}
+
+void tcp_rack_recovery_done(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	if (r->reo_wnd_persist && --r->reo_wnd_persist == 0)
+		r->reo_wnd_mult = 1;
+}
+
+void tcp_rack_on_rto(struct ustcp_sock *c, bool sacked_cleared)
+{
+	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap *m = &r->map;
+	r->tlp_pending = false;
+	r->reo_at = r->pto_at = 0;
+	tw_cancel(&c->stack->wheel, &r->timer);
+	if (!r->active)
+		return;
+	/* §6.3: all sent before the timeout and not SACKed is lost. */
+	m->lost_bytes = 0;
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct tcp_sendrec *p = rec(m, i);
+		if (sacked_cleared)
+			p->flags &= ~TCP_REC_SACKED;
+		if (!(p->flags & TCP_REC_SACKED)) {
+			p->flags |= TCP_REC_LOST;
+			m->lost_bytes += p->end - p->start;
+		}
+	}
+	r->lost_from = c->snd_una;
+}
+
+/* ---- TLP (§7) ---- */
+
+void tcp_tlp_schedule(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	if (!r->active)
+		return;
+	r->pto_at = 0;
+	/* §7.2: with data in flight, outside recovery, one probe at a time.
+	 * A probe due no sooner than the RTO is left to the RTO, which then
+	 * backs off as RFC 6298 says. */
+	if (!c->in_recovery && !r->tlp_pending && c->snd_una != c->snd_max &&
+	    !seq_lt(c->snd_una, c->rto_recover) && c->snd_wnd && tw_armed(&c->t_rexmt)) {
+		uint64_t pto = USTCP_NS_PER_SEC;
+		if (c->srtt) {
+			pto = 2 * c->srtt;
+			/* One segment alone may wait for the peer's delayed ACK. */
+			if (c->snd_max - c->snd_una <= c->snd_mss)
+				pto += WC_DEL_ACK_T;
+		}
+		if (c->stack->now + pto < c->t_rexmt.expires)
+			r->pto_at = c->stack->now + pto;
+	}
+	rack_timer_arm(c);
+}
+
+void tcp_tlp_cancel(struct ustcp_sock *c)
+{
+	c->rack.pto_at = 0;
+	rack_timer_arm(c);
+}
+
+/* §7.3: a new segment if the peer's window has room for one, else the last
+ * segment sent again; then the RTO runs from the probe. */
+static void tlp_send_probe(struct ustcp_sock *c)
+{
+	struct tcp_rack *r = &c->rack;
+	if (c->in_recovery || r->tlp_pending || c->snd_una == c->snd_max ||
+	    seq_lt(c->snd_una, c->rto_recover) || !c->snd_wnd)
+		return;
+	r->tlp_pending = true;
+	r->tlp_is_retrans = false;
+	stat_inc(c->stack, USTCP_C_tcp_tlp_probes);
+	if (c->snd_nxt != c->snd_max || !tcp_send_new_segment(c)) {
+		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
+		uint32_t sent_end = seq_min(c->snd_max, data_end);
+		uint32_t seq = c->snd_una;
+		if (seq_gt(sent_end, seq) && sent_end - seq > c->snd_mss)
+			seq = sent_end - c->snd_mss;
+		r->tlp_is_retrans = true;
+		tcp_send_range(c, seq, seq_gt(sent_end, seq) ? sent_end - seq : 0);
+	}
+	r->tlp_end_seq = c->snd_max;
+	tcp_rexmt_arm(c);
+}
+
+static bool sends_data(int state)
+{
+	return state == USTCP_ESTABLISHED || state == USTCP_CLOSE_WAIT ||
+	       state == USTCP_FIN_WAIT_1 || state == USTCP_CLOSING || state == USTCP_LAST_ACK;
+}
+
+/* The reordering timer (§6.2 step 6: detect again, then recover) or the PTO. */
+static void rack_fire(struct tw_timer *t, uint64_t now)
+{
+	struct ustcp_sock *c = container_of(t, struct ustcp_sock, rack.timer);
+	struct tcp_rack *r = &c->rack;
+	tcp_event_begin(c);
+	if (!r->active || !sends_data(c->state))
+		return;
+	if (r->reo_at && now >= r->reo_at) {
+		detect_loss(c);
+		tcp_loss_check(c);
+		tcp_output(c);
+	}
+	if (r->pto_at && now >= r->pto_at) {
+		r->pto_at = 0;
+		tlp_send_probe(c);
+	}
+	rack_timer_arm(c);
+}
