@@ -237,11 +237,11 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 
 /* Advance snd_nxt/snd_max over a segment just sent and time it (RFC 6298
  * §3: one measurement at a time, only of new data: Karn's rule). */
-static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len)
+static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len, bool syn)
 {
 	uint32_t end = seq + seg_len;
-	bool new_data = seq_gt(end, c->snd_max) && seq != c->iss;
-	if (seq != c->iss)
+	bool new_data = seq_gt(end, c->snd_max) && !syn;
+	if (!syn) /* (data may start at the ISS too, 4 GiB later) */
 		tcp_rack_sent(c, seq, end);
 	if (c->snd_una == c->snd_max)
 		c->una_time = c->stack->now; /* the oldest unacknowledged byte leaves now */
@@ -272,7 +272,7 @@ void tcp_send_syn(struct ustcp_sock *c)
 	if (c->snd_max != c->iss)
 		c->rtt_active = false; /* Karn: a SYN sent again is not timed */
 	emit(c, c->iss, flags, 0);
-	sent(c, c->iss, 1);
+	sent(c, c->iss, 1, true);
 }
 
 /* The sequence number of a segment without data: SND.NXT as the peer knows
@@ -359,7 +359,7 @@ static void send_segment(struct ustcp_sock *c, uint32_t seq, uint32_t len, uint3
 	if (last && c->fin_queued)
 		flags |= TCP_FIN;
 	emit(c, seq, flags, len);
-	sent(c, seq, len + !!(flags & TCP_FIN));
+	sent(c, seq, len + !!(flags & TCP_FIN), false);
 }
 
 /* Whether a segment of len bytes (less than a full one) may leave now.
@@ -417,7 +417,7 @@ static void output(struct ustcp_sock *c, bool force)
 			send_segment(c, c->snd_nxt, len, data_end);
 		} else if (c->fin_queued && c->snd_nxt == data_end) {
 			emit(c, data_end, TCP_FIN | TCP_ACK, 0);
-			sent(c, data_end, 1);
+			sent(c, data_end, 1, false);
 		} else {
 			break;
 		}
@@ -444,7 +444,7 @@ bool tcp_send_new_segment(struct ustcp_sock *c)
 	}
 	if (c->fin_queued && c->snd_nxt == data_end && !tcp_unsent(c)) {
 		emit(c, data_end, TCP_FIN | TCP_ACK, 0);
-		sent(c, data_end, 1);
+		sent(c, data_end, 1, false);
 		return true;
 	}
 	return false;

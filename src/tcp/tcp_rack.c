@@ -24,9 +24,9 @@
 #include "tcp/tcp_conn.h"
 #include "ustcp/ustcp.h"
 
-/* §7.2 WCDelAckT, the worst-case delayed-ACK time: RFC 1122 §4.2.3.2's
- * bound (and the most this stack's own ACK delay may be set to). */
-#define WC_DEL_ACK_T (500 * USTCP_NS_PER_MS)
+/* §7.2 WCDelAckT, the worst-case delayed-ACK time: the 200 ms the RFC
+ * suggests (Linux uses its RTO floor, also 200 ms). */
+#define WC_DEL_ACK_T (200 * USTCP_NS_PER_MS)
 #define REO_WND_PERSIST 16 /* §6.2 step 4: recoveries a grown window lasts */
 #define MAP_MIN 64         /* records a map has at least */
 #define MAP_MAX 65536
@@ -394,9 +394,19 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 	}
 	if (!m->n)
 		m->head = 0;
-	/* SACKed: the blocks the scoreboard takes (tcp_sack_update). */
-	for (int k = 0; o && k < o->nsack; k++) {
-		uint32_t left = o->sack[k].left, right = o->sack[k].right;
+	/* SACKed: the blocks the scoreboard takes (tcp_sack_update), in
+	 * sequence order (the option lists the newest first): step 3 judges
+	 * reordering by what arrives below RACK.fack. */
+	struct tcp_sack_block blk[TCP_MAX_SACK];
+	int nblk = o ? o->nsack : 0;
+	for (int k = 0; k < nblk; k++) {
+		int at = k;
+		for (; at > 0 && seq_lt(o->sack[k].left, blk[at - 1].left); at--)
+			blk[at] = blk[at - 1];
+		blk[at] = o->sack[k];
+	}
+	for (int k = 0; k < nblk; k++) {
+		uint32_t left = blk[k].left, right = blk[k].right;
 		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
 			continue;
 		if (!map_split(m, left) || !map_split(m, right)) {
@@ -416,8 +426,11 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 		if (j > i)
 			map_merge(m, i, j - 1);
 	}
+	/* Keep both near SND.UNA: sequence numbers wrap. */
 	if (seq_lt(r->fack, c->snd_una))
-		r->fack = c->snd_una; /* none delivered: keep it near (sequence numbers wrap) */
+		r->fack = c->snd_una;
+	if (seq_lt(r->lost_from, c->snd_una))
+		r->lost_from = c->snd_una;
 	if (d.any) {
 		/* Step 2: RACK.rtt from the latest transmission delivered. */
 		r->rtt = c->stack->now - d.xmit_ts;
@@ -514,9 +527,9 @@ void tcp_tlp_schedule(struct ustcp_sock *c)
 	if (!r->active)
 		return;
 	r->pto_at = 0;
-	/* §7.2: with data in flight, outside recovery, one probe at a time.
-	 * A probe due no sooner than the RTO is left to the RTO, which then
-	 * backs off as RFC 6298 says. */
+	/* §7.2: with data in flight, outside recovery, one probe at a time,
+	 * and never later than the RTO would fire: the probe goes in its
+	 * place (as Linux's does), and the RTO is armed again from it. */
 	if (!c->in_recovery && !r->tlp_pending && c->snd_una != c->snd_max &&
 	    !seq_lt(c->snd_una, c->rto_recover) && c->snd_wnd && tw_armed(&c->t_rexmt)) {
 		uint64_t pto = USTCP_NS_PER_SEC;
@@ -526,15 +539,22 @@ void tcp_tlp_schedule(struct ustcp_sock *c)
 			if (c->snd_max - c->snd_una <= c->snd_mss)
 				pto += WC_DEL_ACK_T;
 		}
-		if (c->stack->now + pto < c->t_rexmt.expires)
-			r->pto_at = c->stack->now + pto;
+		uint64_t at = c->stack->now + pto;
+		if (at >= c->t_rexmt.expires)
+			at = c->t_rexmt.expires > c->stack->now + TW_TICK_NS
+				     ? c->t_rexmt.expires - TW_TICK_NS
+				     : c->stack->now + 1;
+		r->pto_at = at;
 	}
 	rack_timer_arm(c);
 }
 
 void tcp_tlp_cancel(struct ustcp_sock *c)
 {
+	/* Recovery answers for the probe too: its ACK must not cut the
+	 * window a second time (§7.4). */
 	c->rack.pto_at = 0;
+	c->rack.tlp_pending = false;
 	rack_timer_arm(c);
 }
 

@@ -457,10 +457,13 @@ static struct h_net *two_bytes(bool nodelay, struct ustcp_sock **pa, struct ustc
 			       struct ustcp_sock **pl, int d[2], uint64_t *t1)
 {
 	/* RFC 6298 §2.4's one-second minimum RTO: with the default 200 ms the
-	 * retransmission timer would beat a 500 ms delayed ACK. */
+	 * retransmission timer would beat a 500 ms delayed ACK; and no SACK,
+	 * whose tail loss probe (RFC 8985 §7: 2 SRTT + 200 ms for one segment
+	 * in flight) would too. */
 	struct ustcp_config ca;
 	h_init_cfg(&ca, 3);
 	ca.rto_min = 1 * SEC;
+	ca.sack = 0;
 	struct h_net *n = h_new_cfg(&ca, NULL);
 	h_set_delay(n, 100 * US);
 	*pl = h_listen(n);

@@ -332,6 +332,9 @@ static void karn_no_sample_from_retransmission(void **state)
 	h_init_cfg(&ca, 3);
 	h_init_cfg(&cb, 1);
 	ca.timestamps = cb.timestamps = 0;
+	/* No SACK, so no tail loss probe (RFC 8985 §7) goes in the timeout's
+	 * place: this test watches the retransmission timer itself. */
+	ca.sack = 0;
 	struct l_net *l = l_new(&ca, &cb);
 	struct h_net *n = l->n;
 	struct ustcp_sock *a, *b, *lb;
@@ -396,6 +399,9 @@ static void karn_keeps_backoff_until_valid_sample(void **state)
 	h_init_cfg(&ca, 3);
 	h_init_cfg(&cb, 1);
 	ca.timestamps = cb.timestamps = 0;
+	/* No SACK, so no tail loss probe (RFC 8985 §7) goes in the timeout's
+	 * place: this test watches the retransmission timer itself. */
+	ca.sack = 0;
 	struct l_net *l = l_new(&ca, &cb);
 	struct h_net *n = l->n;
 	struct ustcp_sock *a, *b, *lb;
@@ -455,6 +461,9 @@ static void rto_doubles_and_resets(void **state)
 	struct ustcp_config ca;
 	h_init_cfg(&ca, 3);
 	ca.data_retries = 30; /* longer than the test, so only the timer is seen */
+	/* No SACK, so no tail loss probe (RFC 8985 §7) goes in the timeout's
+	 * place: this test watches the retransmission timer itself. */
+	ca.sack = 0;
 	struct l_net *l = l_new(&ca, NULL);
 	struct h_net *n = l->n;
 	struct ustcp_sock *a, *b, *lb;
@@ -948,6 +957,9 @@ static void r2_gives_up(void **state)
 	struct ustcp_config ca;
 	h_init_cfg(&ca, 3);
 	ca.data_retries = 4;
+	/* No SACK, so no tail loss probe (RFC 8985 §7) goes in the timeout's
+	 * place: this test watches the retransmission timer itself. */
+	ca.sack = 0;
 	struct l_net *l = l_new(&ca, NULL);
 	struct h_net *n = l->n;
 	struct ustcp_sock *a, *b, *lb;
@@ -1159,7 +1171,12 @@ static void sequence_wrap_4gib_paws(void **state)
 static void rto_min_option(void **state)
 {
 	(void)state;
-	struct l_net *l = l_new(NULL, NULL);
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	/* No SACK, so no tail loss probe (RFC 8985 §7) goes in the timeout's
+	 * place: this test watches the retransmission timer itself. */
+	ca.sack = 0;
+	struct l_net *l = l_new(&ca, NULL);
 	struct h_net *n = l->n;
 	struct ustcp_sock *a, *b, *lb;
 	h_establish(n, &a, &b, &lb);

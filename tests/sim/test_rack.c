@@ -6,6 +6,7 @@
  * the RTO, and a send map that fills falls back to DupThresh with its
  * memory bounded. */
 #include "harness.h"
+#include "tcp/tcp_conn.h" /* RACK's state, for what only it shows */
 
 /* ---- the net: the harness plus drops by sequence number ---- */
 
@@ -381,9 +382,187 @@ static void send_map_bound(void **state)
 	r_finish(r, a, b, lb);
 }
 
+/* A probe that repaired a tail loss starts recovery; that recovery answers
+ * for the probe, so the next flight's first ACK does not cut the window a
+ * second time for the same loss (§7.4). */
+static void tlp_recovery_cuts_once(void **state)
+{
+	(void)state;
+	struct r_net *r = r_new(NULL, NULL, 10 * MS);
+	struct h_net *n = r->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	uint64_t off = warm_up(n, a, b, 24);
+	struct ustcp_sock_info i0 = h_info(a);
+	uint32_t mss = i0.snd_mss, s0 = i0.snd_nxt;
+	r_drop(r, s0 + 18 * mss, 1);
+	r_drop(r, s0 + 19 * mss, 1);
+	assert_int_equal(send_pat(a, off, 20 * (size_t)mss), 20 * (size_t)mss);
+	assert_true(h_run_cond(n, 2 * SEC, all_acked, a));
+	off = read_pat(b, off);
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_true(counter(n, USTCP_C_tcp_tlp_probes) >= 1);
+	h_run(n, 100 * MS);
+	assert_int_equal(send_pat(a, off, 4 * (size_t)mss), 4 * (size_t)mss);
+	assert_true(h_run_cond(n, 2 * SEC, all_acked, a));
+	read_pat(b, off);
+	struct ustcp_sock_info i2 = h_info(a);
+	assert_int_equal(counter(n, USTCP_C_tcp_tlp_recoveries), 0);
+	assert_true(i2.ssthresh >= i1.ssthresh);
+	r_finish(r, a, b, lb);
+}
+
+/* §7.2: a lone segment lost (a request, say) is probed at 2 SRTT + the
+ * worst-case delayed ACK or at the RTO's time, whichever is first, instead
+ * of the RTO firing: cwnd keeps its size. */
+static void single_segment_tail_probed(void **state)
+{
+	(void)state;
+	struct r_net *r = r_new(NULL, NULL, 10 * MS);
+	struct h_net *n = r->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	uint64_t off = warm_up(n, a, b, 24);
+	struct ustcp_sock_info i0 = h_info(a);
+	r_drop(r, i0.snd_nxt, 1);
+	uint64_t p0 = counter(n, USTCP_C_tcp_tlp_probes);
+	assert_int_equal(send_pat(a, off, 100), 100);
+	assert_true(h_run_cond(n, 3 * SEC, all_acked, a));
+	read_pat(b, off);
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_int_equal(counter(n, USTCP_C_tcp_tlp_probes), p0 + 1);
+	assert_int_equal(i1.rto_expirations, i0.rto_expirations);
+	assert_true(i1.cwnd > 10 * i1.snd_mss);
+	r_finish(r, a, b, lb);
+}
+
+/* On a 300 ms path the RTO (SRTT + 4 RTTVAR) comes before 2 SRTT: the
+ * probe goes at the RTO's time instead, and the tail is repaired without a
+ * timeout. */
+static void long_rtt_tail_probed(void **state)
+{
+	(void)state;
+	struct r_net *r = r_new(NULL, NULL, 10 * MS);
+	struct h_net *n = r->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	h_set_delay(n, 150 * MS);
+	uint64_t off = warm_up(n, a, b, 24);
+	struct ustcp_sock_info i0 = h_info(a);
+	uint32_t mss = i0.snd_mss, s0 = i0.snd_nxt;
+	r_drop(r, s0 + 18 * mss, 1);
+	r_drop(r, s0 + 19 * mss, 1);
+	uint64_t p0 = counter(n, USTCP_C_tcp_tlp_probes);
+	assert_int_equal(send_pat(a, off, 20 * (size_t)mss), 20 * (size_t)mss);
+	assert_true(h_run_cond(n, 10 * SEC, all_acked, a));
+	read_pat(b, off);
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_int_equal(counter(n, USTCP_C_tcp_tlp_probes), p0 + 1);
+	assert_int_equal(i1.rto_expirations, i0.rto_expirations);
+	r_finish(r, a, b, lb);
+}
+
+/* Two holes, and the ACKs that SACKed the data between them lost: the next
+ * ACK newly SACKs two blocks, newest first. Taken in that order the lower
+ * block would look overtaken (step 3) and RACK would think the path
+ * reorders; nothing was reordered, so a later loss is found with no
+ * reordering window. */
+static int r3_drop_acks;
+static uint32_t r3_lo, r3_hi;
+static bool r3_filter(void *ctx, int port, const uint8_t *frame, size_t len)
+{
+	struct r_net *r = ctx;
+	int from = port == r->n->port[H_A] ? H_A : H_B;
+	struct tcp_hdr th;
+	uint32_t plen;
+	if (from == H_B && r3_drop_acks && h_parse(frame, len, &th, &plen) && plen == 0 &&
+	    th.opts.nsack == 1 && th.opts.sack[0].left == r3_lo && th.opts.sack[0].right <= r3_hi)
+		return true;
+	return r_filter(ctx, port, frame, len);
+}
+
+static void sack_blocks_in_sequence_order(void **state)
+{
+	(void)state;
+	struct r_net *r = r_new(NULL, NULL, 10 * MS);
+	struct h_net *n = r->n;
+	ustcp_sim_set_filter(n->sim, r3_filter, r);
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	uint64_t off = warm_up(n, a, b, 24);
+	struct ustcp_sock_info i0 = h_info(a);
+	uint32_t mss = i0.snd_mss, s0 = i0.snd_nxt;
+	r_drop(r, s0 + 5 * mss, 1);
+	r_drop(r, s0 + 10 * mss, 1);
+	r3_lo = s0 + 6 * mss;
+	r3_hi = s0 + 10 * mss;
+	r3_drop_acks = 1;
+	assert_false(a->rack.reordering_seen);
+	assert_int_equal(send_pat(a, off, 20 * (size_t)mss), 20 * (size_t)mss);
+	assert_true(h_run_cond(n, 2 * SEC, all_acked, a));
+	read_pat(b, off);
+	assert_false(a->rack.reordering_seen);
+	r3_drop_acks = 0;
+	r_finish(r, a, b, lb);
+}
+
+/* After 2^32 - 1 bytes the sequence numbers come back to the ISS: a data
+ * segment starting there is data, not the SYN, and its loss is found by
+ * RACK like any other (no timeout). */
+static void data_at_iss_after_wrap(void **state)
+{
+	(void)state;
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.sndbuf = cb.sndbuf = ca.rcvbuf = cb.rcvbuf = 4u << 20;
+	struct r_net *r = r_new(&ca, &cb, 1 * MS);
+	struct h_net *n = r->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	static uint8_t buf[1 << 16];
+	uint64_t total = 0xffffffffull, sent = 0, got = 0;
+	uint64_t t0 = h_now(n);
+	while (got < total) {
+		assert_true(h_now(n) - t0 < 600 * SEC);
+		while (sent < total) {
+			size_t k =
+				total - sent < sizeof(buf) ? (size_t)(total - sent) : sizeof(buf);
+			long w = ustcp_send(a, buf, k);
+			if (w <= 0)
+				break;
+			sent += (uint64_t)w;
+		}
+		h_run(n, 1 * MS);
+		long rd;
+		while ((rd = ustcp_recv(b, buf, sizeof(buf))) > 0)
+			got += (uint64_t)rd;
+		n->nlog = 0; /* the log is bounded */
+	}
+	assert_true(h_run_cond(n, 2 * SEC, all_acked, a));
+	struct ustcp_sock_info i0 = h_info(a);
+	assert_int_equal(i0.snd_una, a->iss);
+	uint32_t mss = i0.snd_mss;
+	r_drop(r, a->iss, 1); /* the first segment after the wrap */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(ustcp_send(a, buf, 20 * (size_t)mss), 20 * (long)mss);
+	assert_true(h_run_cond(n, 3 * SEC, all_acked, a));
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_int_equal(i1.rto_expirations, i0.rto_expirations);
+	assert_int_equal(i1.fast_retransmits, i0.fast_retransmits + 1);
+	r_finish(r, a, b, lb);
+}
+
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(reordering_is_not_loss), cmocka_unit_test(single_loss_found_in_time),
-	cmocka_unit_test(tail_loss_probe),        cmocka_unit_test(lost_retransmission),
+	cmocka_unit_test(tlp_recovery_cuts_once),
+	cmocka_unit_test(single_segment_tail_probed),
+	cmocka_unit_test(long_rtt_tail_probed),
+	cmocka_unit_test(sack_blocks_in_sequence_order),
+	cmocka_unit_test(data_at_iss_after_wrap),
+	cmocka_unit_test(reordering_is_not_loss),
+	cmocka_unit_test(single_loss_found_in_time),
+	cmocka_unit_test(tail_loss_probe),
+	cmocka_unit_test(lost_retransmission),
 	cmocka_unit_test(send_map_bound),
 };
 
