@@ -271,6 +271,13 @@ static bool seq_acceptable(const struct ustcp_sock *c, const struct seg *g)
 	uint32_t wnd = tcp_rcv_window(c);
 	uint32_t len = seg_len(g);
 	uint32_t end = c->rcv_nxt + wnd;
+	/* An empty segment other than a RST may also sit at the right edge
+	 * itself (BSD and Linux take it): that is the SND.NXT of a sender that
+	 * filled our window while a hole keeps RCV.NXT back, and the ACKs it
+	 * sends would otherwise never be heard. (A RST keeps RFC 5961 §3's
+	 * window.) */
+	if (len == 0 && !(g->flags & TCP_RST))
+		return seq_geq(g->seq, c->rcv_nxt) && seq_leq(g->seq, end);
 	if (len == 0)
 		return wnd == 0 ? g->seq == c->rcv_nxt : seq_in(g->seq, c->rcv_nxt, end);
 	if (wnd == 0)
@@ -902,6 +909,20 @@ static void synchronized_input(struct ustcp_sock *c, struct seg *g)
 		if (g->len && c->sack_ok && seq_leq(g->seq + g->len, c->rcv_nxt)) {
 			c->dsack_left = g->seq; /* RFC 2883: report the duplicate */
 			c->dsack_right = g->seq + g->len;
+		}
+		/* A pure ACK from behind RCV.NXT (by at most a receive buffer):
+		 * the peer numbers its ACKs from the right edge it last knew of
+		 * our window, and we may have taken data past it (a window
+		 * probe's byte, or segments whose ACKs it lost). Its ACK and
+		 * window still count, as BSD keeps processing the ACK of an old
+		 * segment: when both ends are in that state, dropping them left
+		 * neither able to learn the other's ACK. RFC 5961's ACK checks
+		 * still apply. */
+		if (g->len == 0 && (g->flags & (TCP_ACK | TCP_SYN | TCP_FIN)) == TCP_ACK &&
+		    seq_lt(g->seq, c->rcv_nxt) && c->rcv_nxt - g->seq <= c->opt_rcvbuf) {
+			if (ack_check(c, g))
+				return;
+			tcp_output(c);
 		}
 		ack_unusable(c, g);
 		return;

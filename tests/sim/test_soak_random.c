@@ -11,7 +11,9 @@
  * `make soak SEED=K`. USTCP_SOAK_SEED=K, or USTCP_SOAK_FIRST and
  * USTCP_SOAK_COUNT, choose what soak_env runs; USTCP_SOAK_TRACE=1 also prints
  * every frame either stack sends or receives, and USTCP_SOAK_VERBOSE=1 the
- * results and parameters of each seed that passes. */
+ * results and parameters of each seed that passes. USTCP_SOAK_BUF=N gives
+ * every socket N-byte buffers (the tiny_buffers tests use 4096), where
+ * windows close and open all the time and both ends probe at once. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
@@ -28,6 +30,9 @@
 #define STEP (10 * MS)        /* the wait after a look that found nothing it could do */
 #define CHUNK (64 * 1024)     /* largest single send or receive */
 #define RING 64               /* frames kept for the report of a failure */
+
+/* Buffer size for every socket instead of the drawn ones; 0: as drawn. */
+static uint32_t buf_override;
 #define RETRIES 30
 #define MSL_ (5 * SEC)
 
@@ -683,8 +688,12 @@ static void print_frame(const struct run *r, const struct ring_ent *e)
 static void print_failure(const struct run *r)
 {
 	const struct soak_params *p = r->p;
-	fprintf(stderr, "soak: seed %" PRIu64 " FAILED: %s (replay: make soak SEED=%" PRIu64 ")\n",
-		p->seed, r->why, p->seed);
+	char buf[40] = "";
+	if (buf_override)
+		snprintf(buf, sizeof(buf), "USTCP_SOAK_BUF=%u ", buf_override);
+	fprintf(stderr,
+		"soak: seed %" PRIu64 " FAILED: %s (replay: %smake soak SEED=%" PRIu64 ")\n",
+		p->seed, r->why, buf, p->seed);
 	print_params(stderr, p);
 	for (int i = 0; i < 2; i++) {
 		const struct side_run *s = &r->side[i];
@@ -730,6 +739,8 @@ static bool soak_one(uint64_t seed, struct soak_totals *tot)
 {
 	struct soak_params p;
 	draw_params(seed, &p);
+	for (int i = 0; i < 2 && buf_override; i++)
+		p.side[i].sndbuf = p.side[i].rcvbuf = buf_override;
 	struct run *r = calloc(1, sizeof(*r));
 	assert_non_null(r);
 	r->p = &p;
@@ -838,9 +849,22 @@ static bool env_u64(const char *name, uint64_t *v)
 /* What the environment asks for: USTCP_SOAK_SEED=K replays seed K;
  * USTCP_SOAK_FIRST (0) and USTCP_SOAK_COUNT (1000) give a range. With
  * neither, one fixed seed beyond those the other tests run. */
+/* Every socket with 4 KiB buffers: windows of two or three segments that
+ * close and open all the time, zero-window probes from both ends at once. */
+static void tiny_buffers_0000_0299(void **state)
+{
+	(void)state;
+	buf_override = 4096;
+	soak_range(0, 300);
+	buf_override = 0;
+}
+
 static void soak_env(void **state)
 {
 	(void)state;
+	uint64_t buf;
+	if (env_u64("USTCP_SOAK_BUF", &buf) && buf >= 1024 && buf <= UINT32_MAX)
+		buf_override = (uint32_t)buf;
 	uint64_t first = 0, count = 1000;
 	if (env_u64("USTCP_SOAK_SEED", &first)) {
 		soak_range(first, 1);
@@ -856,9 +880,9 @@ static void soak_env(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(seeds_0000_0099), cmocka_unit_test(seeds_0100_0199),
-	cmocka_unit_test(seeds_0200_0299), cmocka_unit_test(seeds_0300_0399),
-	cmocka_unit_test(soak_env),
+	cmocka_unit_test(seeds_0000_0099),        cmocka_unit_test(seeds_0100_0199),
+	cmocka_unit_test(seeds_0200_0299),        cmocka_unit_test(seeds_0300_0399),
+	cmocka_unit_test(tiny_buffers_0000_0299), cmocka_unit_test(soak_env),
 };
 
 USTCP_TEST_MAIN(tests)
