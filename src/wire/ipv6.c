@@ -10,6 +10,28 @@
 #define NH_AH 51
 #define NH_DSTOPTS 60
 
+/* RFC 8200 §4.2: the options of a Hop-by-Hop or Destination Options
+ * header (bytes [2, len) of it). A host recognises only the pads; an
+ * unrecognised option whose type's two high bits are not 00 asks for the
+ * packet to be discarded. False for that, or for an option past the end. */
+static bool options_ok(const uint8_t *h, size_t len)
+{
+	size_t i = 2;
+	while (i < len) {
+		uint8_t type = h[i];
+		if (type == 0) { /* Pad1 */
+			i++;
+			continue;
+		}
+		if (i + 2 > len || i + 2 + (size_t)h[i + 1] > len)
+			return false;
+		if (type != 1 && (type >> 6) != 0)
+			return false;
+		i += 2 + (size_t)h[i + 1];
+	}
+	return true;
+}
+
 static bool is_ext(uint8_t nh)
 {
 	return nh == NH_HOPOPTS || nh == NH_ROUTING || nh == NH_FRAGMENT || nh == NH_AH ||
@@ -87,7 +109,10 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 			/* §4.4: a Routing header with segments left asks us to
 			 * forward; a host recognises no routing type (type 0 is
 			 * deprecated, RFC 5095), so the packet is discarded. */
-			if (nh == NH_ROUTING && buf[off + 3] != 0)
+			if (nh == NH_ROUTING && elen <= end - off && buf[off + 3] != 0)
+				return -WIRE_EEXT;
+			if ((nh == NH_HOPOPTS || nh == NH_DSTOPTS) && elen <= end - off &&
+			    !options_ok(buf + off, elen))
 				return -WIRE_EEXT;
 		}
 		if (elen > end - off)

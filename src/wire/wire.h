@@ -102,6 +102,8 @@ struct ipv6_hdr {
 };
 /* Walks Hop-by-Hop (0), Routing (43), Fragment (44), Destination Options
  * (60), AH (51); stops at any other Next Header, 59 (No Next Header) included.
+ * Rejects (-WIRE_EEXT) what RFC 8200 tells a host to discard: a Routing
+ * header with segments left, an unrecognised option marked "discard".
  * The walk also stops after a Fragment header whose offset is not zero:
  * what follows it is the middle of a payload (proto is then frag_next). */
 int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h);

@@ -735,6 +735,36 @@ static void test_ipv6_ext_chain(void **state)
 	assert_int_equal(tcp_parse(buf + h.hdr_len, n - h.hdr_len, &t), 20);
 }
 
+/* RFC 8200 §4.2: options in Hop-by-Hop and Destination Options headers. */
+static void test_ipv6_options(void **state)
+{
+	uint8_t buf[128];
+	struct ipv6_hdr h;
+	size_t n;
+
+	(void)state;
+	n = v6_chain(buf);
+	/* Router Alert (type 5, action 00: skip if unknown) in the HBH header. */
+	buf[IPV6_HLEN + 2] = 5;
+	buf[IPV6_HLEN + 3] = 2;
+	assert_int_equal(ipv6_parse(buf, n, &h), 72);
+	/* An unknown option with action 01 (discard) in the HBH header. */
+	buf[IPV6_HLEN + 2] = 0x40 | 0x1f;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	/* ... and with action 10 in the Destination Options header. */
+	n = v6_chain(buf);
+	buf[IPV6_HLEN + 8 + 2] = 0x80 | 0x1f;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	/* An option whose length runs past its header. */
+	n = v6_chain(buf);
+	buf[IPV6_HLEN + 3] = 5;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	/* Pad1 bytes alone. */
+	n = v6_chain(buf);
+	memset(buf + IPV6_HLEN + 2, 0, 6);
+	assert_int_equal(ipv6_parse(buf, n, &h), 72);
+}
+
 static void test_ipv6_roundtrip(void **state)
 {
 	uint8_t buf[128], got[IPV6_HLEN];
@@ -1011,6 +1041,7 @@ const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_ipv4_reject_version6),
 	cmocka_unit_test(test_ipv4_options_hlen24),
 	cmocka_unit_test(test_ipv6_ext_chain),
+	cmocka_unit_test(test_ipv6_options),
 	cmocka_unit_test(test_ipv6_roundtrip),
 	cmocka_unit_test(test_ipv6_no_next_header),
 	cmocka_unit_test(test_ipv6_reject_ext_truncated),
