@@ -175,16 +175,38 @@ uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst)
 	return (uint16_t)(mtu - net_ip_hlen(dst));
 }
 
-/* Fill in the Ethernet header of a frame built in tb and queue it. */
-void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
-		  uint16_t type)
+static void eth_fill(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
+		     uint16_t type)
 {
 	struct eth_hdr eh = {.type = type};
 	memcpy(eh.dst, dst_mac, 6);
 	memcpy(eh.src, s->ifaces[iface].mac, 6);
 	eth_emit(&eh, tb->buf);
 	tb->iface = iface;
+}
+
+/* Fill in the Ethernet header of a frame built in tb and queue it. */
+void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
+		  uint16_t type)
+{
+	eth_fill(s, tb, iface, dst_mac, type);
 	stack_tx_commit(s, tb);
+}
+
+int net_send_hop(struct ustcp_stack *s, struct txbuf *tb, int iface, const struct ipaddr *hop,
+		 uint16_t type)
+{
+	bool probe;
+	struct neigh *nb = neigh_usable(s, iface, hop, &probe);
+	/* A held frame gets its destination when the answer comes. */
+	eth_fill(s, tb, iface, nb ? nb->mac : net_bcast_mac, type);
+	if (!nb)
+		return neigh_wait(s, tb, hop);
+	stack_tx_commit(s, tb);
+	/* Only now: the question must not take the slot the frame was in. */
+	if (probe)
+		net_solicit(s, iface, hop, nb->mac);
+	return 0;
 }
 
 static void arp_send(struct ustcp_stack *s, int iface, uint16_t op, const uint8_t *dst_mac,
@@ -280,19 +302,7 @@ int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src
 		type = ETHERTYPE_IPV6;
 	}
 	struct ipaddr hop = net_next_hop(s, iface, dst);
-	bool probe;
-	struct neigh *nb = neigh_usable(s, iface, &hop, &probe);
-	struct eth_hdr eh = {.type = type};
-	memcpy(eh.dst, nb ? nb->mac : net_bcast_mac, 6);
-	memcpy(eh.src, s->ifaces[iface].mac, 6);
-	eth_emit(&eh, tb->buf);
-	tb->iface = iface;
-	if (!nb)
-		return neigh_wait(s, tb, &hop);
-	stack_tx_commit(s, tb);
-	if (probe)
-		net_solicit(s, iface, &hop, nb->mac);
-	return 0;
+	return net_send_hop(s, tb, iface, &hop, type);
 }
 
 /* RFC 792 / RFC 1122 §3.2.2.1: an error message quotes the IP header and

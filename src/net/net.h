@@ -132,6 +132,11 @@ void net_solicit(struct ustcp_stack *s, int iface, const struct ipaddr *hop, con
 struct ipaddr net_next_hop(const struct ustcp_stack *s, int iface, const struct ipaddr *dst);
 void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint8_t *dst_mac,
 		  uint16_t type);
+/* Send a frame to a neighbour on iface: at once when its link address is
+ * known (asking again, after the frame, if the entry went stale), else held
+ * while it is asked for. */
+int net_send_hop(struct ustcp_stack *s, struct txbuf *tb, int iface, const struct ipaddr *hop,
+		 uint16_t type);
 
 /* Hand a packet to its transport (or ICMP). */
 void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);

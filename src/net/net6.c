@@ -142,20 +142,10 @@ static void nd_send(struct ustcp_stack *s, struct txbuf *tb, int iface, const st
 		multicast_mac(dst, group_mac);
 		mac = group_mac;
 	}
-	bool probe = false;
-	struct neigh *nb = NULL;
-	if (!mac) {
-		nb = neigh_usable(s, iface, dst, &probe);
-		if (!nb) {
-			tb->iface = iface;
-			neigh_wait(s, tb, dst);
-			return;
-		}
-		mac = nb->mac;
-	}
-	net_send_eth(s, tb, iface, mac, ETHERTYPE_IPV6);
-	if (probe)
-		nd_send_ns(s, iface, dst, nb->mac);
+	if (mac)
+		net_send_eth(s, tb, iface, mac, ETHERTYPE_IPV6);
+	else
+		net_send_hop(s, tb, iface, dst, ETHERTYPE_IPV6);
 }
 
 /* The body of an NS or NA: 4 bytes of flags (in the ICMP header's rest),

@@ -1668,6 +1668,43 @@ static void routing_header_discarded(void **state)
 	h_free(n);
 }
 
+/* A unicast solicitation without the sender's link-layer address (RFC 4861
+ * §7.2.3 allows it) from a neighbour B does not know: the advertisement
+ * waits for B's own solicitation to be answered, then leaves as a whole
+ * frame to the neighbour's MAC. */
+static void nd_answer_waits_for_unknown_solicitor(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct cap *c = cap_new(n);
+	uint8_t b[16], d[16], body[64];
+	gl6(H_B, b);
+	host6(8, d);
+	static const uint8_t md[6] = {2, 0, 0, 0, 0, 8};
+	const uint8_t *mb = mac_of[H_B];
+	size_t blen = nd_body(body, b, 1, NULL);
+	send_icmp6(n, H_B, md, mb, d, b, 255, ND_NS, 0, 0, body, blen);
+	assert_int_equal(ctr(n, H_B, USTCP_C_nd_queued), 1);
+	assert_int_equal(cap_count6(c, H_B, ND_NA), 0);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, ND_NS, 0, &s));
+	assert_memory_equal(s.l4 + ICMP_HLEN, d, 16);
+	blen = nd_body(body, d, 2, md);
+	send_icmp6(n, H_B, md, mb, d, b, 255, ND_NA, 0, NA_S | NA_O, body, blen);
+	assert_true(cap_icmp6(c, H_B, ND_NA, 0, &s));
+	assert_memory_equal(s.eh.dst, md, 6);
+	assert_memory_equal(s.eh.src, mb, 6);
+	assert_memory_equal(s.ih.src, b, 16);
+	assert_memory_equal(s.ih.dst, d, 16);
+	assert_int_equal(s.ih.hop_limit, 255);
+	assert_true(s.ic.rest & NA_S);
+	assert_na_body(&s, b, mb);
+	assert_int_equal(ustcp_drops_total(n->st[H_B]), 0);
+	cap_free(c);
+	h_run(n, 10 * MS);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tcp_over_ipv6),
 	cmocka_unit_test(neighbour_discovery_resolves),
@@ -1675,6 +1712,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(nd_invalid_messages_dropped),
 	cmocka_unit_test(nd_solicitations_answered),
 	cmocka_unit_test(nd_advertisement_only_when_asked),
+	cmocka_unit_test(nd_answer_waits_for_unknown_solicitor),
 	cmocka_unit_test(nd_unanswered_is_counted_and_rate_limited),
 	cmocka_unit_test(nd_asks_again_while_packets_wait),
 	cmocka_unit_test(packet_too_big_lowers_the_segment_size),
