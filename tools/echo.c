@@ -75,7 +75,8 @@ static struct conn *pop_ready(struct echo *e)
 	return c;
 }
 
-/* The stack's event handler: only notes what is ready (see runtime.h). */
+/* The stack's event handler notes what is ready; the turn function serves
+ * every ready socket once per turn (see runtime.h). */
 static void on_event(void *ctx, struct ustcp_sock *k, unsigned events)
 {
 	struct echo *e = ctx;

@@ -439,8 +439,8 @@ static void pump(struct nc *nc)
 		check_end(nc);
 }
 
-/* The stack's event handler only notes that something happened (socket
- * calls are not allowed in it); the turn function does the work. */
+/* The stack's event handler only notes that something happened; the turn
+ * function does the work for the whole turn at once. */
 static void on_event(void *ctx, struct ustcp_sock *k, unsigned events)
 {
 	struct nc *nc = ctx;

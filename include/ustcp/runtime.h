@@ -7,8 +7,9 @@
  * what the stack transmits to the device. Tools watch their own file
  * descriptors (stdin, files) on the same loop and get socket readiness from
  * the stack's event handler (ustcp_set_event_handler), which the runtime
- * leaves to them, and make their socket calls from the turn function (or
- * from their fd callbacks). Everything runs on the thread that calls
+ * leaves to them. The handler runs once each frame or each run of due
+ * timers has been fully processed, so socket calls are safe there, as in
+ * fd callbacks and the turn function. Everything runs on the thread that calls
  * ustcp_runtime_run(). The stack's clock follows the loop's: user calls
  * made between runs happen at the time the last run ended. */
 #ifndef USTCP_RUNTIME_H
@@ -87,10 +88,10 @@ int ustcp_runtime_watch(struct ustcp_runtime *rt, int fd, uint32_t events, ustcp
 int ustcp_runtime_unwatch(struct ustcp_runtime *rt, int fd);
 
 /* fn runs once per turn of the loop, after the stack has taken the frames
- * that arrived and run its due timers, and before the loop sleeps. The
- * stack's event handler is called in the middle of segment processing,
- * where socket calls must not be made: a tool notes there which sockets are
- * ready and makes its calls here. NULL removes it. */
+ * that arrived and run its due timers, and before the loop sleeps: the
+ * place for work that gathers a whole turn's readiness (a tool that notes
+ * ready sockets in the event handler and serves them all here). NULL
+ * removes it. */
 typedef void (*ustcp_turn_fn)(void *ctx);
 void ustcp_runtime_set_turn(struct ustcp_runtime *rt, ustcp_turn_fn fn, void *ctx);
 

@@ -156,8 +156,15 @@ long ustcp_send_urgent(struct ustcp_sock *k, const void *buf, size_t len);
  * line with ustcp_recv. */
 long ustcp_sock_urgent(const struct ustcp_sock *k);
 
-/* Readiness callback, called from inside input/poll/user calls. events is a
- * mask of the bits below. One callback per stack; sockets carry a user pointer. */
+/* Readiness callback. It runs when an input, poll or user call has been
+ * fully processed (at the end of the outermost one, before it returns),
+ * never in the middle of processing, so every socket call is safe from it,
+ * ustcp_close() and ustcp_abort() of any socket included. events is a mask
+ * of the bits below: what happened to the socket since it was last told,
+ * in one call per socket per round. A socket the user has closed or aborted
+ * gets nothing more. What calls made from the handler raise is delivered
+ * in a further round before the outer call returns. One callback per stack;
+ * sockets carry a user pointer. */
 #define USTCP_EV_READABLE 1u /* data, EOF or error to read */
 #define USTCP_EV_WRITABLE 2u
 #define USTCP_EV_ACCEPT 4u /* a listener has a completed connection */

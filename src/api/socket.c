@@ -146,8 +146,9 @@ int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ust
 		return rc;
 	rc = ustcp_connect_sock(c, local, remote);
 	if (rc < 0) {
+		stack_event_begin(s);
 		tcp_conn_release(c);
-		tcp_reap(s);
+		stack_event_end(s);
 		return rc;
 	}
 	*out = c;

@@ -40,6 +40,7 @@ struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg)
 	s->cfg = *cfg;
 	rng_seed(&s->rng, cfg->seed);
 	tw_init(&s->wheel, 0);
+	s->notice_tail = &s->notice_head;
 	s->frame_cap = ETH_HLEN + 9000u;
 	s->txq = calloc(cfg->tx_queue, sizeof(*s->txq));
 	if (!s->txq)
@@ -77,15 +78,6 @@ static void advance(struct ustcp_stack *s, uint64_t now)
 {
 	if (now > s->now)
 		s->now = now;
-}
-
-/* Every event ends the same way: send what it produced, free what ended. */
-void stack_event_end(struct ustcp_stack *s)
-{
-	if (--s->depth > 0)
-		return;
-	stack_tx_flush(s);
-	tcp_reap(s);
 }
 
 void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now)

@@ -1,4 +1,6 @@
-/* stack.c — counters, drops, the transmit queue and the trace hook. */
+/* stack.c — counters, drops, the transmit queue, the trace hook, and the
+ * end of every event: user events delivered, frames sent, ended
+ * connections freed. */
 #include "core/stack.h"
 
 #include <string.h>
@@ -159,4 +161,57 @@ void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb)
 {
 	(void)tb; /* tb is always the slot stack_tx_begin handed out */
 	s->txq_len++;
+}
+
+void stack_notify(struct ustcp_stack *s, struct stack_notice *n, unsigned events)
+{
+	if (!s->on_event || !events)
+		return;
+	n->events |= events;
+	if (n->queued)
+		return;
+	n->queued = true;
+	n->next = NULL;
+	*s->notice_tail = n;
+	s->notice_tail = &n->next;
+}
+
+/* Hand each queued socket its events, in the order they were first raised.
+ * Handlers run inside the event being ended, so their calls nest: what they
+ * raise for a socket still ahead in this round joins its events, the rest
+ * waits for the next round. Returns false when nothing was queued. */
+static bool deliver_events(struct ustcp_stack *s)
+{
+	struct stack_notice *n = s->notice_head;
+	if (!n)
+		return false;
+	s->notice_head = NULL;
+	s->notice_tail = &s->notice_head;
+	while (n) {
+		struct stack_notice *next = n->next;
+		unsigned events = n->events;
+		n->next = NULL;
+		n->queued = false;
+		n->events = 0;
+		if (events && s->on_event)
+			s->on_event(s->event_ctx, n->sock, events);
+		n = next;
+	}
+	return true;
+}
+
+void stack_event_end(struct ustcp_stack *s)
+{
+	if (s->depth > 1) {
+		s->depth--;
+		return;
+	}
+	/* The outermost event: everything it did is done, so handlers see
+	 * settled state and may make any call. */
+	while (deliver_events(s))
+		;
+	s->depth--;
+	stack_tx_flush(s);
+	if (s->reaper)
+		s->reaper(s);
 }

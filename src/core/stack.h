@@ -5,9 +5,14 @@
  * event hooks, the transmit queue, and pointers to the net and tcp layers'
  * own state. Nothing here is global: every function takes the stack.
  *
- * Transmit queue: frames are built in place in queue slots and sent in a
- * batch when the current event (input, poll or user call) ends, after the
- * trace hook has seen the frame that caused them. */
+ * Events: every input, poll and user call is an event; calls may nest (a
+ * user call from an event handler). Frames are built in place in transmit
+ * queue slots, and user events (readable, writable, ...) are queued on
+ * their socket's notice; when the outermost event ends the handler gets
+ * each socket's events once, after all processing is done (so any call is
+ * safe from it), then the frames go out in one batch, after the trace hook
+ * has seen the frame that caused them, and then the layer above frees what
+ * ended (the reaper). */
 #ifndef USTCP_CORE_STACK_H
 #define USTCP_CORE_STACK_H
 
@@ -42,6 +47,17 @@ struct iface {
 	uint32_t offloads;
 	ustcp_transmit_meta_fn transmit_meta;
 };
+
+/* A socket's user events not yet delivered (embedded in the socket). */
+struct stack_notice {
+	struct stack_notice *next; /* in the stack's queue while queued */
+	struct ustcp_sock *sock;   /* what the handler is given */
+	unsigned events;           /* USTCP_EV_* bits; 0: withdrawn */
+	bool queued;
+};
+
+/* What the layer above frees once an event has ended. */
+typedef void (*stack_reaper_fn)(struct ustcp_stack *s);
 
 /* One frame waiting in the transmit queue. */
 struct txbuf {
@@ -79,8 +95,12 @@ struct ustcp_stack {
 	struct iface ifaces[USTCP_MAX_IFACES];
 	int n_ifaces;
 
+	/* User events waiting for the end of the outermost event. */
+	struct stack_notice *notice_head, **notice_tail;
+
 	struct net *net;
 	struct tcp *tcp;
+	stack_reaper_fn reaper;
 	int depth; /* events in progress (see stack_event_begin) */
 };
 
@@ -97,10 +117,15 @@ void stack_drop(struct ustcp_stack *s, enum ustcp_drop reason);
 struct txbuf *stack_tx_begin(struct ustcp_stack *s);
 void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb);
 /* Inputs, polls and user calls are events. Calls may nest (a user call from
- * inside an event callback); when the outermost one ends, the transmit
- * queue is flushed and ended connections are freed. */
+ * an event handler); when the outermost one ends, queued user events are
+ * delivered, the transmit queue is flushed and the reaper frees what ended. */
 static inline void stack_event_begin(struct ustcp_stack *s) { s->depth++; }
 void stack_event_end(struct ustcp_stack *s);
+/* Queue events for n's socket, delivered when the outermost event ends
+ * (nothing is queued without an event handler). */
+void stack_notify(struct ustcp_stack *s, struct stack_notice *n, unsigned events);
+/* The socket no longer wants what is queued for it (the user let it go). */
+static inline void stack_notice_withdraw(struct stack_notice *n) { n->events = 0; }
 /* Report the frame under input to the trace hook (once) and send the queue. */
 void stack_tx_flush(struct ustcp_stack *s);
 

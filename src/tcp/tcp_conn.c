@@ -1,5 +1,6 @@
 /* tcp_conn.c — connection pool, 4-tuple table, listeners, ISNs, ephemeral
  * ports, and state changes. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ int tcp_create(struct ustcp_stack *s)
 	if (!t->pool || !t->hash || !t->reap)
 		return -ENOMEM;
 	t->hash_mask = n - 1;
+	s->reaper = tcp_reap;
 	for (uint32_t i = s->cfg.max_conns; i-- > 0;) {
 		t->pool[i].hnext = t->free;
 		t->free = &t->pool[i];
@@ -67,6 +69,7 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	t->n_used++;
 	memset(c, 0, sizeof(*c));
 	c->stack = s;
+	c->notice.sock = c;
 	c->id = ++t->next_id;
 	dlist_init(&c->link);
 	dlist_init(&c->children);
@@ -230,11 +233,12 @@ uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
 	return m + (uint32_t)tuple_hash(s->tcp->isn_key, &c->laddr, &c->raddr, c->lport, c->rport);
 }
 
+/* Events reach the user's handler when the outermost event ends
+ * (core/stack.c), never in the middle of processing. */
 void tcp_notify(struct ustcp_sock *c, unsigned events)
 {
-	struct ustcp_stack *s = c->stack;
-	if (s->on_event && c->user_owned)
-		s->on_event(s->event_ctx, c, events);
+	if (c->user_owned)
+		stack_notify(c->stack, &c->notice, events);
 }
 
 void tcp_set_state(struct ustcp_sock *c, int state)
@@ -318,6 +322,11 @@ void tcp_conn_closed(struct ustcp_sock *c, int error)
 static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 {
 	struct tcp *t = s->tcp;
+	/* Nothing may still point at the slot: no timer in the wheel, no
+	 * notice in the event queue (the slot is cleared when reused). */
+	assert(!tw_armed(&c->t_rexmt) && !tw_armed(&c->t_close) && !tw_armed(&c->t_keep) &&
+	       !tw_armed(&c->t_delack) && !tw_armed(&c->rack.timer));
+	assert(!c->notice.queued);
 	if (c->sndbuf.buf)
 		t->buffer_bytes -= c->sndbuf.cap;
 	if (c->rcvbuf.buf)
@@ -347,6 +356,7 @@ void tcp_reap(struct ustcp_stack *s)
 void tcp_conn_release(struct ustcp_sock *c)
 {
 	c->user_owned = false;
+	stack_notice_withdraw(&c->notice);
 	if (c->state == USTCP_CLOSED && !c->reaped_pending) {
 		struct tcp *t = c->stack->tcp;
 		c->reaped_pending = true;

@@ -180,6 +180,7 @@ struct ustcp_sock {
 	bool rcv_closed; /* user closed: no more data may be delivered */
 	bool hashed;
 	bool reaped_pending;
+	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
 };
 

@@ -567,8 +567,7 @@ static bool ack_check(struct ustcp_sock *c, const struct seg *g)
 			l->n_done++;
 			dlist_remove(&c->link);
 			dlist_insert_tail(&l->children, &c->link);
-			if (l->user_owned && s->on_event)
-				s->on_event(s->event_ctx, l, USTCP_EV_ACCEPT);
+			tcp_notify(l, USTCP_EV_ACCEPT);
 		}
 	}
 	/* RFC 5961 §5.2: acceptable when SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT. */
