@@ -17,8 +17,9 @@ struct ustcp_config {
 	uint32_t rcvbuf;         /* default bytes per connection receive buffer (256 KiB) */
 	uint32_t max_sockbuf;    /* largest buffer a socket may ask for (64 MiB) */
 	uint16_t mtu;            /* IP MTU of the interfaces */
-	uint16_t default_mss; /* send MSS when the peer sends no MSS option (RFC 9293 §3.7.1: 536) */
-	uint64_t msl;         /* maximum segment lifetime; TIME-WAIT is 2*MSL */
+	uint16_t default_mss;    /* send MSS towards an IPv4 peer that sends no MSS option
+			       * (RFC 9293 MUST-15: 536; IPv6 peers get 1220) */
+	uint64_t msl;            /* maximum segment lifetime; TIME-WAIT is 2*MSL */
 	uint64_t rto_initial;    /* RFC 6298 §2.1: 1 s */
 	uint64_t rto_min;        /* RFC 6298 §2.4 says 1 s; 200 ms by default, as Linux */
 	uint64_t rto_max;        /* RFC 6298 §2.5: at least 60 s */
@@ -38,7 +39,7 @@ struct ustcp_config {
 				       * data arrives out of order */
 	char cc[16];                  /* congestion control for new sockets ("newreno") */
 	uint64_t fin_wait2_timeout;   /* orphaned FIN-WAIT-2 lifetime */
-	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second */
+	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per connection */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 port range */
 	uint32_t tx_queue;                   /* frames batched before the transmit callback */
 	/* Test hooks: when nonzero, the ISN of every connection this stack opens

@@ -75,7 +75,8 @@ int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ust
  * given during the handshake is queued and sent once established. */
 long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len);
 /* Read bytes: returns count, 0 at end of stream (peer's FIN), -EAGAIN when
- * nothing is buffered yet, or the connection's error (-ECONNRESET ...). */
+ * nothing is buffered yet, -ENOTCONN on a listener or a socket that never
+ * connected, or the connection's error (-ECONNRESET ...). */
 long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len);
 
 #define USTCP_SHUT_WR 1

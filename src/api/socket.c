@@ -230,7 +230,8 @@ static void maybe_window_update(struct ustcp_sock *k)
 
 long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 {
-	if (k->state == USTCP_LISTEN)
+	/* RFC 9293 §3.10.3: RECEIVE on a connection that does not exist. */
+	if (k->state == USTCP_LISTEN || k->unopened)
 		return -ENOTCONN;
 	if (k->rcvbuf.len > 0 && len > 0) {
 		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
@@ -341,8 +342,11 @@ int ustcp_abort(struct ustcp_sock *k)
 	if (k->state == USTCP_LISTEN) {
 		close_listener(k);
 	} else if (k->state != USTCP_CLOSED) {
-		/* RFC 9293 §3.10.5: RST in the synchronized states only. */
-		if (tcp_synchronized(k->state) && k->state != USTCP_TIME_WAIT)
+		/* RFC 9293 §3.10.5: a RST from SYN-RECEIVED, ESTABLISHED,
+		 * FIN-WAIT-1/2 and CLOSE-WAIT; CLOSING, LAST-ACK and TIME-WAIT
+		 * (our FIN is out, the peer's is in) just delete the TCB. */
+		if (tcp_synchronized(k->state) && k->state != USTCP_CLOSING &&
+		    k->state != USTCP_LAST_ACK && k->state != USTCP_TIME_WAIT)
 			tcp_send_rst_conn(k);
 		tcp_conn_closed(k, -ECONNABORTED);
 	}
@@ -382,7 +386,7 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->rcv_wscale = k->rcv_wscale;
 	info->timestamps = k->ts_ok;
 	info->sack_ok = k->sack_ok;
-	info->in_recovery = k->in_recovery;
+	info->in_recovery = tcp_in_fast_recovery(k);
 	info->cwnd = k->cwnd;
 	info->ssthresh = k->ssthresh;
 	info->srtt = k->srtt;
@@ -396,7 +400,7 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->dup_acks = k->dup_acks_total;
 	info->zero_window_probes = k->zw_probes;
 	info->keepalive_probes = k->keep_probes;
-	info->backoff = k->backoff;
+	info->backoff = tcp_backoff_now(k);
 	info->rcv_ooo_bytes = tcp_reass_bytes(&k->reass);
 	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
 	info->rcvbuf = k->opt_rcvbuf;

@@ -46,7 +46,7 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	cfg->sack = 1;
 	strcpy(cfg->cc, "newreno");
 	cfg->fin_wait2_timeout = 60 * USTCP_NS_PER_SEC;
-	cfg->challenge_ack_limit = 1000;
+	cfg->challenge_ack_limit = 10;
 	cfg->ephemeral_lo = 49152;
 	cfg->ephemeral_hi = 65535;
 	cfg->tx_queue = 64;

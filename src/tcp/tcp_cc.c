@@ -50,7 +50,7 @@ void tcp_hystart_slow_start(struct ustcp_sock *c, uint32_t acked)
 	struct tcp_hystart *h = &c->hystart;
 	uint32_t mss = c->snd_mss;
 	/* RFC 3465 §2.3: L = 1 MSS while resending what a timeout found lost. */
-	uint32_t l = seq_lt(c->snd_una, c->rto_recover) ? mss : 2u * mss;
+	uint32_t l = tcp_in_rto_recovery(c) ? mss : 2u * mss;
 	if (h->done || !c->ts_ok) {
 		c->cwnd += MIN(acked, l);
 		return;

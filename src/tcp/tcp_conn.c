@@ -33,6 +33,7 @@ int tcp_create(struct ustcp_stack *s)
 	dlist_init(&t->listeners);
 	rng_bytes(&s->rng, t->hash_key, sizeof(t->hash_key));
 	rng_bytes(&s->rng, t->isn_key, sizeof(t->isn_key));
+	rng_bytes(&s->rng, t->ts_key, sizeof(t->ts_key));
 	rng_bytes(&s->rng, t->port_key, sizeof(t->port_key));
 	t->port_counter = (uint32_t)rng_next(&s->rng);
 	return 0;
@@ -235,6 +236,15 @@ uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
 
 /* Events reach the user's handler when the outermost event ends
  * (core/stack.c), never in the middle of processing. */
+/* RFC 7323 §5.4: a random offset, but the same for every connection
+ * between two addresses (a keyed hash of them, as Linux does), so the clock
+ * a peer sees keeps rising across incarnations and PAWS protects a new
+ * connection from the old one's duplicates (RFC 6191). */
+uint32_t tcp_ts_offset(struct ustcp_stack *s, const struct ustcp_sock *c)
+{
+	return (uint32_t)tuple_hash(s->tcp->ts_key, &c->laddr, &c->raddr, 0, 0);
+}
+
 void tcp_notify(struct ustcp_sock *c, unsigned events)
 {
 	if (c->user_owned)

@@ -111,24 +111,26 @@ struct ustcp_sock {
 	struct tcp_hystart hystart; /* RFC 9406 state of the initial slow start */
 	uint64_t ack_rtt;           /* RTT sample taken from the latest ACK, 0 if none */
 	uint32_t cwnd, ssthresh;
-	uint32_t dupacks;     /* consecutive duplicate ACKs */
-	uint32_t recover;     /* RFC 6582: snd_max when fast recovery began */
-	uint32_t rto_recover; /* snd_max at the last timeout: dupACKs below it are not new loss */
+	/* Loss recovery (tcp_recovery.c): which phase, and where it ends. */
+	uint8_t recovery;        /* enum tcp_recovery */
+	uint32_t recover;        /* RFC 6582: snd_max when the phase began; it ends when acked */
+	uint32_t dupacks;        /* consecutive duplicate ACKs */
 	struct tcp_reass sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
 	uint8_t reordering;      /* duplicate ACKs that mean loss (3, raised by spurious ones) */
 	bool undo_ok;            /* the last fast retransmit may still prove spurious */
 	uint32_t undo_seq;       /* what it resent started here */
 	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
 	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
-	uint32_t rexmt_next; /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
-	bool in_recovery;
+	uint32_t rexmt_next;  /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
 	struct tcp_rack rack; /* RACK-TLP loss detection (SACK connections) */
 	uint64_t last_send;   /* when data was last sent (RFC 5681 §4.1 idle restart) */
 
 	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
-	uint32_t delack_bytes; /* data received since our last ACK */
-	bool ack_pending;      /* an ACK must go at the end of this input */
-	uint64_t last_oow_ack; /* when we last answered an unusable empty segment */
+	uint32_t delack_bytes;    /* data received since our last ACK */
+	bool ack_pending;         /* an ACK must go at the end of this input */
+	uint64_t last_oow_ack;    /* when we last answered an unusable empty segment */
+	uint64_t challenge_epoch; /* RFC 5961 §7: the second challenge_count counts in */
+	uint32_t challenge_count; /* challenge ACKs sent in it */
 	struct tw_timer t_delack;
 
 	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */
@@ -144,6 +146,10 @@ struct ustcp_sock {
 	/* A FIN that arrived out of order, processed when the data before it is in. */
 	bool fin_ooo;
 	uint32_t fin_ooo_seq;
+	/* Text (and FIN) of a SYN received in SYN-SENT, held at RCV.NXT in the
+	 * receive ring until ESTABLISHED (RFC 9293 §3.10.7.3). */
+	uint32_t held_len;
+	bool held_fin;
 
 	/* Per-socket options (ustcp_setsockopt). */
 	uint32_t opt_sndbuf, opt_rcvbuf;
@@ -160,7 +166,8 @@ struct ustcp_sock {
 	uint32_t rtt_seq;           /* timing the segment that ends at rtt_seq */
 	uint64_t rtt_start;
 	bool rtt_active;
-	uint8_t backoff; /* consecutive expirations */
+	uint8_t backoff; /* consecutive retransmission timeouts (Karn: kept until a sample) */
+	uint8_t persist_backoff; /* consecutive window probes of this closed window */
 	uint32_t retransmits;
 	struct tw_timer t_rexmt; /* retransmit, SYN retry, zero-window probe */
 	struct tw_timer t_close; /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
@@ -196,12 +203,10 @@ struct tcp {
 	uint32_t n_reap;
 	uint8_t hash_key[HASH_KEY_LEN];
 	uint8_t isn_key[HASH_KEY_LEN];
+	uint8_t ts_key[HASH_KEY_LEN];
 	uint8_t port_key[HASH_KEY_LEN];
 	uint32_t port_counter; /* RFC 6056 Algorithm 3's "next_ephemeral" */
 	uint64_t buffer_bytes;
-	/* RFC 5961 §7: challenge ACK budget per second */
-	uint64_t challenge_epoch;
-	uint32_t challenge_count;
 };
 
 /* tcp_conn.c: pool, tables, ISN, ports, state changes */
@@ -219,6 +224,8 @@ int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struc
 void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16_t lport,
 			const struct ipaddr *raddr, uint16_t rport);
 uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c);
+/* The offset of our timestamp clock towards c's peer (RFC 7323 §5.4). */
+uint32_t tcp_ts_offset(struct ustcp_stack *s, const struct ustcp_sock *c);
 void tcp_set_state(struct ustcp_sock *c, int state);
 /* Enter CLOSED with this error (0 for a normal end) and release what we can. */
 void tcp_conn_closed(struct ustcp_sock *c, int error);
@@ -304,8 +311,37 @@ void tcp_tlp_schedule(struct ustcp_sock *c);
 /* No probe while recovery runs. */
 void tcp_tlp_cancel(struct ustcp_sock *c);
 
-/* tcp_input.c: start fast recovery when loss is known and recovery may begin. */
+/* tcp_recovery.c: the phases of loss recovery. Outside them, loss found
+ * by duplicate ACKs, SACK or RACK starts fast recovery; a timeout starts
+ * the resending that goes back to SND.UNA. Each phase lasts until
+ * everything sent before it began (recover) is acknowledged. */
+enum tcp_recovery {
+	TCP_RECOVERY_NONE,
+	TCP_RECOVERY_FAST, /* RFC 5681 §3.2, RFC 6582 (NewReno), RFC 6675 (SACK) */
+	TCP_RECOVERY_RTO,  /* RFC 5681 §3.1, RFC 6582 §4, RFC 8985 §6.3 */
+};
+static inline bool tcp_in_fast_recovery(const struct ustcp_sock *c)
+{
+	return c->recovery == TCP_RECOVERY_FAST;
+}
+static inline bool tcp_in_rto_recovery(const struct ustcp_sock *c)
+{
+	return c->recovery == TCP_RECOVERY_RTO;
+}
+/* The connection starts (its SYN options are known): no phase. */
+void tcp_recovery_init(struct ustcp_sock *c);
+/* An acceptable ACK, after SND.UNA and the scoreboard took it: acked new
+ * bytes (0 for none), dup whether it is a duplicate ACK (RFC 5681 §2),
+ * sack the options when it carried SACK blocks. Ends a phase that is over,
+ * tells RACK, grows cwnd or runs recovery, and starts fast recovery when
+ * loss shows. */
+void tcp_recovery_on_ack(struct ustcp_sock *c, uint32_t ack, uint32_t acked, bool dup,
+			 const struct tcp_opts *sack);
+/* Start fast recovery when loss is known and no phase runs. */
 void tcp_loss_check(struct ustcp_sock *c);
+/* The retransmission timer fired with data outstanding: the resending phase
+ * begins (cwnd, scoreboard and RACK as RFC 5681 §3.1 and RFC 8985 §6.3 say). */
+void tcp_recovery_on_rto(struct ustcp_sock *c);
 
 /* Arm the delayed-ACK timer unless it runs. */
 void tcp_ack_later(struct ustcp_sock *c);
@@ -323,6 +359,9 @@ void tcp_arm_fin_wait2(struct ustcp_sock *c);
 void tcp_keepalive_arm(struct ustcp_sock *c);
 /* The retransmission timeout in force: the estimate, backed off. */
 uint64_t tcp_rto_now(const struct ustcp_sock *c);
+/* The backoff of the timer running: the persist timer's while the peer's
+ * window is closed, else the retransmission timer's. */
+uint8_t tcp_backoff_now(const struct ustcp_sock *c);
 /* Window scale shift that lets the whole receive buffer be offered. */
 uint8_t tcp_choose_wscale(const struct ustcp_sock *c);
 

@@ -2,9 +2,15 @@
  *
  * Parse and check, look the connection up, then one switch on the state:
  * CLOSED (no connection), LISTEN, SYN-SENT, and the synchronized states,
- * which share the RFC's checks in its order: sequence number, RST, SYN,
- * ACK, text, FIN. RFC 5961's defences against blind attacks sit in the
- * RST, SYN and ACK steps. */
+ * whose dispatcher (synchronized_input) runs §3.10.7.4's numbered steps in
+ * order: sequence number (with PAWS first), RST, SYN, ACK, URG, text, FIN.
+ * Each step returns a verdict (go on, drop, ACK and drop, reset, done).
+ * RFC 5961's defences against blind attacks sit in the RST, SYN and ACK
+ * steps; loss recovery and congestion control live in tcp_recovery.c.
+ *
+ * The segment is never rewritten: the steps work on a view of it (struct
+ * rcv) that RFC 9293 calls the idealized segment — an old SYN trimmed off,
+ * text cut to what is new and fits — while its header stays as it came. */
 #include <errno.h>
 #include <string.h>
 
@@ -14,6 +20,7 @@
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
+/* A TCP segment as parsed: read-only once tcp_input has filled it. */
 struct seg {
 	struct tcp_hdr th;
 	const uint8_t *data;
@@ -24,10 +31,45 @@ struct seg {
 	uint16_t lport, rport;
 };
 
-static uint32_t seg_len(const struct seg *g)
+/* The part of the segment still to process, as the steps trim it. */
+struct rcv {
+	const struct seg *g;
+	uint32_t seq;        /* of the SYN if still there, else of the first byte of text */
+	uint8_t flags;       /* the segment's, without a SYN that lies behind RCV.NXT */
+	const uint8_t *data; /* text */
+	uint32_t len;
+	bool fin;
+	bool ack_only; /* only its ACK and window may be used (check_sequence) */
+	bool ack_now;  /* acknowledge it at once */
+};
+
+/* What a step decided. */
+enum verdict {
+	SEG_CONTINUE, /* on to the next step */
+	SEG_DROP,     /* discard it (counted by the step) */
+	SEG_ACK_DROP, /* discard it and send an ACK (ack_unusable's limit) */
+	SEG_RESET,    /* discard it and send <SEQ=SEG.ACK><CTL=RST> */
+	SEG_DONE,     /* fully handled, or the connection ended */
+};
+
+static struct rcv rcv_of(const struct seg *g)
 {
-	return g->len + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN);
+	return (struct rcv){.g = g,
+			    .seq = g->seq,
+			    .flags = g->flags,
+			    .data = g->data,
+			    .len = g->len,
+			    .fin = (g->flags & TCP_FIN) != 0};
 }
+
+/* The SYN's sequence number is behind us: what is left starts after it. */
+static void consume_syn(struct rcv *r)
+{
+	r->seq += 1;
+	r->flags &= (uint8_t)~TCP_SYN;
+}
+
+static uint32_t rcv_len(const struct rcv *r) { return r->len + !!(r->flags & TCP_SYN) + r->fin; }
 
 /* Tell the trace hook which connection the frame under input belonged to. */
 static void trace_conn(struct ustcp_stack *s, int before, int after, uint64_t id)
@@ -40,20 +82,46 @@ static void trace_conn(struct ustcp_stack *s, int before, int after, uint64_t id
 	s->cur_in->conn_id = id;
 }
 
+/* The window a segment offers: never scaled in a SYN or SYN,ACK (RFC 7323
+ * §2.2), otherwise by the peer's shift (§2.3). */
+static uint32_t seg_window(const struct ustcp_sock *c, const struct seg *g)
+{
+	return (g->flags & TCP_SYN) ? g->th.win : (uint32_t)g->th.win << c->snd_wscale;
+}
+
+/* Take the segment's window as SND.WND and remember which segment set it
+ * (SND.WL1, SND.WL2: RFC 9293 §3.10.7.4 fifth). Returns the window before. */
+static uint32_t window_update(struct ustcp_sock *c, const struct seg *g)
+{
+	uint32_t old = c->snd_wnd;
+	c->snd_wnd = seg_window(c, g);
+	c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = g->ack;
+	return old;
+}
+
+/* RFC 9293 MUST-15: the send MSS of a peer whose SYN has no MSS option. */
+#define TCP_DEFAULT_MSS6 1220
+/* Below any real path: IPv4's smallest MTU (68, RFC 791) less 40 bytes of
+ * headers. A peer announcing less is honoured down to here only. */
+#define TCP_MSS_FLOOR 28
+
 /* The options of the peer's SYN decide what this connection uses: MSS
- * (RFC 9293 §3.7.1; 536 without one), window scale (RFC 7323 §2.2, both
- * sides must offer it), SACK (RFC 2018 §2) and timestamps (RFC 7323 §3.2).
- * The send MSS leaves room for the timestamp option (RFC 6691). */
+ * (RFC 9293 §3.7.1: never more than the peer announced, MUST-16), window
+ * scale (RFC 7323 §2.2, both sides must offer it), SACK (RFC 2018 §2) and
+ * timestamps (RFC 7323 §3.2). The send MSS leaves room for the timestamp
+ * option (RFC 6691). */
 static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
 {
 	struct ustcp_stack *s = c->stack;
 	const struct tcp_opts *o = &g->th.opts;
 	if (!c->rcv_mss)
 		c->rcv_mss = (uint16_t)(net_mtu(s, &c->raddr) - TCP_HLEN);
-	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss : s->cfg.default_mss;
-	mss = MIN(mss, (uint32_t)c->rcv_mss);
-	if (mss < 88)
-		mss = 88; /* a tiny MSS would make us send floods of headers */
+	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss
+		       : ip_is4(&c->raddr)        ? s->cfg.default_mss
+						  : TCP_DEFAULT_MSS6;
+	mss = MAX(MIN(mss, (uint32_t)c->rcv_mss), (uint32_t)TCP_MSS_FLOOR);
 	c->peer_mss = (uint16_t)mss;
 	c->ws_ok = s->cfg.wscale && (o->present & TCP_OPT_WSCALE);
 	if (c->ws_ok) {
@@ -72,8 +140,8 @@ static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
 	}
 	c->snd_mss = (uint16_t)(mss - (c->ts_ok ? 12 : 0));
 	c->rcv_adv = c->rcv_nxt; /* nothing offered beyond RCV.NXT yet */
-	c->recover = c->rto_recover = c->iss;
 	c->rcv_seg_max = (uint16_t)MIN(c->rcv_mss - (c->ts_ok ? 12u : 0u), 536u);
+	tcp_recovery_init(c);
 	c->cc->init(c);
 }
 
@@ -94,6 +162,16 @@ static void inherit_options(struct ustcp_sock *c, const struct ustcp_sock *l)
 	c->cc = l->cc;
 }
 
+/* A segment that passed the checks came from the peer: it is alive
+ * (keepalive, RFC 1122 §4.2.3.6) and answers (window probes). Only such
+ * segments count, so a spoofer cannot keep a dead peer's connection open. */
+static void peer_heard(struct ustcp_sock *c)
+{
+	c->last_rcv = c->stack->now;
+	c->keep_probes = 0;
+	c->probes_unanswered = 0;
+}
+
 /* §3.10.7.1: a segment for no connection gets a RST unless it is one. */
 static void closed_input(struct ustcp_stack *s, const struct seg *g)
 {
@@ -105,12 +183,17 @@ static void closed_input(struct ustcp_stack *s, const struct seg *g)
 	if (g->flags & TCP_ACK)
 		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, g->ack, 0, false);
 	else
-		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, 0, g->seq + seg_len(g),
+		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, 0,
+			     g->seq + g->len + !!(g->flags & TCP_SYN) + !!(g->flags & TCP_FIN),
 			     true);
 }
 
-/* §3.10.7.2: LISTEN. Only a SYN makes a connection (SYN-RECEIVED child). */
-static void listen_input(struct ustcp_sock *l, const struct seg *g)
+/* §3.10.7.2: LISTEN. Only a SYN makes a connection (SYN-RECEIVED child).
+ * prev: the TIME-WAIT connection this SYN ends, or NULL: the new one's ISS
+ * lies above everything prev sent, so none of its old duplicates falls in
+ * the new window (RFC 6191 §2, RFC 1122 §4.2.2.13; as Linux, SND.MAX plus
+ * more than an unscaled window). */
+static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct ustcp_sock *prev)
 {
 	struct ustcp_stack *s = l->stack;
 	if (g->flags & TCP_RST) {
@@ -140,14 +223,12 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g)
 	tcp_conn_set_tuple(c, g->laddr, g->lport, g->raddr, g->rport);
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
-	c->iss = tcp_new_iss(s, c);
+	c->iss = prev ? prev->snd_max + 65537 : tcp_new_iss(s, c);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;
-	c->snd_wnd = g->th.win; /* RFC 7323 §2.2: a SYN's window is never scaled */
-	c->max_snd_wnd = c->snd_wnd;
-	c->snd_wl1 = g->seq;
-	c->snd_wl2 = 0;
-	c->last_rcv = s->now;
+	window_update(c, g);
+	c->snd_wl2 = 0; /* a SYN without ACK has no acknowledgment to remember */
+	peer_heard(c);
 	apply_syn_options(c, g);
 	c->listener = l;
 	c->state = USTCP_SYN_RECEIVED;
@@ -178,7 +259,7 @@ static void established(struct ustcp_sock *c)
  * when nothing is timed, RFC 7323 §4's sample from the echoed timestamp,
  * which names the transmission it answers and so is valid even after a
  * retransmission. */
-static bool take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t ack)
+static bool take_rtt_sample(struct ustcp_sock *c, const struct seg *g)
 {
 	bool took = true;
 	uint64_t ts_rtt = 0;
@@ -188,7 +269,7 @@ static bool take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t 
 		if (ms < 60u * 60 * 1000) /* a wild echo is no sample */
 			ts_rtt = (uint64_t)MAX(ms, 1u) * USTCP_NS_PER_MS;
 	}
-	if (c->rtt_active && seq_geq(ack, c->rtt_seq)) {
+	if (c->rtt_active && seq_geq(g->ack, c->rtt_seq)) {
 		c->rtt_active = false;
 		c->ack_rtt = c->stack->now - c->rtt_start;
 		tcp_rtt_sample(c, c->ack_rtt);
@@ -202,10 +283,11 @@ static bool take_rtt_sample(struct ustcp_sock *c, const struct seg *g, uint32_t 
 	return took;
 }
 
-static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack);
+static enum verdict process_text(struct ustcp_sock *c, struct rcv *r);
+static void finish(struct ustcp_sock *c, const struct rcv *r, enum verdict v);
 
 /* §3.10.7.3: SYN-SENT. */
-static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
+static void syn_sent_input(struct ustcp_sock *c, const struct seg *g)
 {
 	struct ustcp_stack *s = c->stack;
 	bool ack_ok = false;
@@ -236,64 +318,63 @@ static void syn_sent_input(struct ustcp_sock *c, struct seg *g)
 	}
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
-	c->last_rcv = s->now;
+	peer_heard(c);
 	apply_syn_options(c, g);
-	c->snd_wnd = g->th.win;
-	c->max_snd_wnd = c->snd_wnd;
-	c->snd_wl1 = g->seq;
-	c->snd_wl2 = g->ack;
+	window_update(c, g);
+	struct rcv r = rcv_of(g);
+	consume_syn(&r);
 	if (ack_ok) {
 		c->snd_una = g->ack;
 		/* Karn for the SYN: after a retransmission even the echoed
 		 * timestamp may be answered by the peer's own SYN,ACK timer, so
 		 * no sample is taken (RFC 6298 §3; the RTO stays at 1 s). */
 		if (c->backoff == 0)
-			(void)take_rtt_sample(c, g, g->ack);
+			(void)take_rtt_sample(c, g);
 		tw_cancel(&s->wheel, &c->t_rexmt);
 		established(c);
-		/* Data or FIN that came with the SYN is processed from step six. */
-		g->seq += 1;
-		g->flags &= (uint8_t)~TCP_SYN;
-		text_and_fin(c, g, true);
-		tcp_output(c);
-		if (c->ack_pending && c->state != USTCP_CLOSED)
-			tcp_send_ack(c);
+		/* Data or FIN that came with the SYN goes on from step six. */
+		r.ack_now = true;
+		finish(c, &r, process_text(c, &r));
 		return;
 	}
-	/* Simultaneous open (RFC 9293 §3.5, figure 7): answer with SYN,ACK. */
+	/* Simultaneous open (RFC 9293 §3.5, figure 7): answer with SYN,ACK;
+	 * text that came with the SYN waits for ESTABLISHED (§3.10.7.3). */
 	tcp_set_state(c, USTCP_SYN_RECEIVED);
+	process_text(c, &r);
 	tcp_send_syn(c);
 }
 
-/* §3.10.7.4 first check: is any of the segment inside the receive window? */
-static bool seq_acceptable(const struct ustcp_sock *c, const struct seg *g)
+/* ---- §3.10.7.4 first: the sequence number (PAWS before it) ---- */
+
+/* Is any of the segment inside the receive window? */
+static bool seq_acceptable(const struct ustcp_sock *c, const struct rcv *r)
 {
 	uint32_t wnd = tcp_rcv_window(c);
-	uint32_t len = seg_len(g);
+	uint32_t len = rcv_len(r);
 	uint32_t end = c->rcv_nxt + wnd;
 	/* An empty segment other than a RST may also sit at the right edge
 	 * itself (BSD and Linux take it): that is the SND.NXT of a sender that
 	 * filled our window while a hole keeps RCV.NXT back, and the ACKs it
 	 * sends would otherwise never be heard. (A RST keeps RFC 5961 §3's
 	 * window.) */
-	if (len == 0 && !(g->flags & TCP_RST))
-		return seq_geq(g->seq, c->rcv_nxt) && seq_leq(g->seq, end);
+	if (len == 0 && !(r->flags & TCP_RST))
+		return seq_geq(r->seq, c->rcv_nxt) && seq_leq(r->seq, end);
 	if (len == 0)
-		return wnd == 0 ? g->seq == c->rcv_nxt : seq_in(g->seq, c->rcv_nxt, end);
+		return wnd == 0 ? r->seq == c->rcv_nxt : seq_in(r->seq, c->rcv_nxt, end);
 	if (wnd == 0)
 		return false;
-	return seq_in(g->seq, c->rcv_nxt, end) || seq_in(g->seq + len - 1, c->rcv_nxt, end);
+	return seq_in(r->seq, c->rcv_nxt, end) || seq_in(r->seq + len - 1, c->rcv_nxt, end);
 }
 
 /* The ACK that answers a segment we cannot use. Two ends that disagree
  * about the sequence space would answer each other's empty segments
  * forever; so, as Linux does, an ACK for an empty segment (no data, SYN or
  * FIN) goes at most once per half second per connection. */
-static void ack_unusable(struct ustcp_sock *c, const struct seg *g)
+static void ack_unusable(struct ustcp_sock *c, const struct rcv *r)
 {
 	const uint64_t gap = 500 * USTCP_NS_PER_MS;
 	uint64_t now = c->stack->now;
-	if (seg_len(g) == 0) {
+	if (rcv_len(r) == 0) {
 		if (c->last_oow_ack && now - c->last_oow_ack < gap) {
 			stat_inc(c->stack, USTCP_C_tcp_oow_acks_limited);
 			return;
@@ -303,23 +384,105 @@ static void ack_unusable(struct ustcp_sock *c, const struct seg *g)
 	tcp_send_ack(c);
 }
 
-/* A segment exactly at RCV.NXT while our window is closed. */
-static bool zero_window_segment(const struct ustcp_sock *c, const struct seg *g)
+/* An ACK that only arrived late, behind a newer one (reordering): it
+ * acknowledges nothing new and its timestamp is older by less than an RTO.
+ * Dropping it would only lose the SACK blocks it carries (Linux's
+ * tcp_disordered_ack); it cannot move anything. */
+static bool disordered_ack(const struct ustcp_sock *c, const struct rcv *r)
 {
-	return g->seq == c->rcv_nxt && seg_len(g) > 0 && tcp_rcv_window(c) == 0;
+	const struct seg *g = r->g;
+	uint32_t age = c->ts_recent - g->th.opts.ts_val;
+	return r->len == 0 && !(r->flags & (TCP_SYN | TCP_FIN | TCP_RST)) && r->seq == c->rcv_nxt &&
+	       seq_leq(g->ack, c->snd_una) && (uint64_t)age * USTCP_NS_PER_MS <= tcp_rto_now(c);
 }
 
-/* §3.10.7.4 second check, with RFC 5961 §3.2. Returns true when consumed. */
-static bool rst_check(struct ustcp_sock *c, const struct seg *g)
+/* RFC 7323 §5.3 R1 (PAWS): a segment whose timestamp is older than
+ * TS.Recent is an old duplicate, whatever its sequence number says (after
+ * 2^32 bytes the numbers repeat): drop it and send an ACK. TS.Recent
+ * stays valid for 24 days of idleness (§5.5). */
+static bool paws_reject(struct ustcp_sock *c, const struct rcv *r)
+{
+	const uint64_t day = 24ull * 3600 * USTCP_NS_PER_SEC;
+	const struct tcp_opts *o = &r->g->th.opts;
+	if (!c->ts_ok || !(o->present & TCP_OPT_TIMESTAMP) || (r->flags & TCP_RST))
+		return false;
+	if (!seq_lt(o->ts_val, c->ts_recent))
+		return false;
+	if (c->stack->now - c->ts_recent_age > 24 * day) {
+		c->ts_recent = o->ts_val; /* too old to judge by */
+		c->ts_recent_age = c->stack->now;
+		return false;
+	}
+	return !disordered_ack(c, r);
+}
+
+/* Whether our window is closed and the segment sits exactly at RCV.NXT. */
+static bool zero_window_segment(const struct ustcp_sock *c, const struct rcv *r)
+{
+	return r->seq == c->rcv_nxt && rcv_len(r) > 0 && tcp_rcv_window(c) == 0;
+}
+
+static enum verdict check_sequence(struct ustcp_sock *c, struct rcv *r)
 {
 	struct ustcp_stack *s = c->stack;
-	if (!(g->flags & TCP_RST))
-		return false;
-	if (g->seq != c->rcv_nxt) {
+	if (paws_reject(c, r)) {
+		stack_drop(s, USTCP_DROP_tcp_paws);
+		return SEG_ACK_DROP;
+	}
+	if (zero_window_segment(c, r)) {
+		/* "If the RCV.WND is zero, ... special allowance should be made
+		 * to accept valid ACKs, URGs, and RSTs": the segment at RCV.NXT
+		 * is processed without its data (a window probe, or data sent
+		 * before our window closed), and a bare FIN is taken as it needs
+		 * no room. */
+		if (r->len) {
+			stack_drop(s, USTCP_DROP_tcp_zero_window);
+			r->len = 0;
+			r->fin = false; /* it lay beyond the data */
+			r->ack_now = true;
+		}
+		return SEG_CONTINUE;
+	}
+	if (seq_acceptable(c, r))
+		return SEG_CONTINUE;
+	if (r->flags & TCP_RST) {
+		stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);
+		return SEG_DROP;
+	}
+	stack_drop(s, USTCP_DROP_tcp_not_acceptable);
+	if (c->state == USTCP_TIME_WAIT && r->fin)
+		tcp_enter_time_wait(c); /* a retransmitted FIN restarts 2*MSL */
+	if (r->len && c->sack_ok && seq_leq(r->seq + r->len, c->rcv_nxt)) {
+		c->dsack_left = r->seq; /* RFC 2883: report the duplicate */
+		c->dsack_right = r->seq + r->len;
+	}
+	/* A pure ACK from behind RCV.NXT (by at most a receive buffer): the
+	 * peer numbers its ACKs from the right edge it last knew of our
+	 * window, and we may have taken data past it (a window probe's byte,
+	 * or segments whose ACKs it lost). Its ACK and window still count, as
+	 * BSD keeps processing the ACK of an old segment: when both ends are in
+	 * that state, dropping them left neither able to learn the other's
+	 * ACK. RFC 5961's ACK checks still apply. */
+	if (r->len == 0 && (r->flags & (TCP_ACK | TCP_SYN | TCP_FIN)) == TCP_ACK &&
+	    seq_lt(r->seq, c->rcv_nxt) && c->rcv_nxt - r->seq <= c->opt_rcvbuf) {
+		r->ack_only = true;
+		return SEG_CONTINUE;
+	}
+	return SEG_ACK_DROP;
+}
+
+/* ---- second: RST, with RFC 5961 §3.2 ---- */
+
+static enum verdict check_rst(struct ustcp_sock *c, const struct rcv *r)
+{
+	struct ustcp_stack *s = c->stack;
+	if (!(r->flags & TCP_RST))
+		return SEG_CONTINUE;
+	if (r->seq != c->rcv_nxt) {
 		/* In the window but not exact: it may be blind; ask the peer. */
 		stack_drop(s, USTCP_DROP_tcp_rst_challenged);
 		tcp_send_challenge_ack(c);
-		return true;
+		return SEG_DROP;
 	}
 	switch (c->state) {
 	case USTCP_SYN_RECEIVED:
@@ -339,58 +502,110 @@ static bool rst_check(struct ustcp_sock *c, const struct seg *g)
 	default: /* CLOSING, LAST-ACK, TIME-WAIT */
 		tcp_conn_closed(c, 0);
 	}
-	return true;
+	return SEG_DONE;
 }
 
-/* §3.10.7.4 fourth check, with RFC 5961 §4.2. Returns true when consumed. */
-static bool syn_check(struct ustcp_sock *c, const struct seg *g)
+/* ---- fourth: SYN, with RFC 5961 §4.2 ---- */
+
+static enum verdict check_syn(struct ustcp_sock *c, const struct rcv *r)
 {
-	if (!(g->flags & TCP_SYN))
-		return false;
+	if (!(r->flags & TCP_SYN))
+		return SEG_CONTINUE;
 	if (c->state == USTCP_SYN_RECEIVED && c->passive) {
 		/* "return this connection to the LISTEN state": the child goes,
 		 * the listener takes the peer's next SYN afresh. */
 		tcp_conn_closed(c, 0);
-		return true;
+		return SEG_DONE;
 	}
 	stack_drop(c->stack, USTCP_DROP_tcp_syn_challenged);
 	tcp_send_challenge_ack(c);
-	return true;
+	return SEG_DROP;
 }
 
-static bool fin_acked(const struct ustcp_sock *c)
+/* In SYN-RECEIVED, the peer's SYN again at IRS. Alone: our SYN,ACK was
+ * lost, so it goes again, echoing this SYN's timestamp so the peer's RTT
+ * sample is of this exchange (RFC 7323 §4.3). With an ACK: simultaneous
+ * open (RFC 9293 §3.5 figure 7, line 6), whose SYN we have: it is trimmed
+ * off (§3.10.7.4: only the new part of a segment is processed) and what
+ * is left is its ACK. */
+static enum verdict syn_received_repeat(struct ustcp_sock *c, struct rcv *r)
 {
-	return c->fin_queued && c->snd_una == c->snd_buf_seq + c->sndbuf.len + 1;
+	const struct seg *g = r->g;
+	if (!(g->flags & TCP_SYN) || (g->flags & TCP_RST) || g->seq != c->irs)
+		return SEG_CONTINUE;
+	if (g->flags & TCP_ACK) {
+		consume_syn(r);
+		return SEG_CONTINUE;
+	}
+	if (c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP))
+		c->ts_recent = g->th.opts.ts_val;
+	tcp_send_syn(c);
+	return SEG_DONE;
 }
 
-/* RFC 6582 §3.2 steps 3-5 (and RFC 6675 §5 with SACK): an ACK of new data
- * during fast recovery. A full acknowledgment ends recovery. A partial one
- * means the next hole was lost too: NewReno resends it at once and deflates
- * the window by what was acknowledged; with SACK the scoreboard decides,
- * unless it shows no loss at the new SND.UNA (the last holes of a burst
- * have too little SACKed above them), when the hole is resent as NewReno
- * would. */
-static void recovery_ack(struct ustcp_sock *c, uint32_t acked)
+/* ---- fifth: ACK ---- */
+
+/* SYN-RECEIVED: the ACK must acknowledge our SYN and nothing unsent. */
+static enum verdict handshake_ack_ok(struct ustcp_sock *c, const struct seg *g)
 {
-	if (seq_geq(c->snd_una, c->recover)) {
-		c->in_recovery = false;
-		c->dupacks = 0;
-		c->cc->after_recovery(c);
-		tcp_rack_recovery_done(c);
-		return;
+	if (seq_gt(g->ack, c->snd_una) && seq_leq(g->ack, c->snd_max))
+		return SEG_CONTINUE;
+	stack_drop(c->stack, USTCP_DROP_tcp_ack_unsent);
+	return SEG_RESET;
+}
+
+/* RFC 5961 §5.2: acceptable when SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.MAX. */
+static enum verdict ack_acceptable(struct ustcp_sock *c, const struct rcv *r)
+{
+	const struct seg *g = r->g;
+	if (seq_gt(g->ack, c->snd_max)) {
+		stack_drop(c->stack, USTCP_DROP_tcp_ack_unsent);
+		if (rcv_len(r) == 0)
+			return SEG_ACK_DROP;
+		tcp_send_challenge_ack(c);
+		return SEG_DROP;
 	}
-	if (c->sack_ok) {
-		/* RACK finds the next hole in time (its timer included). */
-		if (!tcp_rack_on(c) && !tcp_sack_loss_detected(c) &&
-		    seq_leq(c->rexmt_next, c->snd_una))
-			tcp_retransmit_first(c);
-		return;
+	if (seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
+		stack_drop(c->stack, USTCP_DROP_tcp_ack_challenged);
+		tcp_send_challenge_ack(c);
+		return SEG_DROP;
 	}
-	tcp_retransmit_first(c);
-	c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
-	if (acked >= c->snd_mss)
-		c->cwnd += c->snd_mss;
-	c->cwnd = MAX(c->cwnd, (uint32_t)c->snd_mss);
+	return SEG_CONTINUE;
+}
+
+/* RFC 7323 §4.3 (2) and §5.3 R3: remember the timestamp of an acceptable
+ * segment that reaches the left edge of the window, to echo it. Only a
+ * segment found acceptable (sequence number and ACK both) counts. */
+static void update_ts_recent(struct ustcp_sock *c, const struct rcv *r)
+{
+	const struct tcp_opts *o = &r->g->th.opts;
+	if (!c->ts_ok || !(o->present & TCP_OPT_TIMESTAMP))
+		return;
+	if (seq_geq(o->ts_val, c->ts_recent) && seq_leq(r->seq, c->last_ack_sent)) {
+		c->ts_recent = o->ts_val;
+		c->ts_recent_age = c->stack->now;
+	}
+}
+
+/* RFC 9293 §3.10.7.3 / §3.10.7.4: text that came on a SYN received in
+ * SYN-SENT waited in the receive ring (process_text); now it counts. */
+static void release_held_text(struct ustcp_sock *c);
+
+/* SYN-RECEIVED to ESTABLISHED: a passive child joins its listener's
+ * accept queue. */
+static void complete_handshake(struct ustcp_sock *c, const struct seg *g)
+{
+	window_update(c, g);
+	established(c);
+	release_held_text(c);
+	struct ustcp_sock *l = c->listener;
+	if (l) {
+		l->n_syn--;
+		l->n_done++;
+		dlist_remove(&c->link);
+		dlist_insert_tail(&l->children, &c->link);
+		tcp_notify(l, USTCP_EV_ACCEPT);
+	}
 }
 
 /* A new cumulative ACK: free acknowledged bytes, time, forget backoff. */
@@ -417,231 +632,126 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	/* Karn's algorithm (RFC 6298 §5.7 note): the backed-off timer stays
 	 * until new data gives a valid RTT sample; then the RTO is the
 	 * estimator's again. */
-	if (take_rtt_sample(c, g, ack))
+	if (take_rtt_sample(c, g))
 		c->backoff = 0;
 	return acked;
-}
-
-/* After a new ACK: congestion control or recovery, then the timer. */
-static void new_ack(struct ustcp_sock *c, uint32_t acked)
-{
-	struct ustcp_stack *s = c->stack;
-	if (c->in_recovery) {
-		recovery_ack(c, acked);
-	} else {
-		c->dupacks = 0;
-		c->cc->on_ack(c, acked);
-	}
-	/* RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it. */
-	if (c->snd_una == c->snd_max && !tcp_unsent(c))
-		tw_cancel(&s->wheel, &c->t_rexmt);
-	else
-		tcp_rexmt_arm(c);
-	/* RACK may find loss in an ACK that moves SND.UNA too. */
-	if (tcp_rack_on(c))
-		tcp_loss_check(c);
-	tcp_tlp_schedule(c); /* RFC 8985 §7.2: after an ACK of new data */
-	tcp_notify(c, USTCP_EV_WRITABLE);
-}
-
-/* The peer's window opened again after the persist timer probed it: what
- * it refused (the probe's byte, anything beyond the closed window) goes
- * again from SND.UNA, on a fresh timer: probing is not a timeout. */
-static void window_opened(struct ustcp_sock *c)
-{
-	c->persist_since = 0;
-	c->snd_nxt = c->snd_una;
-	c->backoff = 0;
-	if (tw_armed(&c->t_rexmt))
-		tcp_rexmt_arm(c);
 }
 
 /* RFC 5681 §2: a duplicate ACK acknowledges nothing new while data is
  * outstanding, carries no data, SYN or FIN, and leaves the window as it was.
  * The answers to zero-window probes are not (the window is zero). */
-static bool is_dup_ack(const struct ustcp_sock *c, const struct seg *g)
+static bool is_dup_ack(const struct ustcp_sock *c, const struct rcv *r)
 {
-	return g->ack == c->snd_una && c->snd_una != c->snd_max && g->len == 0 && c->snd_wnd != 0 &&
-	       !(g->flags & (TCP_SYN | TCP_FIN)) &&
-	       ((uint32_t)g->th.win << c->snd_wscale) == c->snd_wnd;
+	const struct seg *g = r->g;
+	return g->ack == c->snd_una && c->snd_una != c->snd_max && r->len == 0 && c->snd_wnd != 0 &&
+	       !(g->flags & (TCP_SYN | TCP_FIN)) && seg_window(c, g) == c->snd_wnd;
 }
 
-void tcp_undo_recovery(struct ustcp_sock *c)
+/* The peer's window opened again after it was closed: what it refused
+ * (a probe's byte, anything beyond the closed window) goes again from
+ * SND.UNA, on a fresh timer. Probing was no timeout: the persist backoff
+ * ends, but a retransmission backoff stays until a valid RTT sample
+ * (Karn, RFC 6298 §5.7). */
+static void window_opened(struct ustcp_sock *c)
 {
-	c->cwnd = MAX(c->cwnd, c->prior_cwnd);
-	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
-	c->in_recovery = false;
-	c->undo_ok = false;
-	if (c->reordering < 16)
-		c->reordering++;
-	tcp_rack_undo(c);
-	stat_inc(c->stack, USTCP_C_tcp_spurious_retransmits);
+	c->persist_since = 0;
+	c->persist_backoff = 0;
+	c->snd_nxt = c->snd_una;
+	if (tw_armed(&c->t_rexmt))
+		tcp_rexmt_arm(c);
 }
 
-/* RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5: fast retransmit and the start
- * of recovery. ssthresh comes from the algorithm; with SACK, cwnd is
- * ssthresh and the scoreboard paces what is sent. */
-static void enter_recovery(struct ustcp_sock *c)
+/* After an ACK of new data: the retransmission timer (RFC 6298 §5.2-5.3:
+ * stopped when all is acknowledged, else restarted), the probe timer
+ * (RFC 8985 §7.2), and the user may write again. */
+static void new_ack(struct ustcp_sock *c)
 {
-	c->in_recovery = true;
-	c->recover = c->snd_max;
-	c->prior_cwnd = c->cwnd;
-	c->prior_ssthresh = c->ssthresh;
-	c->undo_ok = true;
-	c->undo_seq = c->snd_una;
-	c->cc->on_congestion(c);
-	if (c->sack_ok)
-		c->cwnd = c->ssthresh;
-	c->rexmt_next = c->snd_una;
-	c->fast_retransmits++;
-	stat_inc(c->stack, USTCP_C_tcp_fast_retransmits);
-	uint32_t seq, len;
-	if (tcp_rack_next_lost(c, &seq, &len)) {
-		/* RFC 6675 §5 (4.2): the first segment RACK found lost. */
-		c->undo_seq = seq;
-		tcp_send_range(c, seq, len);
-	} else {
-		tcp_retransmit_first(c);
-	}
-	/* Give the resent segment a whole RTO (as Linux does): the timer
-	 * started with the last new ACK would fire just before its answer. */
-	tcp_rexmt_arm(c);
-	tcp_tlp_cancel(c); /* RFC 8985 §7.2: no probe during recovery */
+	if (c->snd_una == c->snd_max && !tcp_unsent(c))
+		tw_cancel(&c->stack->wheel, &c->t_rexmt);
+	else
+		tcp_rexmt_arm(c);
+	tcp_tlp_schedule(c);
+	tcp_notify(c, USTCP_EV_WRITABLE);
 }
 
-void tcp_loss_check(struct ustcp_sock *c)
+static bool fin_acked(const struct ustcp_sock *c)
 {
-	if (c->in_recovery || c->snd_una == c->snd_max || !seq_geq(c->snd_una, c->rto_recover))
-		return;
-	if (tcp_sack_loss_detected(c))
-		enter_recovery(c);
+	return c->fin_queued && c->snd_una == c->snd_buf_seq + c->sndbuf.len + 1;
 }
 
-/* Loss is found by the third duplicate ACK, or with SACK as soon as enough
- * data above SND.UNA is SACKed (RFC 6675 §5), but not for data sent before
- * the last timeout (RFC 6582 §4). Duplicate ACKs during NewReno recovery
- * inflate the window by one segment each. */
-static void dup_ack(struct ustcp_sock *c, bool dup)
+/* Our FIN acknowledged: FIN-WAIT-1 to FIN-WAIT-2, CLOSING to TIME-WAIT,
+ * LAST-ACK to CLOSED. */
+static enum verdict fin_ack_transitions(struct ustcp_sock *c)
 {
-	if (dup) {
-		c->dupacks++;
-		c->dup_acks_total++;
+	if (!fin_acked(c))
+		return SEG_CONTINUE;
+	switch (c->state) {
+	case USTCP_FIN_WAIT_1:
+		tcp_set_state(c, USTCP_FIN_WAIT_2);
+		tcp_arm_fin_wait2(c);
+		break;
+	case USTCP_CLOSING:
+		tcp_enter_time_wait(c);
+		break;
+	case USTCP_LAST_ACK:
+		tcp_conn_closed(c, 0);
+		return SEG_DONE;
+	default:
+		break;
 	}
-	if (c->in_recovery) {
-		if (dup && !c->sack_ok)
-			c->cwnd += c->snd_mss;
-		return;
-	}
-	if (!seq_geq(c->snd_una, c->rto_recover) || c->snd_una == c->snd_max)
-		return;
-	/* RACK (RFC 8985) replaces counting duplicates while it keeps the map. */
-	if (tcp_rack_on(c)
-		    ? tcp_sack_loss_detected(c)
-		    : c->dupacks >= c->reordering || (c->sack_ok && tcp_sack_loss_detected(c)))
-		enter_recovery(c);
+	return SEG_CONTINUE;
 }
 
-/* §3.10.7.4 fifth check. Returns true when the segment was consumed. */
-static bool ack_check(struct ustcp_sock *c, const struct seg *g)
+/* An acceptable ACK: SND.UNA and the scoreboard, then loss recovery and
+ * congestion control (tcp_recovery.c), the timers, the window, and what
+ * our FIN's acknowledgment moves on. */
+static enum verdict take_ack(struct ustcp_sock *c, const struct rcv *r)
 {
-	struct ustcp_stack *s = c->stack;
-	if (!(g->flags & TCP_ACK)) {
-		stack_drop(s, USTCP_DROP_tcp_no_ack);
-		return true;
-	}
-	if (c->state == USTCP_SYN_RECEIVED) {
-		if (!(seq_gt(g->ack, c->snd_una) && seq_leq(g->ack, c->snd_max))) {
-			stack_drop(s, USTCP_DROP_tcp_ack_unsent);
-			tcp_send_rst(s, &c->laddr, c->lport, &c->raddr, c->rport, g->ack, 0, false);
-			return true;
-		}
-		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
-		c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
-		c->snd_wl1 = g->seq;
-		c->snd_wl2 = g->ack;
-		established(c);
-		if (c->listener) {
-			/* Completed: move to the tail of the accept queue. */
-			struct ustcp_sock *l = c->listener;
-			l->n_syn--;
-			l->n_done++;
-			dlist_remove(&c->link);
-			dlist_insert_tail(&l->children, &c->link);
-			tcp_notify(l, USTCP_EV_ACCEPT);
-		}
-	}
-	/* RFC 5961 §5.2: acceptable when SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT. */
-	if (seq_gt(g->ack, c->snd_max)) {
-		stack_drop(s, USTCP_DROP_tcp_ack_unsent);
-		if (seg_len(g) == 0)
-			ack_unusable(c, g);
-		else
-			tcp_send_challenge_ack(c);
-		return true;
-	}
-	if (seq_lt(g->ack, c->snd_una - c->max_snd_wnd)) {
-		stack_drop(s, USTCP_DROP_tcp_ack_challenged);
-		tcp_send_challenge_ack(c);
-		return true;
-	}
+	const struct seg *g = r->g;
 	bool advanced = seq_gt(g->ack, c->snd_una);
-	bool dup = !advanced && is_dup_ack(c, g);
-	/* The resending after a timeout ends with this ACK (RFC 8985 §6.2 step 4). */
-	bool rto_done =
-		advanced && seq_lt(c->snd_una, c->rto_recover) && seq_geq(g->ack, c->rto_recover);
+	bool dup = !advanced && is_dup_ack(c, r);
 	uint32_t acked = advanced ? ack_advance(c, g) : 0;
 	bool has_sack = c->sack_ok && (g->th.opts.present & TCP_OPT_SACK);
 	if (has_sack)
 		tcp_sack_update(c, &g->th.opts, g->ack);
-	if (tcp_rack_on(c)) {
-		if (rto_done)
-			tcp_rack_recovery_done(c);
-		tcp_rack_on_ack(c, g->ack, has_sack ? &g->th.opts : NULL);
-	}
+	tcp_recovery_on_ack(c, g->ack, acked, dup, has_sack ? &g->th.opts : NULL);
 	if (advanced)
-		new_ack(c, acked);
-	else
-		dup_ack(c, dup);
-	/* Window update, unless the segment is older than the last one used
-	 * (RFC 7323 §2.3: scaled by the peer's shift). */
+		new_ack(c);
+	/* Window update, unless the segment is older than the one that set
+	 * the window last (RFC 9293 §3.10.7.4: SND.WL1, SND.WL2). */
 	if (seq_leq(c->snd_una, g->ack) &&
 	    (seq_lt(c->snd_wl1, g->seq) || (c->snd_wl1 == g->seq && seq_leq(c->snd_wl2, g->ack)))) {
-		uint32_t old_wnd = c->snd_wnd;
-		c->snd_wnd = (uint32_t)g->th.win << c->snd_wscale;
-		c->max_snd_wnd = MAX(c->max_snd_wnd, c->snd_wnd);
-		c->snd_wl1 = g->seq;
-		c->snd_wl2 = g->ack;
-		if (old_wnd == 0 && c->snd_wnd > 0)
+		if (window_update(c, g) == 0 && c->snd_wnd > 0)
 			window_opened(c);
 	}
-	switch (c->state) {
-	case USTCP_FIN_WAIT_1:
-		if (fin_acked(c)) {
-			tcp_set_state(c, USTCP_FIN_WAIT_2);
-			tcp_arm_fin_wait2(c);
-		}
-		break;
-	case USTCP_CLOSING:
-		if (fin_acked(c))
-			tcp_enter_time_wait(c);
-		break;
-	case USTCP_LAST_ACK:
-		if (fin_acked(c)) {
-			tcp_conn_closed(c, 0);
-			return true;
-		}
-		break;
-	default:
-		break;
-	}
-	return false;
+	return fin_ack_transitions(c);
 }
 
-/* §3.10.7.4 sixth check, URG (RFC 6093: the pointer marks the byte after
- * the urgent data). The data itself stays in line. */
-static void urgent_check(struct ustcp_sock *c, const struct seg *g)
+static enum verdict check_ack(struct ustcp_sock *c, const struct rcv *r)
 {
-	if (!(g->flags & TCP_URG) || g->th.urp == 0 || c->fin_rcvd)
+	if (!(r->g->flags & TCP_ACK)) {
+		stack_drop(c->stack, USTCP_DROP_tcp_no_ack);
+		return SEG_DROP;
+	}
+	bool handshake = c->state == USTCP_SYN_RECEIVED;
+	enum verdict v = handshake ? handshake_ack_ok(c, r->g) : ack_acceptable(c, r);
+	if (v != SEG_CONTINUE)
+		return v;
+	peer_heard(c);
+	if (!r->ack_only)
+		update_ts_recent(c, r);
+	if (handshake)
+		complete_handshake(c, r->g);
+	return take_ack(c, r);
+}
+
+/* ---- sixth: URG (RFC 6093: the pointer marks the byte after the urgent
+ * data; the data itself stays in line) ---- */
+
+static void check_urg(struct ustcp_sock *c, const struct rcv *r)
+{
+	const struct seg *g = r->g;
+	if (!(r->flags & TCP_URG) || g->th.urp == 0 || c->fin_rcvd)
 		return;
 	uint32_t up = g->seq + g->th.urp;
 	if (!c->rcv_up_valid || seq_gt(up, c->rcv_up)) {
@@ -650,6 +760,8 @@ static void urgent_check(struct ustcp_sock *c, const struct seg *g)
 		tcp_notify(c, USTCP_EV_READABLE);
 	}
 }
+
+/* ---- seventh and eighth: text, then FIN ---- */
 
 /* The peer's FIN is in sequence: the state moves on (§3.10.7.4 eighth). */
 static void fin_in_order(struct ustcp_sock *c)
@@ -677,76 +789,123 @@ static void fin_in_order(struct ustcp_sock *c)
 	}
 }
 
-/* Place the segment's data in the receive buffer: in order, it extends
- * what the user can read (and may close a hole, releasing what the
- * assembler held); out of order, it waits in the ring at its place.
- * Returns false when it was refused. *filled says a hole was closed. */
-static bool store_data(struct ustcp_sock *c, struct seg *g, bool *fin, bool *filled)
+/* n bytes written at RCV.NXT are now in order: the user may read them,
+ * and with them whatever the assembler held right after. Returns whether
+ * a hole was closed or narrowed (the sender wants to hear of it at once). */
+static bool commit_in_order(struct ustcp_sock *c, uint32_t n)
+{
+	ring_commit(&c->rcvbuf, n);
+	c->rcv_nxt += n;
+	uint32_t more = tcp_reass_take(&c->reass, c->rcv_nxt);
+	ring_commit(&c->rcvbuf, more);
+	c->rcv_nxt += more;
+	stat_add(c->stack, USTCP_C_tcp_data_in_bytes, n + more);
+	c->bytes_received += n + more;
+	return more || !tcp_reass_empty(&c->reass);
+}
+
+/* Place the text in the receive buffer: in order, it extends what the user
+ * can read (and may close a hole, releasing what the assembler held); out
+ * of order, it waits in the ring at its place. Returns false when it was
+ * refused. *filled says a hole was closed or narrowed. */
+static bool store_data(struct ustcp_sock *c, struct rcv *r, bool *filled)
 {
 	struct ustcp_stack *s = c->stack;
-	uint32_t off = g->seq - c->rcv_nxt;
+	uint32_t off = r->seq - c->rcv_nxt;
 	uint32_t space = tcp_rcv_space(c);
 	if (off >= space) {
 		stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
 		return false;
 	}
-	if (g->len > space - off) {
-		g->len = space - off;
-		*fin = false; /* the FIN lies beyond what we keep */
+	if (r->len > space - off) {
+		r->len = space - off;
+		r->fin = false; /* the FIN lies beyond what we keep */
 		stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
 	}
+	if (off > 0 && tcp_reass_add(&c->reass, c->rcv_nxt, r->seq, r->len) < 0) {
+		stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
+		return false;
+	}
+	ring_write_at(&c->rcvbuf, c->rcvbuf.len + off, r->data, r->len);
 	if (off > 0) {
-		if (tcp_reass_add(&c->reass, c->rcv_nxt, g->seq, g->len) < 0) {
-			stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
-			return false;
-		}
-		ring_write_at(&c->rcvbuf, c->rcvbuf.len + off, g->data, g->len);
 		stat_inc(s, USTCP_C_tcp_ooo_segments);
 		return true;
 	}
-	ring_write(&c->rcvbuf, g->data, g->len);
-	c->rcv_nxt += g->len;
-	uint32_t more = tcp_reass_take(&c->reass, c->rcv_nxt);
-	if (more) {
-		ring_commit(&c->rcvbuf, more);
-		c->rcv_nxt += more;
-		*filled = true;
-	} else if (!tcp_reass_empty(&c->reass)) {
-		*filled = true; /* it narrowed a hole: the sender wants to know */
-	}
-	stat_add(s, USTCP_C_tcp_data_in_bytes, g->len + more);
-	c->bytes_received += g->len + more;
+	*filled = commit_in_order(c, r->len);
 	return true;
 }
 
-/* §3.10.7.4 seventh and eighth: segment text, then FIN. Decides how the
- * data is acknowledged (RFC 1122 §4.2.3.2, RFC 5681 §4.2): out-of-order
- * and hole-filling data at once, in-order data at least every second
- * full-sized segment, otherwise within the ACK delay. */
-static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
+/* RFC 9293 §3.10.7.3: "If there are other controls or text in the segment,
+ * queue them for processing after the ESTABLISHED state has been reached."
+ * The text of a SYN that came in SYN-SENT is written at RCV.NXT in the
+ * receive ring, but neither acknowledged nor readable until then; its FIN
+ * likewise waits. */
+static void hold_text(struct ustcp_sock *c, struct rcv *r)
+{
+	if (!r->len && !r->fin)
+		return;
+	if (r->len && tcp_ensure_buffers(c) < 0) {
+		stack_drop(c->stack, USTCP_DROP_tcp_rcvbuf_full);
+		return;
+	}
+	uint32_t space = tcp_rcv_space(c);
+	if (r->len > space) {
+		r->len = space;
+		r->fin = false;
+		stack_drop(c->stack, USTCP_DROP_tcp_rcvbuf_full);
+	}
+	if (r->len)
+		ring_write_at(&c->rcvbuf, c->rcvbuf.len, r->data, r->len);
+	c->held_len = r->len;
+	c->held_fin = r->fin;
+}
+
+static void release_held_text(struct ustcp_sock *c)
+{
+	if (c->held_len) {
+		commit_in_order(c, c->held_len);
+		c->held_len = 0;
+		c->ack_pending = true;
+		tcp_notify(c, USTCP_EV_READABLE);
+	}
+	if (c->held_fin) {
+		c->held_fin = false;
+		c->ack_pending = true;
+		fin_in_order(c);
+	}
+}
+
+/* Trim what we already have from the front of the text. A duplicate is
+ * acknowledged at once (and reported in a D-SACK block, RFC 2883). */
+static void trim_old_text(struct ustcp_sock *c, struct rcv *r)
+{
+	if ((!r->len && !r->fin) || !seq_lt(r->seq, c->rcv_nxt))
+		return;
+	uint32_t skip = MIN(c->rcv_nxt - r->seq, r->len);
+	r->data += skip;
+	r->len -= skip;
+	r->seq += skip;
+	if (r->len == 0 && !r->fin) {
+		if (skip && c->sack_ok) {
+			c->dsack_left = r->seq - skip;
+			c->dsack_right = r->seq;
+		}
+		r->ack_now = true; /* a duplicate: the sender needs our ACK */
+	}
+}
+
+/* Decides how data is acknowledged (RFC 1122 §4.2.3.2, RFC 5681 §4.2):
+ * out-of-order and hole-filling data at once, in-order data at least every
+ * second full-sized segment, otherwise within the ACK delay. */
+static enum verdict process_text(struct ustcp_sock *c, struct rcv *r)
 {
 	struct ustcp_stack *s = c->stack;
-	bool fin = g->flags & TCP_FIN;
-	bool ack_now = need_ack;
-	if (g->len > 0 || fin) {
-		/* Trim what we already have from the front. */
-		if (seq_lt(g->seq, c->rcv_nxt)) {
-			uint32_t skip = c->rcv_nxt - g->seq;
-			if (skip > g->len)
-				skip = g->len;
-			g->data += skip;
-			g->len -= skip;
-			g->seq += skip;
-			if (g->len == 0 && !fin && skip && c->sack_ok) {
-				/* RFC 2883: tell the sender this was a duplicate. */
-				c->dsack_left = g->seq - skip;
-				c->dsack_right = g->seq;
-			}
-			if (g->len == 0 && !fin)
-				ack_now = true; /* a duplicate: the sender needs our ACK */
-		}
+	if (c->state == USTCP_SYN_RECEIVED) {
+		hold_text(c, r);
+		return SEG_CONTINUE;
 	}
-	if (g->len > 0) {
+	trim_old_text(c, r);
+	if (r->len > 0) {
 		switch (c->state) {
 		case USTCP_ESTABLISHED:
 		case USTCP_FIN_WAIT_1:
@@ -756,23 +915,23 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 			/* CLOSE-WAIT and later: the peer already sent its FIN. */
 			stack_drop(s, USTCP_DROP_tcp_data_after_fin);
 			tcp_send_ack(c);
-			return;
+			return SEG_CONTINUE;
 		}
 		if (c->rcv_closed) {
 			/* RFC 1122 §4.2.2.13 (as Linux does): nobody will read this. */
 			stack_drop(s, USTCP_DROP_tcp_data_closed_rcv);
 			tcp_send_rst_conn(c);
 			tcp_conn_closed(c, -ECONNRESET);
-			return;
+			return SEG_DONE;
 		}
 		if (tcp_ensure_buffers(c) < 0) {
 			stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
-			return;
+			return SEG_CONTINUE;
 		}
-		bool in_order = g->seq == c->rcv_nxt, filled = false;
-		uint32_t len = g->len;
-		if (!store_data(c, g, &fin, &filled) || !in_order || filled) {
-			ack_now = true;
+		bool in_order = r->seq == c->rcv_nxt, filled = false;
+		uint32_t len = r->len;
+		if (!store_data(c, r, &filled) || !in_order || filled) {
+			r->ack_now = true;
 		} else {
 			/* "Full-sized" is the largest the peer sends, up to our MSS:
 			 * an oversized segment must not make the rest wait. */
@@ -780,7 +939,7 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 				c->rcv_seg_max = (uint16_t)MIN(len, (uint32_t)c->rcv_mss);
 			c->delack_bytes += len;
 			if (c->quickack || c->delack_bytes >= 2u * c->rcv_seg_max)
-				ack_now = true;
+				r->ack_now = true;
 			else
 				tcp_ack_later(c);
 		}
@@ -788,169 +947,112 @@ static void text_and_fin(struct ustcp_sock *c, struct seg *g, bool need_ack)
 			tcp_notify(c, USTCP_EV_READABLE);
 	}
 	/* This segment's FIN in sequence, or one that waited for this data. */
-	bool fin_now = (fin && g->seq + g->len == c->rcv_nxt) ||
+	bool fin_now = (r->fin && r->seq + r->len == c->rcv_nxt) ||
 		       (c->fin_ooo && c->rcv_nxt == c->fin_ooo_seq);
 	if (fin_now && !c->fin_rcvd) {
 		fin_in_order(c);
-		ack_now = true;
-	} else if (fin && c->state == USTCP_TIME_WAIT) {
+		r->ack_now = true;
+	} else if (r->fin && c->state == USTCP_TIME_WAIT) {
 		tcp_enter_time_wait(c); /* restart the 2*MSL timeout */
-		ack_now = true;
-	} else if (fin && !c->fin_rcvd && seq_gt(g->seq + g->len, c->rcv_nxt)) {
+		r->ack_now = true;
+	} else if (r->fin && !c->fin_rcvd && seq_gt(r->seq + r->len, c->rcv_nxt)) {
 		/* A FIN beyond a hole: it takes effect when the hole closes. */
 		c->fin_ooo = true;
-		c->fin_ooo_seq = g->seq + g->len;
-		ack_now = true;
+		c->fin_ooo_seq = r->seq + r->len;
+		r->ack_now = true;
 	}
-	if (ack_now)
-		c->ack_pending = true;
+	return SEG_CONTINUE;
 }
 
-/* An ACK that only arrived late, behind a newer one (reordering): it
- * acknowledges nothing new and its timestamp is older by less than an RTO.
- * Dropping it would only lose the SACK blocks it carries (Linux's
- * tcp_disordered_ack); it cannot move anything. */
-static bool disordered_ack(const struct ustcp_sock *c, const struct seg *g)
-{
-	uint32_t age = c->ts_recent - g->th.opts.ts_val;
-	return g->len == 0 && !(g->flags & (TCP_SYN | TCP_FIN | TCP_RST)) && g->seq == c->rcv_nxt &&
-	       seq_leq(g->ack, c->snd_una) && (uint64_t)age * USTCP_NS_PER_MS <= tcp_rto_now(c);
-}
+/* ---- the dispatcher ---- */
 
-/* RFC 7323 §5.3 R1 (PAWS): a segment whose timestamp is older than
- * TS.Recent is an old duplicate, whatever its sequence number says (after
- * 2^32 bytes the numbers repeat): drop it and send an ACK. TS.Recent
- * stays valid for 24 days of idleness (§5.5). */
-static bool paws_reject(struct ustcp_sock *c, const struct seg *g)
+/* Carry out a verdict: after the steps, what the window allows goes out,
+ * and the ACK the segment called for. */
+static void finish(struct ustcp_sock *c, const struct rcv *r, enum verdict v)
 {
-	const uint64_t day = 24ull * 3600 * USTCP_NS_PER_SEC;
-	if (!c->ts_ok || !(g->th.opts.present & TCP_OPT_TIMESTAMP) || (g->flags & TCP_RST))
-		return false;
-	if (!seq_lt(g->th.opts.ts_val, c->ts_recent))
-		return false;
-	if (c->stack->now - c->ts_recent_age > 24 * day) {
-		c->ts_recent = g->th.opts.ts_val; /* too old to judge by */
-		c->ts_recent_age = c->stack->now;
-		return false;
-	}
-	if (disordered_ack(c, g))
-		return false;
-	stack_drop(c->stack, USTCP_DROP_tcp_paws);
-	ack_unusable(c, g);
-	return true;
-}
-
-/* RFC 7323 §4.3 (2): remember the timestamp of the segment that reaches
- * the left edge of the window, to echo it. */
-static void update_ts_recent(struct ustcp_sock *c, const struct seg *g)
-{
-	if (!c->ts_ok || !(g->th.opts.present & TCP_OPT_TIMESTAMP))
+	switch (v) {
+	case SEG_CONTINUE:
+		if (r->ack_now)
+			c->ack_pending = true;
+		if (c->state == USTCP_CLOSED)
+			return;
+		tcp_output(c);
+		if (c->ack_pending)
+			tcp_send_ack(c);
 		return;
-	if (seq_geq(g->th.opts.ts_val, c->ts_recent) && seq_leq(g->seq, c->last_ack_sent)) {
-		c->ts_recent = g->th.opts.ts_val;
-		c->ts_recent_age = c->stack->now;
+	case SEG_ACK_DROP:
+		ack_unusable(c, r);
+		return;
+	case SEG_RESET:
+		tcp_send_rst(c->stack, &c->laddr, c->lport, &c->raddr, c->rport, r->g->ack, 0,
+			     false);
+		return;
+	case SEG_DROP:
+	case SEG_DONE:
+		return;
 	}
 }
 
 /* §3.10.7.4: SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
- * LAST-ACK, TIME-WAIT. */
-static void synchronized_input(struct ustcp_sock *c, struct seg *g)
+ * LAST-ACK, TIME-WAIT: the RFC's steps in its order. */
+static void synchronized_input(struct ustcp_sock *c, const struct seg *g)
 {
-	struct ustcp_stack *s = c->stack;
-	if (c->state == USTCP_SYN_RECEIVED &&
-	    (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN && g->seq == c->irs) {
-		/* The peer's SYN again: our SYN,ACK was lost. Send it again,
-		 * echoing this SYN's timestamp so the peer's RTT sample is of
-		 * this exchange, not of its first SYN (RFC 7323 §4.3). */
-		if (c->ts_ok && (g->th.opts.present & TCP_OPT_TIMESTAMP))
-			c->ts_recent = g->th.opts.ts_val;
-		tcp_send_syn(c);
-		return;
-	}
-	if (c->state == USTCP_SYN_RECEIVED &&
-	    (g->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && g->seq == c->irs) {
-		/* Simultaneous open (RFC 9293 §3.5 figure 7, line 6): the peer's
-		 * SYN,ACK repeats a SYN we have; what is left is its ACK. */
-		g->seq += 1;
-		g->flags &= (uint8_t)~TCP_SYN;
-	}
+	struct rcv r = rcv_of(g);
+	enum verdict v = SEG_CONTINUE;
+	if (c->state == USTCP_SYN_RECEIVED)
+		v = syn_received_repeat(c, &r);
 	/* RFC 5961 §4.2: a SYN in a synchronized state is challenged
 	 * "irrespective of the sequence number" (SYN-RECEIVED keeps §3.10.7.4's
 	 * order: an in-window SYN there returns a passive child to LISTEN). */
-	if ((g->flags & (TCP_SYN | TCP_RST)) == TCP_SYN && c->state != USTCP_SYN_RECEIVED) {
-		syn_check(c, g);
-		return;
+	if (v == SEG_CONTINUE && (r.flags & (TCP_SYN | TCP_RST)) == TCP_SYN &&
+	    c->state != USTCP_SYN_RECEIVED)
+		v = check_syn(c, &r);
+	if (v == SEG_CONTINUE)
+		v = check_sequence(c, &r);
+	if (v == SEG_CONTINUE)
+		v = check_rst(c, &r);
+	if (v == SEG_CONTINUE)
+		v = check_syn(c, &r);
+	if (v == SEG_CONTINUE)
+		v = check_ack(c, &r);
+	if (v == SEG_CONTINUE && r.ack_only) {
+		/* An old segment's ACK was used; the segment itself was not. */
+		tcp_output(c);
+		v = SEG_ACK_DROP;
 	}
-	if (paws_reject(c, g))
-		return;
-	if (zero_window_segment(c, g)) {
-		/* RFC 9293 §3.10.7.4: "If the RCV.WND is zero, ... special
-		 * allowance should be made to accept valid ACKs, URGs, and RSTs":
-		 * the segment at RCV.NXT is processed without its data (a window
-		 * probe, or data sent before our window closed), and a bare FIN
-		 * is taken as it needs no room. */
-		if (g->len) {
-			stack_drop(s, USTCP_DROP_tcp_zero_window);
-			g->len = 0;
-			g->flags &= (uint8_t)~TCP_FIN; /* it lay beyond the data */
-			c->ack_pending = true;
-		}
-	} else if (!seq_acceptable(c, g)) {
-		if (g->flags & TCP_RST) {
-			stack_drop(s, USTCP_DROP_tcp_rst_out_of_window);
-			return;
-		}
-		stack_drop(s, USTCP_DROP_tcp_not_acceptable);
-		if (c->state == USTCP_TIME_WAIT && (g->flags & TCP_FIN))
-			tcp_enter_time_wait(c); /* a retransmitted FIN restarts 2*MSL */
-		if (g->len && g->seq + seg_len(g) == c->rcv_nxt)
-			update_ts_recent(c, g); /* a resend of what we have: echo its time */
-		if (g->len && c->sack_ok && seq_leq(g->seq + g->len, c->rcv_nxt)) {
-			c->dsack_left = g->seq; /* RFC 2883: report the duplicate */
-			c->dsack_right = g->seq + g->len;
-		}
-		/* A pure ACK from behind RCV.NXT (by at most a receive buffer):
-		 * the peer numbers its ACKs from the right edge it last knew of
-		 * our window, and we may have taken data past it (a window
-		 * probe's byte, or segments whose ACKs it lost). Its ACK and
-		 * window still count, as BSD keeps processing the ACK of an old
-		 * segment: when both ends are in that state, dropping them left
-		 * neither able to learn the other's ACK. RFC 5961's ACK checks
-		 * still apply. */
-		if (g->len == 0 && (g->flags & (TCP_ACK | TCP_SYN | TCP_FIN)) == TCP_ACK &&
-		    seq_lt(g->seq, c->rcv_nxt) && c->rcv_nxt - g->seq <= c->opt_rcvbuf) {
-			if (ack_check(c, g))
-				return;
-			tcp_output(c);
-		}
-		ack_unusable(c, g);
-		return;
+	if (v == SEG_CONTINUE) {
+		check_urg(c, &r);
+		v = process_text(c, &r);
 	}
-	update_ts_recent(c, g);
-	if (rst_check(c, g) || syn_check(c, g) || ack_check(c, g))
-		return;
-	urgent_check(c, g);
-	text_and_fin(c, g, false);
-	if (c->state == USTCP_CLOSED)
-		return;
-	tcp_output(c);
-	if (c->ack_pending)
-		tcp_send_ack(c);
+	finish(c, &r, v);
 }
 
-/* RFC 9293 §3.10.7.4 note / RFC 6191: a new SYN may end a TIME-WAIT when
- * its sequence number is beyond the old connection's. */
+/* RFC 6191 §2 (RFC 9293 §3.10.7.4's note on TIME-WAIT, RFC 1122
+ * §4.2.2.13): a SYN may end TIME-WAIT when it cannot be an old duplicate.
+ * With timestamps on both incarnations, its TSval is newer than the last
+ * the old connection saw (or the same, with a higher sequence number);
+ * otherwise its sequence number is beyond the old connection's. */
+static bool time_wait_syn_new(const struct ustcp_sock *c, const struct seg *g)
+{
+	const struct tcp_opts *o = &g->th.opts;
+	if (c->ts_ok && c->stack->cfg.timestamps && (o->present & TCP_OPT_TIMESTAMP)) {
+		if (o->ts_val != c->ts_recent)
+			return seq_gt(o->ts_val, c->ts_recent);
+	}
+	return seq_gt(g->seq, c->rcv_nxt);
+}
+
 static bool time_wait_reopen(struct ustcp_sock *c, const struct seg *g)
 {
 	if (c->state != USTCP_TIME_WAIT || (g->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN ||
-	    !seq_gt(g->seq, c->rcv_nxt))
+	    !time_wait_syn_new(c, g))
 		return false;
 	struct ustcp_sock *l = tcp_listener_lookup(c->stack, g->laddr, g->lport);
 	if (!l)
 		return false;
 	stat_inc(c->stack, USTCP_C_tcp_timewait_reused);
-	tcp_conn_closed(c, 0);
-	listen_input(l, g);
+	tcp_conn_closed(c, 0); /* its fields stay until the event ends */
+	listen_input(l, g, c);
 	return true;
 }
 
@@ -1000,7 +1102,7 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 		struct ustcp_sock *l = tcp_listener_lookup(s, g.laddr, g.lport);
 		if (l) {
 			trace_conn(s, USTCP_LISTEN, USTCP_LISTEN, l->id);
-			listen_input(l, &g);
+			listen_input(l, &g, NULL);
 		} else {
 			closed_input(s, &g);
 		}
@@ -1009,9 +1111,6 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	int before = c->state;
 	tcp_event_begin(c);
 	c->segs_in++;
-	c->last_rcv = s->now;
-	c->keep_probes = 0;
-	c->probes_unanswered = 0;
 	if (time_wait_reopen(c, &g))
 		return;
 	if (c->state == USTCP_SYN_SENT)

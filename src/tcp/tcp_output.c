@@ -266,8 +266,8 @@ void tcp_send_syn(struct ustcp_sock *c)
 {
 	if (!c->rcv_mss)
 		c->rcv_mss = (uint16_t)(net_mtu(c->stack, &c->raddr) - TCP_HLEN);
-	if (c->snd_max == c->iss) /* our first SYN: pick the timestamp offset */
-		c->ts_offset = (uint32_t)rng_next(&c->stack->rng);
+	if (c->snd_max == c->iss) /* our first SYN: the timestamp clock towards this peer */
+		c->ts_offset = tcp_ts_offset(c->stack, c);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
 	if (c->snd_max != c->iss)
 		c->rtt_active = false; /* Karn: a SYN sent again is not timed */
@@ -294,20 +294,22 @@ void tcp_send_rst_conn(struct ustcp_sock *c)
 	emit(c, ack_seq(c), TCP_RST | TCP_ACK, 0);
 }
 
+/* RFC 5961 §7's limit, per connection: a budget shared by the whole stack
+ * is a side channel (CVE-2016-5696): an off-path host could spend it with
+ * segments for a guessed connection and count what is left on its own. */
 void tcp_send_challenge_ack(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	struct tcp *t = s->tcp;
-	uint64_t epoch = s->now / 1000000000ull;
-	if (epoch != t->challenge_epoch) {
-		t->challenge_epoch = epoch;
-		t->challenge_count = 0;
+	uint64_t epoch = s->now / USTCP_NS_PER_SEC;
+	if (epoch != c->challenge_epoch) {
+		c->challenge_epoch = epoch;
+		c->challenge_count = 0;
 	}
-	if (t->challenge_count >= s->cfg.challenge_ack_limit) {
+	if (c->challenge_count >= s->cfg.challenge_ack_limit) {
 		stat_inc(s, USTCP_C_tcp_challenge_acks_limited);
 		return;
 	}
-	t->challenge_count++;
+	c->challenge_count++;
 	stat_inc(s, USTCP_C_tcp_challenge_acks);
 	tcp_send_ack(c);
 }
@@ -380,7 +382,7 @@ static void output(struct ustcp_sock *c, bool force)
 {
 	if (!sends_data(c->state))
 		return;
-	if (c->in_recovery && c->sack_ok) {
+	if (tcp_in_fast_recovery(c) && c->sack_ok) {
 		tcp_sack_output(c);
 		return;
 	}

@@ -284,7 +284,7 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
 {
 	const struct tcp_rack *r = &c->rack;
 	if (!r->reordering_seen) {
-		if (c->in_recovery || seq_lt(c->snd_una, c->rto_recover))
+		if (c->recovery != TCP_RECOVERY_NONE)
 			return 0;
 		if (tcp_reass_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
 			return 0;
@@ -327,7 +327,7 @@ static void detect_loss(struct ustcp_sock *c)
 		}
 	}
 	/* No timer while resending after a timeout: that goes back N anyway. */
-	if (first != UINT64_MAX && !seq_lt(c->snd_una, c->rto_recover))
+	if (first != UINT64_MAX && !tcp_in_rto_recovery(c))
 		r->reo_at = first;
 }
 
@@ -530,8 +530,8 @@ void tcp_tlp_schedule(struct ustcp_sock *c)
 	/* §7.2: with data in flight, outside recovery, one probe at a time,
 	 * and never later than the RTO would fire: the probe goes in its
 	 * place (as Linux's does), and the RTO is armed again from it. */
-	if (!c->in_recovery && !r->tlp_pending && c->snd_una != c->snd_max &&
-	    !seq_lt(c->snd_una, c->rto_recover) && c->snd_wnd && tw_armed(&c->t_rexmt)) {
+	if (c->recovery == TCP_RECOVERY_NONE && !r->tlp_pending && c->snd_una != c->snd_max &&
+	    c->snd_wnd && tw_armed(&c->t_rexmt)) {
 		uint64_t pto = USTCP_NS_PER_SEC;
 		if (c->srtt) {
 			pto = 2 * c->srtt;
@@ -563,8 +563,8 @@ void tcp_tlp_cancel(struct ustcp_sock *c)
 static void tlp_send_probe(struct ustcp_sock *c)
 {
 	struct tcp_rack *r = &c->rack;
-	if (c->in_recovery || r->tlp_pending || c->snd_una == c->snd_max ||
-	    seq_lt(c->snd_una, c->rto_recover) || !c->snd_wnd)
+	if (c->recovery != TCP_RECOVERY_NONE || r->tlp_pending || c->snd_una == c->snd_max ||
+	    !c->snd_wnd)
 		return;
 	r->tlp_pending = true;
 	r->tlp_is_retrans = false;

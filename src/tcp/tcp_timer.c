@@ -13,19 +13,25 @@ static uint64_t rto_clamp(const struct ustcp_sock *c, uint64_t rto)
 	return rto > c->stack->cfg.rto_max ? c->stack->cfg.rto_max : rto;
 }
 
-uint64_t tcp_rto_now(const struct ustcp_sock *c)
+static uint64_t rto_shifted(const struct ustcp_sock *c, unsigned shift)
 {
 	uint64_t rto = c->rto, max = c->stack->cfg.rto_max;
-	for (unsigned i = 0; i < c->backoff && rto < max; i++)
+	for (unsigned i = 0; i < shift && rto < max; i++)
 		rto *= 2;
 	return rto < max ? rto : max;
 }
 
-/* Data held back by a closed window counts from the first probe; anything
- * else from the oldest data (or SYN) not yet acknowledged. */
+uint64_t tcp_rto_now(const struct ustcp_sock *c) { return rto_shifted(c, c->backoff); }
+
+/* The peer's window is closed: the timer is the persist timer. */
 static bool persisting(const struct ustcp_sock *c)
 {
 	return c->snd_wnd == 0 && tcp_synchronized(c->state);
+}
+
+uint8_t tcp_backoff_now(const struct ustcp_sock *c)
+{
+	return persisting(c) ? c->persist_backoff : c->backoff;
 }
 
 /* When the user timeout (RFC 9293 §3.8.3, RFC 5482) ends the connection,
@@ -44,7 +50,9 @@ static uint64_t user_deadline(const struct ustcp_sock *c)
 void tcp_rexmt_arm(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	uint64_t at = s->now + tcp_rto_now(c);
+	/* Window probes back off on their own count (RFC 9293 §3.8.6.1), so
+	 * that probing leaves the retransmission backoff (Karn) as it was. */
+	uint64_t at = s->now + rto_shifted(c, tcp_backoff_now(c));
 	/* The user timeout ends the connection on time, not at the next
 	 * backed-off retransmission after it. */
 	uint64_t deadline = user_deadline(c);
@@ -71,11 +79,11 @@ void tcp_rtt_sample(struct ustcp_sock *c, uint64_t r)
 	c->rto = rto_clamp(c, c->srtt + (k > g ? k : g));
 }
 
-/* RFC 6298 §5.5: double the timer, up to the maximum (tcp_rto_now). */
-static void backoff(struct ustcp_sock *c)
+/* RFC 6298 §5.5: double the timer, up to the maximum (rto_shifted). */
+static void backoff(uint8_t *b)
 {
-	if (c->backoff < UINT8_MAX)
-		c->backoff++;
+	if (*b < UINT8_MAX)
+		(*b)++;
 }
 
 static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
@@ -87,7 +95,7 @@ static void syn_timeout(struct ustcp_sock *c, uint32_t retries)
 		tcp_conn_closed(c, c->soft_error ? c->soft_error : -ETIMEDOUT);
 		return;
 	}
-	backoff(c);
+	backoff(&c->backoff);
 	tcp_send_syn(c);
 }
 
@@ -113,7 +121,7 @@ static void persist_timeout(struct ustcp_sock *c)
 			give_up(c);
 			return;
 		}
-		backoff(c);
+		backoff(&c->persist_backoff);
 		tcp_send_probe(c);
 		tcp_rexmt_arm(c);
 		return;
@@ -140,21 +148,10 @@ static void data_timeout(struct ustcp_sock *c)
 	}
 	if (c->backoff + 1u == s->cfg.data_retries_r1)
 		net_neigh_revalidate(s, &c->raddr); /* R1: ask the link layer again */
-	backoff(c);
+	backoff(&c->backoff);
 	c->rto_expirations++;
 	stat_inc(s, USTCP_C_tcp_rto_expirations);
-	/* RFC 5681 §3.1 and RFC 6298 §5.4: resend from snd_una with the window
-	 * the algorithm gives after a timeout; fast recovery is over, and
-	 * duplicate ACKs for data sent before now are not a new loss
-	 * (RFC 6582 §4). */
-	c->undo_ok = false; /* a timeout is not undone (no RFC 4015 here) */
-	c->cc->on_rto(c);
-	if (c->backoff > 1)
-		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */
-	tcp_rack_on_rto(c, c->backoff > 1);
-	c->in_recovery = false;
-	c->dupacks = 0;
-	c->rto_recover = c->snd_max;
+	tcp_recovery_on_rto(c);
 	c->snd_nxt = c->snd_una;
 	c->rtt_active = false; /* Karn: no sample from a retransmitted segment */
 	tcp_output(c);
@@ -233,9 +230,15 @@ static void keep_fire(struct tw_timer *t, uint64_t now)
 	tcp_event_begin(c);
 	if (!c->keepalive || !keepalive_state(c->state))
 		return;
-	bool busy = c->snd_una != c->snd_max || tcp_unsent(c);
-	if (busy || now < c->last_rcv + c->keep_idle) {
-		/* Data in flight: the retransmission timer watches the peer. */
+	if (c->snd_una != c->snd_max || tcp_unsent(c)) {
+		/* Data in flight: the retransmission timer watches the peer.
+		 * Look again an idle time later (as Linux does), not at the
+		 * idle deadline already past, which would fire at once again. */
+		c->keep_probes = 0;
+		tw_arm(&s->wheel, &c->t_keep, now + c->keep_idle);
+		return;
+	}
+	if (now < c->last_rcv + c->keep_idle) {
 		c->keep_probes = 0;
 		tcp_keepalive_arm(c);
 		return;

@@ -44,6 +44,15 @@ static void expect_one_ack(const struct h_net *n, int before, const struct ustcp
 	assert_int_equal(g->ack, ia.rcv_nxt);
 }
 
+/* A config for side `side` with this receive buffer. */
+static const struct ustcp_config *h_init_cfg_rcvbuf(int side, uint32_t rcvbuf)
+{
+	static struct ustcp_config c;
+	h_init_cfg(&c, side == H_A ? 3 : 1);
+	c.rcvbuf = rcvbuf;
+	return &c;
+}
+
 static struct h_net *setup(struct ustcp_sock **ca, struct ustcp_sock **cb, struct ustcp_sock **lb)
 {
 	struct h_net *n = h_new();
@@ -305,6 +314,174 @@ static void challenge_ack_lets_real_reset_through(void **state)
 	h_finish(n, lb);
 }
 
+/* CVE-2016-5696: with one challenge-ACK budget for the whole stack, an
+ * off-path host learns whether a guessed connection exists (a spoofed SYN
+ * for it is challenged, spending the budget) and whether a guessed
+ * sequence number is in its window (an in-window RST is challenged, one
+ * outside is dropped silently): it counts the challenge ACKs left for its
+ * own connection. Per connection, the count is the same either way. */
+static int attackers_challenge_acks(bool hit_tuple, bool hit_window)
+{
+	struct ustcp_config cfa;
+	h_init_cfg(&cfa, 3);
+	cfa.challenge_ack_limit = 50;
+	struct h_net *n = h_new_cfg(&cfa, NULL);
+	struct ustcp_sock *own, *own_b, *victim, *victim_b, *lb;
+	h_establish(n, &own, &own_b, &lb);
+	victim = h_connect_start(n);
+	victim_b = NULL;
+	for (int i = 0; i < 100 && !victim_b; i++) {
+		h_run(n, 1 * MS);
+		ustcp_accept(lb, &victim_b);
+	}
+	assert_non_null(victim_b);
+	struct ustcp_sock_info iv = h_info(victim), io = h_info(own);
+	uint16_t vport = hit_tuple ? iv.local.port : (uint16_t)(iv.local.port + 1);
+	/* The guesses, in one second: SYNs for the 4-tuple, and RSTs with a
+	 * sequence number in or out of the victim's window. */
+	for (int i = 0; i < 50; i++)
+		h_inject(n, H_A, PORT_B, vport, 12345, 0, TCP_SYN, 65535, NULL);
+	uint32_t rst_seq = hit_window ? iv.rcv_nxt + 1000 : iv.rcv_nxt + 0x40000000u;
+	for (int i = 0; i < 50; i++)
+		h_inject(n, H_A, PORT_B, iv.local.port, rst_seq, 0, TCP_RST, 0, NULL);
+	/* Then on its own connection: how many challenge ACKs come back? */
+	int before = n->nlog;
+	for (int i = 0; i < 50; i++)
+		h_inject(n, H_A, PORT_B, io.local.port, io.rcv_nxt + 1000, 0, TCP_RST, 0, NULL);
+	int acks = 0;
+	for (int i = before; i < n->nlog; i++)
+		if (n->log[i].from == H_A && n->log[i].dport == PORT_B &&
+		    n->log[i].sport == io.local.port && n->log[i].flags == TCP_ACK)
+			acks++;
+	assert_int_equal(ustcp_sock_state(victim), USTCP_ESTABLISHED);
+	ustcp_abort(own);
+	ustcp_abort(victim);
+	ustcp_close(own_b);
+	ustcp_close(victim_b);
+	h_finish(n, lb);
+	return acks;
+}
+
+static void challenge_acks_per_connection(void **state)
+{
+	(void)state;
+	int miss = attackers_challenge_acks(false, false);
+	assert_int_equal(miss, 50);
+	assert_int_equal(attackers_challenge_acks(true, false), miss);
+	assert_int_equal(attackers_challenge_acks(false, true), miss);
+	assert_int_equal(attackers_challenge_acks(true, true), miss);
+}
+
+/* A keepalive-probing connection whose peer is gone: segments that fail
+ * the checks (out of the window, or acknowledging what was never sent) are
+ * not the peer answering, so a spoofer sending them cannot keep the
+ * connection open; it times out as it would in silence (RFC 1122
+ * §4.2.3.6). */
+static void spoofed_segments_do_not_keep_dead_peer_alive(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	assert_int_equal(ustcp_setsockopt(ca, USTCP_SO_KEEPALIVE, 1), 0);
+	assert_int_equal(ustcp_setsockopt(ca, USTCP_TCP_KEEPIDLE, 10 * SEC), 0);
+	assert_int_equal(ustcp_setsockopt(ca, USTCP_TCP_KEEPINTVL, 1 * SEC), 0);
+	assert_int_equal(ustcp_setsockopt(ca, USTCP_TCP_KEEPCNT, 3), 0);
+	h_run(n, 100 * MS); /* B's delayed ACK of the last data */
+	assert_int_equal(h_info(ca).bytes_in_flight, 0);
+	n->blackhole[H_B] = true; /* B is gone */
+	struct ustcp_sock_info ia = h_info(ca);
+	for (int i = 0; i < 60 && ustcp_sock_state(ca) != USTCP_CLOSED; i++) {
+		to_a(n, ca, ia.rcv_nxt + 0x40000000u, ia.snd_nxt, TCP_ACK, "");
+		to_a(n, ca, ia.rcv_nxt, ia.snd_nxt + 100000, TCP_ACK, "");
+		h_run(n, 500 * MS);
+	}
+	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(ca), -ETIMEDOUT);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_keepalive_drops), 1);
+	ustcp_close(ca);
+	n->blackhole[H_B] = false;
+	ustcp_abort(cb);
+	h_finish(n, lb);
+}
+
+/* The same for window probes: a peer that stopped answering them is given
+ * up after data_retries probes, however many spoofed segments arrive. */
+static void spoofed_segments_do_not_answer_window_probes(void **state)
+{
+	(void)state;
+	struct ustcp_config cfa;
+	h_init_cfg(&cfa, 3);
+	cfa.data_retries = 4;
+	struct h_net *n = h_new_cfg(&cfa, h_init_cfg_rcvbuf(1, 4096));
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	char buf[8192] = {0};
+	assert_int_equal(ustcp_send(ca, buf, sizeof(buf)), (long)sizeof(buf));
+	for (int i = 0; i < 50 && h_info(ca).snd_wnd; i++)
+		h_run(n, 100 * MS);
+	assert_int_equal(h_info(ca).snd_wnd, 0); /* B's 4 KiB are full */
+	n->blackhole[H_B] = true;
+	struct ustcp_sock_info ia = h_info(ca);
+	for (int i = 0; i < 2000 && ustcp_sock_state(ca) != USTCP_CLOSED; i++) {
+		to_a(n, ca, ia.rcv_nxt + 0x40000000u, ia.snd_una, TCP_ACK, "");
+		h_run(n, 500 * MS);
+	}
+	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(ca), -ETIMEDOUT);
+	ustcp_close(ca);
+	n->blackhole[H_B] = false;
+	ustcp_abort(cb);
+	h_finish(n, lb);
+}
+
+/* RFC 7323 §4.3 and §5.3 R3: TS.Recent takes the timestamp of an acceptable
+ * segment only. A forged segment at RCV.NXT with a wild timestamp and an
+ * ACK of data never sent is dropped, and must not raise TS.Recent: if it
+ * did, PAWS would then drop every real segment of the peer. */
+static void forged_timestamp_with_bad_ack_ignored(void **state)
+{
+	(void)state;
+	struct ustcp_sock *ca, *cb, *lb;
+	struct h_net *n = setup(&ca, &cb, &lb);
+	struct ustcp_sock_info ia = h_info(ca);
+	assert_true(ia.timestamps);
+	struct tcp_hdr th = {.sport = PORT_B,
+			     .dport = ia.local.port,
+			     .seq = ia.rcv_nxt,
+			     .ack = ia.snd_nxt + 100000,
+			     .flags = TCP_ACK,
+			     .win = 65535};
+	th.opts.present = TCP_OPT_TIMESTAMP;
+	const struct h_seg *last_b = NULL;
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == H_B)
+			last_b = &n->log[i];
+	assert_non_null(last_b);
+	th.opts.ts_val = last_b->opts.ts_val + 0x40000000u;
+	th.opts.ts_ecr = 0;
+	h_inject_seg(n, H_A, &th, NULL, 0);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_unsent), 1);
+	flows(n, ca, cb);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_paws), 0);
+	/* Nor does an old duplicate of data already received, out of the
+	 * window: A's ACK for it echoes B's newest real timestamp. */
+	ia = h_info(ca);
+	th.seq = ia.rcv_nxt - 3;
+	th.ack = ia.snd_nxt;
+	th.flags = TCP_ACK | TCP_PSH;
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == H_B)
+			last_b = &n->log[i];
+	uint32_t newest = last_b->opts.ts_val;
+	th.opts.ts_val = newest + 5000;
+	int before = n->nlog;
+	h_inject_seg(n, H_A, &th, (const uint8_t *)"ld!", 3);
+	assert_int_equal(n->nlog, before + 1);
+	assert_int_equal(n->log[before].opts.ts_ecr, newest);
+	flows(n, ca, cb);
+	close_both(n, ca, cb, lb);
+}
+
 const struct CMUnitTest tests[] = {
 	cmocka_unit_test(blind_rst_in_window_challenged),
 	cmocka_unit_test(blind_rst_out_of_window_dropped),
@@ -314,6 +491,10 @@ const struct CMUnitTest tests[] = {
 	cmocka_unit_test(blind_data_out_of_window_dup_ack),
 	cmocka_unit_test(challenge_ack_rate_limit),
 	cmocka_unit_test(challenge_ack_lets_real_reset_through),
+	cmocka_unit_test(challenge_acks_per_connection),
+	cmocka_unit_test(spoofed_segments_do_not_keep_dead_peer_alive),
+	cmocka_unit_test(spoofed_segments_do_not_answer_window_probes),
+	cmocka_unit_test(forged_timestamp_with_bad_ack_ignored),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -284,10 +284,131 @@ static void data_after_close_resets(void **state)
 	h_free(n);
 }
 
+/* Send len bytes from `from` and read them all on `to`. */
+static void bulk(struct h_net *n, struct ustcp_sock *from, struct ustcp_sock *to, size_t len)
+{
+	static char buf[65536];
+	size_t sent = 0, got = 0;
+	for (int i = 0; i < 100000 && got < len; i++) {
+		while (sent < len) {
+			size_t want = len - sent < sizeof(buf) ? len - sent : sizeof(buf);
+			long r = ustcp_send(from, buf, want);
+			if (r <= 0)
+				break;
+			sent += (size_t)r;
+		}
+		h_run(n, 1 * MS);
+		long r;
+		while ((r = ustcp_recv(to, buf, sizeof(buf))) > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, len);
+}
+
+/* B (the server) closes first and sits in TIME-WAIT; the client connects
+ * again from the same port, and B's listener takes the SYN (RFC 6191,
+ * RFC 1122 §4.2.2.13). `sender` moved 4 MB before, far more than the ISN
+ * clock advanced meanwhile. Returns B's new connection; *old is the TIME-WAIT
+ * connection's info as it was when the SYN came. */
+static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct ustcp_sock **a,
+					    struct ustcp_sock **l, struct ustcp_sock_info *old,
+					    uint32_t *last_tsval_b)
+{
+	struct ustcp_endpoint from = {.port = 40000}, to = {.ip = h_ip(H_B), .port = PORT_B};
+	*l = h_listen(n);
+	assert_int_equal(ustcp_connect(n->st[H_A], from, to, a), 0);
+	struct ustcp_sock *b = NULL;
+	for (int i = 0; i < 100 && !b; i++) {
+		h_run(n, 1 * MS);
+		ustcp_accept(*l, &b);
+	}
+	assert_non_null(b);
+	if (sender == H_B)
+		bulk(n, b, *a, 4u << 20);
+	else
+		bulk(n, *a, b, 4u << 20);
+	n->nlog = 0;
+	assert_int_equal(ustcp_close(b), 0);
+	wait_eof(n, *a);
+	assert_int_equal(ustcp_close(*a), 0);
+	h_run(n, 10 * MS);
+	*last_tsval_b = 0;
+	for (int i = 0; i < n->nlog; i++)
+		if (n->log[i].from == H_B && (n->log[i].opts.present & TCP_OPT_TIMESTAMP))
+			*last_tsval_b = n->log[i].opts.ts_val;
+	assert_int_equal(h_conns(n, H_A), 0);
+	/* B's TIME-WAIT connection is the one left beside the listener. */
+	assert_int_equal(h_conns(n, H_B), 2);
+	*old = h_info(b); /* b's slot is the stack's until TIME-WAIT ends */
+	assert_int_equal(old->state, USTCP_TIME_WAIT);
+	h_run(n, 100 * MS);
+	n->nlog = 0;
+	assert_int_equal(ustcp_connect(n->st[H_A], from, to, a), 0);
+	struct ustcp_sock *b2 = NULL;
+	for (int i = 0; i < 100 && !b2; i++) {
+		h_run(n, 1 * MS);
+		ustcp_accept(*l, &b2);
+	}
+	assert_non_null(b2);
+	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_tcp_timewait_reused), 1);
+	assert_int_equal(h_count(n, H_A, TCP_RST, TCP_RST), 0);
+	return b2;
+}
+
+/* Without timestamps only the sequence numbers keep the incarnations
+ * apart: B's new ISS lies above everything the old connection sent, where
+ * the ISN clock alone (RFC 6528) would have put it below the 4 MB B sent. */
+static void time_wait_reopen_iss_above_old(void **state)
+{
+	(void)state;
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.timestamps = cb.timestamps = 0;
+	struct h_net *n = h_new_cfg(&ca, &cb);
+	struct ustcp_sock *a, *l;
+	struct ustcp_sock_info old;
+	uint32_t last_ts;
+	struct ustcp_sock *b = reopen_after_bulk(n, H_B, &a, &l, &old, &last_ts);
+	struct ustcp_sock_info ib = h_info(b);
+	assert_true((int32_t)(ib.iss - old.snd_max) > 65535);
+	h_exchange(n, a, b);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
+/* With timestamps the SYN is told new by its timestamp (RFC 6191 §2),
+ * even though the client's 4 MB put the old connection's sequence
+ * numbers above its new ISN; and B's timestamp clock runs on across the
+ * two incarnations (RFC 7323 §5.4), so the peer's PAWS holds off B's old
+ * duplicates too. */
+static void time_wait_reopen_by_timestamp(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *a, *l;
+	struct ustcp_sock_info old;
+	uint32_t last_ts;
+	struct ustcp_sock *b = reopen_after_bulk(n, H_A, &a, &l, &old, &last_ts);
+	assert_true((int32_t)(h_info(a).iss - old.rcv_nxt) < 0); /* the seq rule would refuse */
+	const struct h_seg *sa = h_find(n, H_B, 0xff, TCP_SYN | TCP_ACK, 0);
+	assert_non_null(sa);
+	assert_true(sa->opts.present & TCP_OPT_TIMESTAMP);
+	assert_true(last_ts != 0);
+	assert_true((int32_t)(sa->opts.ts_val - last_ts) >= 100); /* 100 ms on, in ms ticks */
+	h_exchange(n, a, b);
+	ustcp_close(a);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(active_and_passive_close),
 	cmocka_unit_test(fin_ack_straight_to_time_wait),
 	cmocka_unit_test(simultaneous_close),
+	cmocka_unit_test(time_wait_reopen_iss_above_old),
+	cmocka_unit_test(time_wait_reopen_by_timestamp),
 	cmocka_unit_test(half_close_data_after_fin),
 	cmocka_unit_test(lost_final_ack),
 	cmocka_unit_test(time_wait_lasts_2msl),

@@ -46,8 +46,8 @@ static void ev_handler(void *ctx, struct ustcp_sock *k, unsigned events)
 		}
 		return;
 	}
-	if (e->close_on_state && (events & USTCP_EV_STATE) &&
-	    ustcp_sock_state(k) == USTCP_CLOSED && !e->closed) {
+	if (e->close_on_state && (events & USTCP_EV_STATE) && ustcp_sock_state(k) == USTCP_CLOSED &&
+	    !e->closed) {
 		e->closed = true;
 		assert_int_equal(ustcp_close(k), 0);
 	}

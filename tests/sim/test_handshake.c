@@ -265,10 +265,176 @@ static void isn_clock_and_keyed_hash(void **state)
 	h_free(n);
 }
 
+/* RFC 7323 §2.2: the window of a SYN or SYN,ACK is never scaled. In a
+ * simultaneous open each side takes the other's window from a SYN,ACK
+ * that arrives in SYN-RECEIVED: it is 65535 as it stands, not 65535 <<
+ * the shift; and the largest window seen (RFC 5961 §5.2's MAX.SND.WND)
+ * is not inflated by it either, so an ACK that far behind is challenged. */
+static void simultaneous_open_window_not_scaled(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *ka, *kb;
+	struct ustcp_endpoint la = {.ip = 0, .port = 6000}, lb = {.ip = 0, .port = 5000};
+	struct ustcp_endpoint ra = {.ip = h_ip(H_B), .port = 5000},
+			      rb = {.ip = h_ip(H_A), .port = 6000};
+	assert_int_equal(ustcp_connect(n->st[H_A], la, ra, &ka), 0);
+	assert_int_equal(ustcp_connect(n->st[H_B], lb, rb, &kb), 0);
+	h_run(n, 100 * MS);
+	assert_int_equal(ustcp_sock_state(ka), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_state(kb), USTCP_ESTABLISHED);
+	struct ustcp_sock_info ia = h_info(ka);
+	assert_int_equal(ia.snd_wscale, 3);
+	const struct h_seg *sa = h_find(n, H_B, 0xff, TCP_SYN | TCP_ACK, 0);
+	assert_non_null(sa);
+	assert_int_equal(ia.snd_wnd, sa->win);
+	assert_int_equal(h_info(kb).snd_wnd, h_find(n, H_A, 0xff, TCP_SYN | TCP_ACK, 0)->win);
+	/* An ACK 100 KiB behind SND.UNA: beyond the 64 KiB window seen, so
+	 * RFC 5961 §5.2 challenges it. */
+	h_inject(n, H_A, 5000, 6000, ia.rcv_nxt, ia.snd_una - 100000, TCP_ACK, 8192, NULL);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_tcp_ack_challenged), 1);
+	/* Data still flows, and the windows are the scaled ones after. */
+	h_send_all(ka, "ping");
+	h_send_all(kb, "pong");
+	h_run(n, 100 * MS);
+	h_expect_read(kb, "ping");
+	h_expect_read(ka, "pong");
+	assert_true(h_info(ka).snd_wnd > 65535);
+	h_free(n);
+}
+
+/* RFC 9293 §3.10.7.3: text on a SYN that arrives in SYN-SENT (simultaneous
+ * open) is queued "for processing after the ESTABLISHED state has been
+ * reached": the SYN,ACK acknowledges only the SYN, and once the handshake
+ * completes the three bytes are readable, once, even when the peer sends
+ * them again. */
+static void syn_text_in_syn_sent_delivered_once(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	n->blackhole[H_B] = true; /* B's own stack stays out of it */
+	struct ustcp_sock *k = h_connect_start(n);
+	struct ustcp_sock_info i = h_info(k);
+	uint16_t ap = i.local.port;
+	h_inject(n, H_A, PORT_B, ap, 1000, 0, TCP_SYN, 65535, "abc");
+	assert_int_equal(ustcp_sock_state(k), USTCP_SYN_RECEIVED);
+	const struct h_seg *sa = &n->log[n->nlog - 1];
+	assert_int_equal(sa->flags, TCP_SYN | TCP_ACK);
+	assert_int_equal(sa->ack, 1001);
+	assert_int_equal(ustcp_sock_readable(k), 0);
+	char buf[8];
+	assert_int_equal(ustcp_recv(k, buf, sizeof(buf)), -EAGAIN);
+	/* The peer's ACK of our SYN, numbered after its text. */
+	h_inject(n, H_A, PORT_B, ap, 1004, i.iss + 1, TCP_ACK, 65535, NULL);
+	assert_int_equal(ustcp_sock_state(k), USTCP_ESTABLISHED);
+	const struct h_seg *ack = &n->log[n->nlog - 1];
+	assert_int_equal(ack->flags, TCP_ACK);
+	assert_int_equal(ack->ack, 1004);
+	/* The same text again: a duplicate. */
+	h_inject(n, H_A, PORT_B, ap, 1001, i.iss + 1, TCP_ACK | TCP_PSH, 65535, "abc");
+	h_expect_read(k, "abc");
+	assert_int_equal(ustcp_recv(k, buf, sizeof(buf)), -EAGAIN);
+	assert_int_equal(h_info(k).bytes_received, 3);
+	ustcp_abort(k);
+	h_free(n);
+}
+
+/* RFC 9293 §3.10.7.3, the same with a FIN on the SYN: it too waits, and
+ * the connection goes to CLOSE-WAIT once established. */
+static void syn_fin_in_syn_sent_waits(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *k = h_connect_start(n);
+	struct ustcp_sock_info i = h_info(k);
+	h_inject(n, H_A, PORT_B, i.local.port, 1000, 0, TCP_SYN | TCP_FIN, 65535, "xy");
+	assert_int_equal(ustcp_sock_state(k), USTCP_SYN_RECEIVED);
+	assert_int_equal(ustcp_sock_eof(k), 0);
+	h_inject(n, H_A, PORT_B, i.local.port, 1004, i.iss + 1, TCP_ACK, 65535, NULL);
+	assert_int_equal(ustcp_sock_state(k), USTCP_CLOSE_WAIT);
+	assert_int_equal(n->log[n->nlog - 1].ack, 1004);
+	h_expect_read(k, "xy");
+	assert_true(ustcp_sock_eof(k));
+	ustcp_abort(k);
+	h_free(n);
+}
+
+/* RFC 9293 §3.10.3: RECEIVE on a socket that never connected is an error,
+ * as SEND is, not an end of stream. */
+static void recv_before_connect_is_not_connected(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *k;
+	assert_int_equal(ustcp_socket(n->st[H_A], &k), 0);
+	char buf[4];
+	assert_int_equal(ustcp_recv(k, buf, sizeof(buf)), -ENOTCONN);
+	assert_int_equal(ustcp_send(k, "x", 1), -ENOTCONN);
+	assert_int_equal(ustcp_close(k), 0);
+	h_free(n);
+}
+
+/* A SYN,ACK from B's address with these options, to A's connection k. */
+static void synack_to_a(struct h_net *n, struct ustcp_sock *k, const struct tcp_opts *o)
+{
+	struct ustcp_sock_info i = h_info(k);
+	struct tcp_hdr th = {.sport = PORT_B,
+			     .dport = i.local.port,
+			     .seq = 5000,
+			     .ack = i.iss + 1,
+			     .flags = TCP_SYN | TCP_ACK,
+			     .win = 65535};
+	th.opts = *o;
+	h_inject_seg(n, H_A, &th, NULL, 0);
+}
+
+/* RFC 9293 §3.7.1 (MUST-16): never send a segment larger than the MSS the
+ * peer announced, options included (RFC 6691), however small; only an MSS
+ * below what any IPv4 path allows (68 - 40 = 28 bytes) is raised to that. */
+static void small_peer_mss_honoured(void **state)
+{
+	(void)state;
+	static const uint16_t announced[] = {60, 40, 10};
+	static const uint16_t want_mss[] = {48, 28, 16}; /* data bytes, after 12 of timestamps */
+	for (int t = 0; t < 3; t++) {
+		struct h_net *n = h_new();
+		n->blackhole[H_B] = true;
+		struct ustcp_sock *k = h_connect_start(n);
+		struct tcp_opts o = {.present = TCP_OPT_MSS | TCP_OPT_TIMESTAMP,
+				     .mss = announced[t],
+				     .ts_val = 77,
+				     .ts_ecr = 0};
+		synack_to_a(n, k, &o);
+		assert_int_equal(ustcp_sock_state(k), USTCP_ESTABLISHED);
+		assert_int_equal(h_info(k).snd_mss, want_mss[t]);
+		char data[200];
+		memset(data, 'x', sizeof(data));
+		assert_int_equal(ustcp_setsockopt(k, USTCP_TCP_NODELAY, 1), 0);
+		assert_int_equal(ustcp_send(k, data, sizeof(data)), (long)sizeof(data));
+		int segs = 0;
+		for (int i = 0; i < n->nlog; i++)
+			if (n->log[i].from == H_A && n->log[i].len) {
+				assert_true(n->log[i].len <= want_mss[t]);
+				segs++;
+			}
+		assert_true(segs > 0);
+		ustcp_abort(k);
+		h_free(n);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(three_way_handshake),      cmocka_unit_test(simultaneous_open),
-	cmocka_unit_test(demo_conversation),        cmocka_unit_test(duplicate_syn_in_syn_received),
+	cmocka_unit_test(three_way_handshake),
+	cmocka_unit_test(simultaneous_open),
+	cmocka_unit_test(demo_conversation),
+	cmocka_unit_test(duplicate_syn_in_syn_received),
 	cmocka_unit_test(isn_clock_and_keyed_hash),
+	cmocka_unit_test(simultaneous_open_window_not_scaled),
+	cmocka_unit_test(syn_text_in_syn_sent_delivered_once),
+	cmocka_unit_test(syn_fin_in_syn_sent_waits),
+	cmocka_unit_test(recv_before_connect_is_not_connected),
+	cmocka_unit_test(small_peer_mss_honoured),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -1705,6 +1705,33 @@ static void nd_answer_waits_for_unknown_solicitor(void **state)
 	h_free(n);
 }
 
+/* RFC 9293 §3.7.1 (MUST-15): a peer whose SYN carries no MSS option is
+ * sent segments of 1220 bytes over IPv6 (1280 less 60), not IPv4's 536. */
+static void ipv6_default_mss_without_option(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *a;
+	struct ustcp_endpoint local = {.port = 0}, to = h_ep6(H_B, PORT_B);
+	assert_int_equal(ustcp_connect(n->st[H_A], local, to, &a), 0);
+	struct ustcp_sock_info ia = h_info(a);
+	uint8_t src[16], dst[16];
+	gl6(H_B, src);
+	gl6(H_A, dst);
+	struct tcp_hdr th = {.sport = PORT_B,
+			     .dport = ia.local.port,
+			     .seq = 9000,
+			     .ack = ia.iss + 1,
+			     .flags = TCP_SYN | TCP_ACK,
+			     .win = 65535};
+	inject_seg6(n, H_A, src, dst, &th, NULL, 0);
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(h_info(a).snd_mss, 1220);
+	ustcp_abort(a);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tcp_over_ipv6),
 	cmocka_unit_test(neighbour_discovery_resolves),
@@ -1713,6 +1740,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(nd_solicitations_answered),
 	cmocka_unit_test(nd_advertisement_only_when_asked),
 	cmocka_unit_test(nd_answer_waits_for_unknown_solicitor),
+	cmocka_unit_test(ipv6_default_mss_without_option),
 	cmocka_unit_test(nd_unanswered_is_counted_and_rate_limited),
 	cmocka_unit_test(nd_asks_again_while_packets_wait),
 	cmocka_unit_test(packet_too_big_lowers_the_segment_size),

@@ -1020,6 +1020,7 @@ struct pump {
 	int wraps; /* times A's snd_una passed its ISN again */
 	uint32_t last_una_off;
 	uint32_t last_cwnd;
+	bool lossy; /* segments are dropped: cwnd may shrink */
 };
 
 /* Queue stream bytes up to `total` on a and read and check them on b, a
@@ -1058,7 +1059,7 @@ static void pump(struct h_net *n, struct ustcp_sock *a, struct ustcp_sock *b, st
 		}
 		struct ustcp_sock_info i = h_info(a);
 		/* RFC 5681 §3.1: without loss (nor idle, §4.1) cwnd never shrinks. */
-		if (i.cwnd < p->last_cwnd)
+		if (i.cwnd < p->last_cwnd && !p->lossy)
 			fail_msg("cwnd fell from %u to %u after %llu bytes acknowledged",
 				 p->last_cwnd, i.cwnd, (unsigned long long)i.bytes_acked);
 		p->last_cwnd = i.cwnd;
@@ -1158,6 +1159,150 @@ static void sequence_wrap_4gib_paws(void **state)
 	assert_true(h_run_cond(n, 1 * SEC, all_acked, a));
 	free(p.stage);
 	free(p.rbuf);
+	ustcp_close(a);
+	ustcp_close(b);
+	l_finish(l, lb);
+}
+
+/* One segment lost 3 GiB into a transfer, where A's sequence numbers are
+ * more than 2^31 past its ISN: the loss is found by duplicate ACKs (RACK
+ * with SACK, the third duplicate without) and repaired by one fast
+ * retransmit, as it would be at the start, not left to a timeout. */
+static void loss_past_2gib(bool sack)
+{
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.mtu = cb.mtu = 9000;
+	ca.sndbuf = cb.sndbuf = ca.rcvbuf = cb.rcvbuf = 4u << 20;
+	ca.sack = cb.sack = sack;
+	struct l_net *l = l_new(&ca, &cb);
+	struct h_net *n = l->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	struct pump p = {.stage_cap = 1u << 20, .rbuf_cap = 1u << 20, .lossy = true};
+	p.stage = malloc(p.stage_cap);
+	p.rbuf = malloc(p.rbuf_cap);
+	assert_non_null(p.stage);
+	assert_non_null(p.rbuf);
+	uint32_t data0 = h_info(a).iss + 1;
+	const uint64_t at = 3ull << 30;
+	pump(n, a, b, &p, at);
+	struct ustcp_sock_info i0 = h_info(a);
+	assert_true((int32_t)(i0.snd_una - i0.iss) < 0); /* more than 2^31 past the ISN */
+	assert_int_equal(i0.rto_expirations, 0);
+	l->rules[l->nrules++] = (struct l_rule){H_A, data0 + (uint32_t)at + (1u << 20),
+						data0 + (uint32_t)at + (2u << 20), 1};
+	pump(n, a, b, &p, at + (64u << 20));
+	assert_true(h_run_cond(n, 1 * SEC, all_acked, a));
+	assert_int_equal(l->rules[0].left, 0);
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_int_equal(i1.fast_retransmits, i0.fast_retransmits + 1);
+	assert_int_equal(i1.rto_expirations, 0);
+	free(p.stage);
+	free(p.rbuf);
+	ustcp_close(a);
+	ustcp_close(b);
+	l_finish(l, lb);
+}
+
+static void loss_past_2gib_sack(void **state)
+{
+	(void)state;
+	loss_past_2gib(true);
+}
+
+static void loss_past_2gib_newreno(void **state)
+{
+	(void)state;
+	loss_past_2gib(false);
+}
+
+/* RFC 6582 §3.2 step 4: each duplicate ACK during NewReno recovery
+ * inflates cwnd by a segment, as a segment left the network. No more can
+ * leave than were outstanding from before recovery: a receiver (or a
+ * forger) sending hundreds of duplicate ACKs cannot open cwnd further. */
+static void newreno_inflation_capped(void **state)
+{
+	(void)state;
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.sack = cb.sack = 0;
+	struct l_net *l = l_new(&ca, &cb);
+	struct h_net *n = l->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	uint64_t off = warm_up(n, a, b, 24);
+	struct ustcp_sock_info i0 = h_info(a);
+	uint32_t mss = i0.snd_mss;
+	l_drop_seq(l, H_A, i0.snd_nxt);
+	send_pattern(a, off, 20 * (size_t)mss);
+	assert_true(h_run_cond(n, 1 * SEC, fast_retransmitted, a));
+	n->blackhole[H_B] = true; /* recovery stays open */
+	struct ustcp_sock_info ir = h_info(a), ib = h_info(b);
+	assert_int_equal(ir.in_recovery, 1);
+	uint32_t flight = ir.snd_max - ir.snd_una;
+	for (int i = 0; i < 300; i++)
+		h_inject(n, H_A, PORT_B, ir.local.port, ib.snd_nxt, ir.snd_una, TCP_ACK,
+			 (uint16_t)(ir.snd_wnd >> ir.snd_wscale), NULL);
+	struct ustcp_sock_info i1 = h_info(a);
+	assert_int_equal(i1.in_recovery, 1);
+	assert_true(i1.dup_acks >= ir.dup_acks + 300);
+	assert_true(i1.cwnd <= i1.ssthresh + flight + mss);
+	n->blackhole[H_B] = false;
+	assert_true(h_run_cond(n, 5 * SEC, all_acked, a));
+	expect_pattern(b, off, 20 * (size_t)mss);
+	ustcp_close(a);
+	ustcp_close(b);
+	l_finish(l, lb);
+}
+
+/* Karn (RFC 6298 §5.7): after a timeout the backed-off RTO stays until an
+ * RTT sample from data sent once. The peer's window closing and opening
+ * again in between is no such sample: the backoff survives it (the
+ * probing of the closed window backs off on its own count). */
+static void window_opening_keeps_rto_backoff(void **state)
+{
+	(void)state;
+	struct ustcp_config ca, cb;
+	h_init_cfg(&ca, 3);
+	h_init_cfg(&cb, 1);
+	ca.timestamps = cb.timestamps = 0; /* no sample from an echoed timestamp */
+	ca.sack = cb.sack = 0;             /* no tail loss probe: the RTO itself */
+	cb.rcvbuf = 4096;
+	struct l_net *l = l_new(&ca, &cb);
+	struct h_net *n = l->n;
+	struct ustcp_sock *a, *b, *lb;
+	h_establish(n, &a, &b, &lb);
+	/* B takes 4 KiB and then has no room; its ACKs are lost for two RTOs.
+	 * (No Nagle: all 4 KiB leave at once, so nothing is sent for the first
+	 * time, and timed, after the losses.) */
+	assert_int_equal(ustcp_setsockopt(a, USTCP_TCP_NODELAY, 1), 0);
+	n->blackhole[H_B] = true;
+	send_pattern(a, 0, 4096);
+	for (int i = 0; i < 100 && h_info(a).rto_expirations < 2; i++)
+		h_run(n, 100 * MS);
+	assert_int_equal(h_info(a).rto_expirations, 2);
+	n->blackhole[H_B] = false;
+	/* The next retransmission is acknowledged with a closed window: no
+	 * sample (Karn), so the backoff stays. */
+	for (int i = 0; i < 100 && h_info(a).snd_wnd != 0; i++)
+		h_run(n, 100 * MS);
+	struct ustcp_sock_info iz = h_info(a);
+	assert_int_equal(iz.snd_wnd, 0);
+	assert_true(iz.rto_expirations >= 2);
+	/* B reads: its window opens. */
+	expect_pattern(b, 0, 4096);
+	h_run(n, 10 * MS);
+	struct ustcp_sock_info io = h_info(a);
+	assert_true(io.snd_wnd > 0);
+	assert_int_equal(io.backoff, iz.rto_expirations);
+	/* New data acknowledged: a clean sample ends the backoff. */
+	send_pattern(a, 4096, 100);
+	assert_true(h_run_cond(n, 5 * SEC, all_acked, a));
+	assert_int_equal(h_info(a).backoff, 0);
+	expect_pattern(b, 4096, 100);
 	ustcp_close(a);
 	ustcp_close(b);
 	l_finish(l, lb);
@@ -1278,6 +1423,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(user_timeout_gives_up),
 	cmocka_unit_test(r2_gives_up),
 	cmocka_unit_test(sequence_wrap_4gib_paws),
+	cmocka_unit_test(loss_past_2gib_sack),
+	cmocka_unit_test(loss_past_2gib_newreno),
+	cmocka_unit_test(newreno_inflation_capped),
+	cmocka_unit_test(window_opening_keeps_rto_backoff),
 	cmocka_unit_test(rto_min_option),
 };
 

@@ -461,13 +461,61 @@ static void abort_resets_peer(void **state)
 	h_finish(n, lb);
 }
 
+/* §3.10.5: in CLOSING and LAST-ACK our FIN is out and the peer's is in;
+ * ABORT there deletes the connection without a RST. */
+static void abort_in_closing_and_last_ack_sends_no_rst(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	h_exchange(n, ca, cb);
+	/* CLOSING on both sides: neither FIN's ACK arrives. */
+	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
+	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
+	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
+	assert_int_equal(ustcp_shutdown(cb, USTCP_SHUT_WR), 0);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSING);
+	int sent = count_from(n, H_A);
+	assert_int_equal(ustcp_abort(ca), 0);
+	assert_int_equal(count_from(n, H_A), sent);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_rst_out), 0);
+	n->rules[0].active = n->rules[1].active = false;
+	ustcp_abort(cb);
+
+	/* LAST-ACK: B closes after A; A's ACK of B's FIN is lost. */
+	struct ustcp_sock *ca2, *cb2;
+	connect_again(n, lb, &ca2, &cb2);
+	assert_int_equal(ustcp_shutdown(ca2, USTCP_SHUT_WR), 0);
+	h_run(n, 10 * MS);
+	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
+	assert_int_equal(ustcp_shutdown(cb2, USTCP_SHUT_WR), 0);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(cb2), USTCP_LAST_ACK);
+	uint64_t rst_b = ustcp_counter(n->st[H_B], USTCP_C_tcp_rst_out);
+	sent = count_from(n, H_B);
+	assert_int_equal(ustcp_abort(cb2), 0);
+	assert_int_equal(count_from(n, H_B), sent);
+	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_tcp_rst_out), rst_b);
+	ustcp_close(ca2);
+	h_finish(n, lb);
+}
+
 const struct CMUnitTest tests[] = {
-	cmocka_unit_test(rst_in_syn_sent),    cmocka_unit_test(rst_in_syn_received),
-	cmocka_unit_test(rst_in_established), cmocka_unit_test(rst_in_fin_wait_1),
-	cmocka_unit_test(rst_in_fin_wait_2),  cmocka_unit_test(rst_in_close_wait),
-	cmocka_unit_test(rst_in_closing),     cmocka_unit_test(rst_in_last_ack),
-	cmocka_unit_test(rst_in_time_wait),   cmocka_unit_test(rst_formats_for_no_connection),
-	cmocka_unit_test(connection_refused), cmocka_unit_test(abort_resets_peer),
+	cmocka_unit_test(rst_in_syn_sent),
+	cmocka_unit_test(rst_in_syn_received),
+	cmocka_unit_test(rst_in_established),
+	cmocka_unit_test(rst_in_fin_wait_1),
+	cmocka_unit_test(rst_in_fin_wait_2),
+	cmocka_unit_test(rst_in_close_wait),
+	cmocka_unit_test(rst_in_closing),
+	cmocka_unit_test(rst_in_last_ack),
+	cmocka_unit_test(rst_in_time_wait),
+	cmocka_unit_test(rst_formats_for_no_connection),
+	cmocka_unit_test(connection_refused),
+	cmocka_unit_test(abort_resets_peer),
+	cmocka_unit_test(abort_in_closing_and_last_ack_sends_no_rst),
 };
 
 USTCP_TEST_MAIN(tests)
