@@ -209,13 +209,19 @@ long ustcp_send_urgent(struct ustcp_sock *k, const void *buf, size_t len)
 	return send_data(k, buf, len, true);
 }
 
+/* The sequence number of the first byte not yet read. */
+static uint32_t first_unread(const struct ustcp_sock *k)
+{
+	uint32_t unread = k->rcvbuf.buf ? k->rcvbuf.len : 0;
+	return k->rcv_nxt - unread - (k->fin_rcvd ? 1 : 0);
+}
+
 long ustcp_sock_urgent(const struct ustcp_sock *k)
 {
 	if (!k->rcv_up_valid)
 		return -1;
-	uint32_t unread = k->rcvbuf.buf ? k->rcvbuf.len : 0;
-	uint32_t first_unread = k->rcv_nxt - unread - (k->fin_rcvd ? 1 : 0);
-	return seq_gt(k->rcv_up, first_unread) ? (long)(k->rcv_up - first_unread) : -1;
+	uint32_t from = first_unread(k);
+	return seq_gt(k->rcv_up, from) ? (long)(k->rcv_up - from) : -1;
 }
 
 /* After a read: announce the window if it opened far enough to move its
@@ -237,6 +243,10 @@ long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 		call_begin(k);
 		uint32_t n = ring_read(&k->rcvbuf, buf, want);
+		/* Read past the urgent data: the mark is done with (kept, it
+		 * would look ahead again once 2^31 more bytes had passed). */
+		if (k->rcv_up_valid && !seq_gt(k->rcv_up, first_unread(k)))
+			k->rcv_up_valid = false;
 		maybe_window_update(k);
 		stack_event_end(k->stack);
 		return n;
