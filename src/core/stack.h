@@ -31,9 +31,9 @@ struct iface {
 	uint8_t mac[6];
 	uint32_t ip4; /* host order */
 	uint8_t prefix_len;
-	uint32_t gateway; /* host order; 0 = none */
-	struct ipaddr ip6_ll;   /* link-local, from the MAC */
-	struct ipaddr ip6;      /* static global address; :: = none */
+	uint32_t gateway;     /* host order; 0 = none */
+	struct ipaddr ip6_ll; /* link-local, from the MAC */
+	struct ipaddr ip6;    /* static global address; :: = none */
 	uint8_t prefix6_len;
 	struct ipaddr gateway6; /* :: = none */
 	uint16_t mtu;

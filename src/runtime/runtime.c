@@ -40,8 +40,8 @@
 #include <sys/timerfd.h>
 
 #include "core/util.h"
-#include "sim/delay_queue.h"
 #include "runtime/link_tap.h"
+#include "sim/delay_queue.h"
 #include "sim/impair.h"
 #include "ustcp/trace.h"
 #include "ustcp/ustcp.h"
