@@ -1,48 +1,48 @@
-/* tcp_reass.c — the out-of-order assembler: a sorted list of filled ranges. */
-#include "tcp/tcp_reass.h"
+/* seqset.c — a set of byte ranges: a sorted array, found by binary search. */
+#include "core/seqset.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcp/tcp_seq.h"
+#include "core/seq.h"
 
-void tcp_reass_init(struct tcp_reass *a)
+void seqset_init(struct seqset *s)
 {
-	a->r = a->inline_r;
-	a->cap = TCP_REASS_MAX;
-	tcp_reass_clear(a);
+	s->r = s->inline_r;
+	s->cap = SEQSET_INLINE;
+	seqset_clear(s);
 }
 
-int tcp_reass_grow(struct tcp_reass *a, uint32_t cap)
+int seqset_grow(struct seqset *s, uint32_t cap)
 {
-	if (cap <= a->cap)
+	if (cap <= s->cap)
 		return 0;
-	struct tcp_reass_range *r = malloc((size_t)cap * sizeof(*r));
+	struct seqset_range *r = malloc((size_t)cap * sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	memcpy(r, a->r, (size_t)a->n * sizeof(*r));
-	if (a->r != a->inline_r)
-		free(a->r);
-	a->r = r;
-	a->cap = cap;
+	memcpy(r, s->r, (size_t)s->n * sizeof(*r));
+	if (s->r != s->inline_r)
+		free(s->r);
+	s->r = r;
+	s->cap = cap;
 	return 0;
 }
 
-void tcp_reass_free(struct tcp_reass *a)
+void seqset_free(struct seqset *s)
 {
-	if (a->r != a->inline_r)
-		free(a->r);
-	tcp_reass_init(a);
+	if (s->r != s->inline_r)
+		free(s->r);
+	seqset_init(s);
 }
 
 /* The first range whose end, as an offset from base, is at or after off. */
-static uint32_t first_ending_at_or_after(const struct tcp_reass *a, uint32_t base, uint32_t off)
+static uint32_t first_ending_at_or_after(const struct seqset *s, uint32_t base, uint32_t off)
 {
-	uint32_t lo = 0, hi = a->n;
+	uint32_t lo = 0, hi = s->n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (a->r[mid].end - base < off)
+		if (s->r[mid].end - base < off)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -50,86 +50,90 @@ static uint32_t first_ending_at_or_after(const struct tcp_reass *a, uint32_t bas
 	return lo;
 }
 
-int tcp_reass_add(struct tcp_reass *a, uint32_t rcv_nxt, uint32_t seq, uint32_t len)
+int seqset_add(struct seqset *s, uint32_t base, uint32_t seq, uint32_t len,
+	       struct seqset_range *held)
 {
 	uint32_t start = seq, end = seq + len;
-	/* Offsets from rcv_nxt order the ranges without wraparound trouble. */
-	uint32_t s_off = start - rcv_nxt, e_off = end - rcv_nxt;
-	uint32_t i =
-		first_ending_at_or_after(a, rcv_nxt, s_off); /* first that touches or follows */
+	/* Offsets from base order the ranges without wraparound trouble. */
+	uint32_t s_off = start - base, e_off = end - base;
+	uint32_t i = first_ending_at_or_after(s, base, s_off); /* first that touches or follows */
 	uint32_t j = i;
 	uint32_t merged = 0;
-	while (j < a->n && a->r[j].start - rcv_nxt <= e_off) {
-		merged += a->r[j].end - a->r[j].start; /* ranges [i, j) overlap or touch */
+	while (j < s->n && s->r[j].start - base <= e_off) {
+		merged += s->r[j].end - s->r[j].start; /* ranges [i, j) overlap or touch */
 		j++;
 	}
 	if (j == i) {
-		if (a->n == a->cap)
+		if (s->n == s->cap)
 			return -ENOSPC;
-		memmove(&a->r[i + 1], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->r[i] = (struct tcp_reass_range){start, end};
-		a->n++;
+		memmove(&s->r[i + 1], &s->r[i], (size_t)(s->n - i) * sizeof(s->r[0]));
+		s->n++;
 	} else {
-		if (a->r[i].start - rcv_nxt < s_off)
-			start = a->r[i].start;
-		if (a->r[j - 1].end - rcv_nxt > e_off)
-			end = a->r[j - 1].end;
-		a->r[i] = (struct tcp_reass_range){start, end};
-		memmove(&a->r[i + 1], &a->r[j], (size_t)(a->n - j) * sizeof(a->r[0]));
-		a->n -= j - i - 1;
+		if (s->r[i].start - base < s_off)
+			start = s->r[i].start;
+		if (s->r[j - 1].end - base > e_off)
+			end = s->r[j - 1].end;
+		memmove(&s->r[i + 1], &s->r[j], (size_t)(s->n - j) * sizeof(s->r[0]));
+		s->n -= j - i - 1;
 	}
-	a->bytes += (end - start) - merged;
-	a->last = i;
+	s->r[i] = (struct seqset_range){start, end};
+	s->bytes += (end - start) - merged;
+	if (held)
+		*held = s->r[i];
 	return 0;
 }
 
-uint32_t tcp_reass_take(struct tcp_reass *a, uint32_t rcv_nxt)
+/* Remove the first i ranges, which hold gone bytes. */
+static void drop_front(struct seqset *s, uint32_t i, uint32_t gone)
+{
+	if (i) {
+		memmove(&s->r[0], &s->r[i], (size_t)(s->n - i) * sizeof(s->r[0]));
+		s->n -= i;
+	}
+	s->bytes -= gone;
+}
+
+uint32_t seqset_take(struct seqset *s, uint32_t seq)
 {
 	uint32_t got = 0, gone = 0;
 	uint32_t i = 0;
-	/* Ranges at or before rcv_nxt: the first one may reach past it. */
-	while (i < a->n && seq_leq(a->r[i].start, rcv_nxt)) {
-		if (seq_gt(a->r[i].end, rcv_nxt + got))
-			got = a->r[i].end - rcv_nxt;
-		gone += a->r[i].end - a->r[i].start;
+	/* Ranges at or before seq: the first one may reach past it. */
+	while (i < s->n && seq_leq(s->r[i].start, seq)) {
+		if (seq_gt(s->r[i].end, seq + got))
+			got = s->r[i].end - seq;
+		gone += s->r[i].end - s->r[i].start;
 		i++;
 	}
-	if (i) {
-		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->n -= i;
-		a->bytes -= gone;
-		/* The most recently touched range keeps its place at the front
-		 * of the SACK blocks (RFC 2018 §4) if it is still held. */
-		a->last = a->last >= i ? a->last - i : 0;
-	}
+	drop_front(s, i, gone);
 	return got;
 }
 
-void tcp_reass_trim(struct tcp_reass *a, uint32_t seq)
+void seqset_trim(struct seqset *s, uint32_t seq)
 {
 	uint32_t i = 0, gone = 0;
-	while (i < a->n && seq_leq(a->r[i].end, seq))
-		gone += a->r[i].end - a->r[i].start, i++;
-	if (i < a->n && seq_lt(a->r[i].start, seq)) {
-		gone += seq - a->r[i].start;
-		a->r[i].start = seq;
+	while (i < s->n && seq_leq(s->r[i].end, seq))
+		gone += s->r[i].end - s->r[i].start, i++;
+	if (i < s->n && seq_lt(s->r[i].start, seq)) {
+		gone += seq - s->r[i].start;
+		s->r[i].start = seq;
 	}
-	if (i) {
-		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->n -= i;
-		a->last = a->last >= i ? a->last - i : 0;
-	}
-	a->bytes -= gone;
+	drop_front(s, i, gone);
 }
 
-int tcp_reass_sack_blocks(const struct tcp_reass *a, struct tcp_reass_range *out, int max)
+const struct seqset_range *seqset_first(const struct seqset *s) { return s->n ? &s->r[0] : NULL; }
+
+const struct seqset_range *seqset_last(const struct seqset *s)
 {
-	int k = 0;
-	if (a->n == 0 || max <= 0)
-		return 0;
-	out[k++] = a->r[a->last];
-	for (uint32_t i = 0; i < a->n && k < max; i++)
-		if (i != a->last)
-			out[k++] = a->r[i];
-	return k;
+	return s->n ? &s->r[s->n - 1] : NULL;
+}
+
+const struct seqset_range *seqset_next(const struct seqset *s, const struct seqset_range *r)
+{
+	return r + 1 < s->r + s->n ? r + 1 : NULL;
+}
+
+const struct seqset_range *seqset_find(const struct seqset *s, uint32_t base, uint32_t seq)
+{
+	uint32_t i = first_ending_at_or_after(s, base, seq - base + 1);
+	return i < s->n ? &s->r[i] : NULL;
 }

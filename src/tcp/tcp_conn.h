@@ -16,11 +16,11 @@
 #include "core/addr.h"
 #include "core/hash.h"
 #include "core/ring.h"
+#include "core/seq.h"
 #include "core/stack.h"
 #include "core/util.h"
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_reass.h"
-#include "tcp/tcp_seq.h"
 #include "wire/wire.h"
 
 /* One stretch of sent data in the send map (RFC 8985 §5.2's per-segment
@@ -114,10 +114,10 @@ struct ustcp_sock {
 	uint32_t dupacks;     /* consecutive duplicate ACKs */
 	uint32_t recover;     /* RFC 6582: snd_max when fast recovery began */
 	uint32_t rto_recover; /* snd_max at the last timeout: dupACKs below it are not new loss */
-	struct tcp_reass sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
-	uint8_t reordering;      /* duplicate ACKs that mean loss (3, raised by spurious ones) */
-	bool undo_ok;            /* the last fast retransmit may still prove spurious */
-	uint32_t undo_seq;       /* what it resent started here */
+	struct seqset sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
+	uint8_t reordering;   /* duplicate ACKs that mean loss (3, raised by spurious ones) */
+	bool undo_ok;         /* the last fast retransmit may still prove spurious */
+	uint32_t undo_seq;    /* what it resent started here */
 	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
 	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
 	uint32_t rexmt_next; /* RFC 6675 HighRxt + 1: resent up to here in this recovery */

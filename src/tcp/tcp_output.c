@@ -137,7 +137,7 @@ static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 		o->sack[n++].right = c->dsack_right;
 		c->dsack_left = c->dsack_right;
 	}
-	struct tcp_reass_range r[TCP_MAX_SACK];
+	struct seqset_range r[TCP_MAX_SACK];
 	int k = tcp_reass_sack_blocks(&c->reass, r, max - n);
 	for (int i = 0; i < k; i++, n++) {
 		o->sack[n].left = r[i].start;
@@ -396,7 +396,7 @@ static void output(struct ustcp_sock *c, bool force)
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed. */
 		uint32_t gap = UINT32_MAX;
-		if (seq_lt(c->snd_nxt, c->snd_max) && !tcp_reass_empty(&c->sacked))
+		if (seq_lt(c->snd_nxt, c->snd_max) && !seqset_empty(&c->sacked))
 			gap = tcp_sack_skip(c);
 		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 		uint32_t wnd = MIN(c->snd_wnd, c->cwnd);

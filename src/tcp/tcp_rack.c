@@ -286,7 +286,7 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
 	if (!r->reordering_seen) {
 		if (c->in_recovery || seq_lt(c->snd_una, c->rto_recover))
 			return 0;
-		if (tcp_reass_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
+		if (seqset_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
 			return 0;
 	}
 	return MIN(c->min_rtt / 4 * r->reo_wnd_mult, c->srtt);

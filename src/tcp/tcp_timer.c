@@ -150,7 +150,7 @@ static void data_timeout(struct ustcp_sock *c)
 	c->undo_ok = false; /* a timeout is not undone (no RFC 4015 here) */
 	c->cc->on_rto(c);
 	if (c->backoff > 1)
-		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */
+		seqset_clear(&c->sacked); /* the peer may have dropped what it SACKed */
 	tcp_rack_on_rto(c, c->backoff > 1);
 	c->in_recovery = false;
 	c->dupacks = 0;
