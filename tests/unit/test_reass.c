@@ -58,51 +58,66 @@ static void reass_sack_blocks_most_recent_first(void **state)
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		/* RFC 2018 §4: the block holding the segment that triggered the
-		 * ACK first, then the others. */
+		 * ACK first, then the others, most recently reported first. */
 		SACK(&a, b, 4, 300, 400, 100, 200, 500, 600);
-		SACK(&a, b, 3, 300, 400, 100, 200, 500, 600);
 		SACK(&a, b, 2, 300, 400, 100, 200);
 		SACK(&a, b, 1, 300, 400);
 		assert_int_equal(tcp_reass_sack_blocks(&a, out, 0), 0);
 
-		/* A merge: the merged range is the most recent one. */
+		/* A merge: the merged range replaces the two, at the front. */
 		add_ok(&a, b, 150, 250);
 		SACK(&a, b, 4, 100, 250, 300, 400, 500, 600);
 		/* A merge of three ranges into one. */
 		add_ok(&a, b, 700, 800);
 		add_ok(&a, b, 250, 500);
 		SACK(&a, b, 4, 100, 600, 700, 800);
-		/* A duplicate counts as touching its range. */
+		/* It held 300..400 already: the part reported as a duplicate. */
+		assert_int_equal(tcp_reass_dup(&a)->start - b, 300);
+		assert_int_equal(tcp_reass_dup(&a)->end - b, 400);
+		tcp_reass_dup_reported(&a);
+		/* A duplicate counts as touching its range, and is reported. */
 		add_ok(&a, b, 750, 760);
 		SACK(&a, b, 4, 700, 800, 100, 600);
+		assert_non_null(tcp_reass_dup(&a));
+		assert_int_equal(tcp_reass_dup(&a)->start - b, 750);
+		assert_int_equal(tcp_reass_dup(&a)->end - b, 760);
+		tcp_reass_dup_reported(&a);
+		assert_null(tcp_reass_dup(&a));
+		/* Half held, half new: the held half is the duplicate. */
+		add_ok(&a, b, 780, 820);
+		assert_int_equal(tcp_reass_dup(&a)->start - b, 780);
+		assert_int_equal(tcp_reass_dup(&a)->end - b, 800);
+		add_ok(&a, b, 900, 910);
+		assert_null(tcp_reass_dup(&a));
 
-		/* More ranges than blocks: the most recent, then from the lowest. */
+		/* More ranges than the history holds: the newest four; a range
+		 * arriving again goes back to the front. */
 		tcp_reass_init(&a);
 		add_ok(&a, b, 100, 110);
 		add_ok(&a, b, 200, 210);
 		add_ok(&a, b, 300, 310);
 		add_ok(&a, b, 400, 410);
 		add_ok(&a, b, 500, 510);
-		add_ok(&a, b, 300, 305);
-		SACK(&a, b, 3, 300, 310, 100, 110, 200, 210);
-		SACK(&a, b, 4, 300, 310, 100, 110, 200, 210, 400, 410);
+		SACK(&a, b, 4, 500, 510, 400, 410, 300, 310, 200, 210);
+		add_ok(&a, b, 100, 105);
+		SACK(&a, b, 3, 100, 110, 500, 510, 400, 410);
 		add_ok(&a, b, 50, 60);
-		SACK(&a, b, 3, 50, 60, 100, 110, 200, 210);
+		SACK(&a, b, 4, 50, 60, 100, 110, 500, 510, 400, 410);
 
 		/* A refused segment leaves the order as it was. */
 		struct tcp_reass full;
 		fill_to_max(&full, b);
 		add_ok(&full, b, 150, 155);
 		assert_int_equal(tcp_reass_add(&full, b, b + 5000, 10), -ENOSPC);
-		SACK(&full, b, 3, 150, 160, 10, 20, 30, 40);
+		SACK(&full, b, 3, 150, 160, 630, 640, 610, 620);
+		tcp_reass_free(&full);
 	}
 }
 
-/* RCV.NXT advances past the first range only: the range the last segment
- * went into is still held and is still the most recent one, so it stays
- * the first SACK block (tcp_reass.h; RFC 2018 §4: "repeating the most
- * recently reported SACK blocks"). */
-static void reass_take_keeps_the_most_recent_block_first(void **state)
+/* RCV.NXT passing ranges removes them from the history; when fewer ranges
+ * than fit are left in it, the other held ranges follow from the lowest
+ * (RFC 2018 §4: as many distinct blocks as fit). */
+static void reass_take_releases_blocks_then_fills_from_the_lowest(void **state)
 {
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
@@ -115,20 +130,21 @@ static void reass_take_keeps_the_most_recent_block_first(void **state)
 		add_ok(&a, b, 700, 800);
 		add_ok(&a, b, 900, 1000);
 		add_ok(&a, b, 700, 710); /* the segment most recently SACKed */
-		SACK(&a, b, 3, 700, 800, 100, 200, 300, 400);
+		SACK(&a, b, 3, 700, 800, 900, 1000, 500, 600);
 		/* The hole at b..b+100 fills: rcv_nxt goes to b+200. */
 		assert_int_equal(tcp_reass_take(&a, b + 100), 100);
-		assert_int_equal(tcp_reass_bytes(&a), 400);
-		struct seqset_range out[3];
-		assert_int_equal(tcp_reass_sack_blocks(&a, out, 3), 3);
-		assert_int_equal(out[0].start - b, 700);
-		SACK(&a, b, 3, 700, 800, 300, 400, 500, 600);
+		SACK(&a, b, 4, 700, 800, 900, 1000, 500, 600, 300, 400);
+		/* Past 300..400 and 500..600: two of the history go. */
+		assert_int_equal(tcp_reass_take(&a, b + 650), 0);
+		SACK(&a, b, 3, 700, 800, 900, 1000);
+		assert_int_equal(tcp_reass_take(&a, b + 700), 100);
+		SACK(&a, b, 3, 900, 1000);
 	}
 }
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(reass_sack_blocks_most_recent_first),
-	cmocka_unit_test(reass_take_keeps_the_most_recent_block_first),
+	cmocka_unit_test(reass_take_releases_blocks_then_fills_from_the_lowest),
 };
 
 USTCP_TEST_MAIN(tests)
