@@ -59,8 +59,8 @@ static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table,
 	}
 	if (!f->buf && !(f->buf = malloc(IP_MAX_PAYLOAD)))
 		return NULL;
-	if (!f->have.r)
-		seqset_init(&f->have);
+	if (!seqset_room(&f->have) && seqset_grow(&f->have, IP_FRAG_HOLES) < 0)
+		return NULL;
 	f->used = true;
 	f->key = *k;
 	f->since = s->now;

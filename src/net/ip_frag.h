@@ -17,6 +17,7 @@
 #include "core/seqset.h"
 
 #define IP_FRAG_MAX 8
+#define IP_FRAG_HOLES 32                     /* ranges of fragments a datagram may be in */
 #define IP_FRAG_TIMEOUT (30 * 1000000000ull) /* as Linux; RFC 791 suggests 15 s at least */
 
 /* What makes fragments one datagram (RFC 791 §3.2; RFC 8200 §4.5). */

@@ -245,17 +245,17 @@ void tcp_set_state(struct ustcp_sock *c, int state)
 	tcp_notify(c, USTCP_EV_STATE);
 }
 
-/* Bytes a range set took beyond its room in place. */
+/* Bytes a range set's room takes. */
 static uint64_t ranges_room(const struct seqset *a)
 {
-	return a->r == a->inline_r ? 0 : (uint64_t)a->cap * sizeof(a->r[0]);
+	return (uint64_t)seqset_room(a) * sizeof(struct seqset_node);
 }
 
 /* Room for one hole per two small segments of the buffer: a burst lost
  * every other segment is still fully described. */
 static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
 {
-	uint32_t cap = MIN(MAX(buf / 1024, (uint32_t)SEQSET_INLINE), 8192u);
+	uint32_t cap = MIN(MAX(buf / 1024, (uint32_t)TCP_REASS_MIN), 8192u);
 	uint64_t before = ranges_room(a);
 	if (seqset_grow(a, cap) == 0)
 		c->stack->tcp->buffer_bytes += ranges_room(a) - before;

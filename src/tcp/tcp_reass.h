@@ -23,7 +23,7 @@
 #include "core/seqset.h"
 #include "wire/wire.h"
 
-#define TCP_REASS_MAX SEQSET_INLINE /* ranges held without an allocation */
+#define TCP_REASS_MIN 32 /* ranges a queue (or scoreboard) has room for at least */
 
 struct tcp_reass {
 	struct seqset held;                       /* ranges beyond rcv_nxt */

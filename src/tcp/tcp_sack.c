@@ -39,21 +39,13 @@ void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ac
 }
 
 /* The lowest sequence number from which every byte below (and not SACKed)
- * counts as lost: the start of the range where the SACKed bytes above it,
- * counted from the top, first exceed (DupThresh - 1) segments. */
+ * counts as lost: the point with (DupThresh - 1) segments of SACKed bytes
+ * above it, counted from the top. */
 static uint32_t lost_edge(const struct ustcp_sock *c)
 {
-	const struct seqset *sb = &c->sacked;
-	uint32_t above = 0, limit = (uint32_t)(c->reordering - 1) * c->snd_mss;
-	for (uint32_t k = sb->n; k-- > 0;) {
-		uint32_t i = k;
-		uint32_t len = sb->r[i].end - sb->r[i].start;
-		if (above + len > limit) {
-			/* Bytes below end - (limit - above) have enough above them. */
-			return sb->r[i].end - (limit - above);
-		}
-		above += len;
-	}
+	uint32_t limit = (uint32_t)(c->reordering - 1) * c->snd_mss, edge;
+	if (seqset_point_below_top(&c->sacked, limit, &edge))
+		return edge;
 	return c->snd_una; /* nothing is lost yet */
 }
 
@@ -69,14 +61,9 @@ static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t 
 {
 	if (!seq_lt(from, to))
 		return 0;
-	uint32_t n = to - from;
 	const struct seqset *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n; i++) {
-		uint32_t s = seq_max(sb->r[i].start, from), e = seq_min(sb->r[i].end, to);
-		if (seq_lt(s, e))
-			n -= e - s;
-	}
-	return n;
+	return (to - from) - (seqset_bytes_before(sb, c->snd_una, to) -
+			      seqset_bytes_before(sb, c->snd_una, from));
 }
 
 uint32_t tcp_sack_pipe(const struct ustcp_sock *c)
@@ -103,18 +90,16 @@ static bool next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 	uint32_t edge = lost_edge(c);
 	uint32_t s = seq_max(c->rexmt_next, c->snd_una);
 	const struct seqset *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n && seq_lt(s, edge); i++) {
-		if (seq_geq(s, sb->r[i].end))
-			continue;
-		if (seq_lt(s, sb->r[i].start)) {
-			uint32_t end = seq_min(sb->r[i].start, edge);
-			*seq = s;
-			*len = MIN(end - s, (uint32_t)c->snd_mss);
-			return true;
-		}
-		s = sb->r[i].end; /* inside a SACKed range: skip it */
+	const struct seqset_range *r = seqset_find(sb, c->snd_una, s);
+	if (r && seq_geq(s, r->start)) {
+		s = r->end; /* inside a SACKed range: skip it */
+		r = seqset_next(sb, r);
 	}
-	return false;
+	if (!r || !seq_lt(s, edge))
+		return false;
+	*seq = s;
+	*len = MIN(seq_min(r->start, edge) - s, (uint32_t)c->snd_mss);
+	return true;
 }
 
 void tcp_sack_output(struct ustcp_sock *c)
@@ -142,14 +127,10 @@ void tcp_sack_output(struct ustcp_sock *c)
 uint32_t tcp_sack_skip(struct ustcp_sock *c)
 {
 	const struct seqset *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n; i++) {
-		if (seq_geq(c->snd_nxt, sb->r[i].end))
-			continue;
-		if (seq_geq(c->snd_nxt, sb->r[i].start)) {
-			c->snd_nxt = seq_min(sb->r[i].end, c->snd_max);
-			continue;
-		}
-		return sb->r[i].start - c->snd_nxt;
+	const struct seqset_range *r = seqset_find(sb, c->snd_una, c->snd_nxt);
+	if (r && seq_geq(c->snd_nxt, r->start)) {
+		c->snd_nxt = seq_min(r->end, c->snd_max);
+		r = seqset_next(sb, r);
 	}
-	return UINT32_MAX;
+	return r ? r->start - c->snd_nxt : UINT32_MAX;
 }

@@ -11,23 +11,33 @@
 static const uint32_t bases[] = {1000u, 0xffffff00u, 0x7fffff80u};
 #define N_BASES (sizeof(bases) / sizeof(bases[0]))
 
+/* Freed when it goes out of scope. */
+#define QUEUE struct tcp_reass __attribute__((cleanup(tcp_reass_free)))
+
+/* An empty queue with room for TCP_REASS_MIN ranges. */
+static void reset(struct tcp_reass *a)
+{
+	tcp_reass_free(a);
+	assert_int_equal(tcp_reass_grow(a, TCP_REASS_MIN), 0);
+}
+
 static void add_ok(struct tcp_reass *a, uint32_t base, uint32_t from, uint32_t to)
 {
 	assert_int_equal(tcp_reass_add(a, base, base + from, to - from), 0);
 }
 
-/* TCP_REASS_MAX ranges of 10 bytes, 10 bytes apart, from offset 10. */
+/* TCP_REASS_MIN ranges of 10 bytes, 10 bytes apart, from offset 10. */
 static void fill_to_max(struct tcp_reass *a, uint32_t b)
 {
-	tcp_reass_init(a);
-	for (uint32_t i = 0; i < TCP_REASS_MAX; i++)
+	reset(a);
+	for (uint32_t i = 0; i < TCP_REASS_MIN; i++)
 		add_ok(a, b, 10 + 20 * i, 20 + 20 * i);
 }
 
 /* Asserts the SACK blocks are these offset pairs, in this order. */
 static void check_sack(const struct tcp_reass *a, uint32_t b, int max, const uint32_t *want, int n)
 {
-	struct seqset_range out[TCP_REASS_MAX + 1];
+	struct seqset_range out[TCP_REASS_MIN + 1];
 	memset(out, 0xa5, sizeof(out));
 	assert_int_equal(tcp_reass_sack_blocks(a, out, max), n);
 	for (int i = 0; i < n; i++) {
@@ -48,9 +58,9 @@ static void reass_sack_blocks_most_recent_first(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct tcp_reass a;
+		QUEUE a = {0};
 		struct seqset_range out[4];
-		tcp_reass_init(&a);
+		reset(&a);
 		assert_int_equal(tcp_reass_sack_blocks(&a, out, 4), 0);
 
 		add_ok(&a, b, 500, 600);
@@ -92,7 +102,7 @@ static void reass_sack_blocks_most_recent_first(void **state)
 
 		/* More ranges than the history holds: the newest four; a range
 		 * arriving again goes back to the front. */
-		tcp_reass_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 110);
 		add_ok(&a, b, 200, 210);
 		add_ok(&a, b, 300, 310);
@@ -105,12 +115,11 @@ static void reass_sack_blocks_most_recent_first(void **state)
 		SACK(&a, b, 4, 50, 60, 100, 110, 500, 510, 400, 410);
 
 		/* A refused segment leaves the order as it was. */
-		struct tcp_reass full;
+		QUEUE full = {0};
 		fill_to_max(&full, b);
 		add_ok(&full, b, 150, 155);
 		assert_int_equal(tcp_reass_add(&full, b, b + 5000, 10), -ENOSPC);
 		SACK(&full, b, 3, 150, 160, 630, 640, 610, 620);
-		tcp_reass_free(&full);
 	}
 }
 
@@ -122,8 +131,8 @@ static void reass_take_releases_blocks_then_fills_from_the_lowest(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct tcp_reass a;
-		tcp_reass_init(&a);
+		QUEUE a = {0};
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		add_ok(&a, b, 500, 600);

@@ -15,6 +15,17 @@
 static const uint32_t bases[] = {1000u, 0xffffff00u, 0x7fffff80u};
 #define N_BASES (sizeof(bases) / sizeof(bases[0]))
 
+#define ROOM 32 /* ranges each set here has room for */
+/* Freed when it goes out of scope. */
+#define SET struct seqset __attribute__((cleanup(seqset_free)))
+
+/* An empty set with room for ROOM ranges. */
+static void reset(struct seqset *a)
+{
+	seqset_free(a);
+	assert_int_equal(seqset_grow(a, ROOM), 0);
+}
+
 /* The i-th range in order (it must exist). */
 static const struct seqset_range *at(const struct seqset *s, uint32_t i)
 {
@@ -25,12 +36,12 @@ static const struct seqset_range *at(const struct seqset *s, uint32_t i)
 	return r;
 }
 
-/* Copies the ranges in order into out (room for SEQSET_INLINE + 1). */
+/* Copies the ranges in order into out (room for ROOM + 1). */
 static uint32_t snapshot(const struct seqset *s, struct seqset_range *out)
 {
 	uint32_t n = 0;
 	for (const struct seqset_range *r = seqset_first(s); r; r = seqset_next(s, r)) {
-		assert_true(n <= SEQSET_INLINE);
+		assert_true(n <= ROOM);
 		out[n++] = *r;
 	}
 	return n;
@@ -63,8 +74,8 @@ static void seqset_in_order_segments_extend_one_range(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		assert_true(seqset_empty(&a));
 		/* A hole at b, then segments arriving in order after it. */
 		add_ok(&a, b, 100, 200);
@@ -81,8 +92,8 @@ static void seqset_out_of_order_segments_stay_sorted(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		add_ok(&a, b, 500, 550);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
@@ -97,8 +108,8 @@ static void seqset_duplicates_change_nothing(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		add_ok(&a, b, 100, 200); /* exact duplicate */
@@ -116,8 +127,8 @@ static void seqset_overlaps_on_either_side_merge(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 500, 600);
 		add_ok(&a, b, 50, 150); /* overlaps the left edge */
@@ -138,8 +149,8 @@ static void seqset_segment_covering_several_ranges_merges_them(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		add_ok(&a, b, 500, 600);
@@ -157,7 +168,7 @@ static void seqset_segment_covering_several_ranges_merges_them(void **state)
 		assert_int_equal(seqset_bytes(&a), 1990);
 
 		/* Between two ranges without touching either: a new range. */
-		seqset_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 500, 600);
 		add_ok(&a, b, 250, 450);
@@ -170,8 +181,8 @@ static void seqset_adjacent_ranges_merge(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 200, 300); /* touches the end: one range */
 		CHECK(&a, b, 100, 300);
@@ -190,13 +201,13 @@ static void seqset_adjacent_ranges_merge(void **state)
 	}
 }
 
-/* SEQSET_INLINE ranges of 10 bytes, 10 bytes apart, from offset 10. */
+/* ROOM ranges of 10 bytes, 10 bytes apart, from offset 10. */
 static void fill_to_max(struct seqset *a, uint32_t b)
 {
-	seqset_init(a);
-	for (uint32_t i = 0; i < SEQSET_INLINE; i++)
+	reset(a);
+	for (uint32_t i = 0; i < ROOM; i++)
 		add_ok(a, b, 10 + 20 * i, 20 + 20 * i);
-	assert_int_equal(seqset_count(a), SEQSET_INLINE);
+	assert_int_equal(seqset_count(a), ROOM);
 }
 
 static void seqset_full_refuses_a_new_range_but_merges(void **state)
@@ -204,8 +215,8 @@ static void seqset_full_refuses_a_new_range_but_merges(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		struct seqset_range before[SEQSET_INLINE + 1], after[SEQSET_INLINE + 1];
+		SET a = {0};
+		struct seqset_range before[ROOM + 1], after[ROOM + 1];
 		fill_to_max(&a, b);
 		uint32_t n_before = snapshot(&a, before);
 		/* A disjoint range after the last, before the first, in a hole:
@@ -215,23 +226,23 @@ static void seqset_full_refuses_a_new_range_but_merges(void **state)
 		assert_int_equal(seqset_add(&a, b, b + 22, 5, NULL), -ENOSPC);
 		assert_int_equal(snapshot(&a, after), n_before);
 		assert_memory_equal(after, before, n_before * sizeof(before[0]));
-		assert_int_equal(seqset_bytes(&a), 10 * SEQSET_INLINE);
+		assert_int_equal(seqset_bytes(&a), 10 * ROOM);
 
 		/* Segments that overlap or touch a range still go in. */
 		add_ok(&a, b, 5, 10);    /* touches the first range's start */
 		add_ok(&a, b, 12, 25);   /* overlaps the first, grows it into the hole */
 		add_ok(&a, b, 640, 700); /* touches the last range's end */
 		add_ok(&a, b, 110, 120); /* duplicate */
-		assert_int_equal(seqset_count(&a), SEQSET_INLINE);
+		assert_int_equal(seqset_count(&a), ROOM);
 		assert_int_equal(at(&a, 0)->start - b, 5);
 		assert_int_equal(at(&a, 0)->end - b, 25);
-		assert_int_equal(at(&a, SEQSET_INLINE - 1)->end - b, 700);
+		assert_int_equal(at(&a, ROOM - 1)->end - b, 700);
 
 		/* Filling a hole frees a slot: the new range fits now. */
 		add_ok(&a, b, 25, 30);
-		assert_int_equal(seqset_count(&a), SEQSET_INLINE - 1);
+		assert_int_equal(seqset_count(&a), ROOM - 1);
 		add_ok(&a, b, 2000, 2010);
-		assert_int_equal(seqset_count(&a), SEQSET_INLINE);
+		assert_int_equal(seqset_count(&a), ROOM);
 		assert_int_equal(seqset_add(&a, b, b + 3000, 1, NULL), -ENOSPC);
 	}
 }
@@ -241,10 +252,10 @@ static void seqset_take_after_rcv_nxt_advances(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
+		SET a = {0};
 
 		/* No range reached yet: nothing taken, nothing lost. */
-		seqset_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		assert_int_equal(seqset_take(&a, b), 0);
 		assert_int_equal(seqset_take(&a, b + 99), 0);
@@ -262,7 +273,7 @@ static void seqset_take_after_rcv_nxt_advances(void **state)
 
 		/* Ranges wholly behind rcv_nxt (the in-order segment covered them)
 		 * are discarded; the one after stays. */
-		seqset_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		add_ok(&a, b, 500, 600);
@@ -270,14 +281,14 @@ static void seqset_take_after_rcv_nxt_advances(void **state)
 		CHECK(&a, b, 500, 600);
 
 		/* rcv_nxt exactly at a range's end: nothing past it, range gone. */
-		seqset_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		assert_int_equal(seqset_take(&a, b + 200), 0);
 		CHECK(&a, b, 300, 400);
 
 		/* Past several ranges into a later one. */
-		seqset_init(&a);
+		reset(&a);
 		add_ok(&a, b, 100, 200);
 		add_ok(&a, b, 300, 400);
 		add_ok(&a, b, 500, 600);
@@ -287,7 +298,7 @@ static void seqset_take_after_rcv_nxt_advances(void **state)
 		assert_int_equal(seqset_bytes(&a), 100);
 
 		/* Taking from an empty set. */
-		seqset_init(&a);
+		reset(&a);
 		assert_int_equal(seqset_take(&a, b + 5), 0);
 		assert_true(seqset_empty(&a));
 	}
@@ -298,8 +309,8 @@ static void seqset_bytes_sums_the_ranges(void **state)
 	(void)state;
 	for (size_t k = 0; k < N_BASES; k++) {
 		uint32_t b = bases[k];
-		struct seqset a;
-		seqset_init(&a);
+		SET a = {0};
+		reset(&a);
 		assert_int_equal(seqset_bytes(&a), 0);
 		add_ok(&a, b, 10, 11);
 		assert_int_equal(seqset_bytes(&a), 1);
@@ -321,8 +332,8 @@ static void seqset_across_sequence_wrap(void **state)
 {
 	(void)state;
 	const uint32_t nxt = 0xffffff00u;
-	struct seqset a;
-	seqset_init(&a);
+	SET a = {0};
+	reset(&a);
 	/* One range straddling 2^32, one before it, one after it. */
 	assert_int_equal(seqset_add(&a, nxt, 0xfffffff0u, 0x20, NULL), 0);
 	assert_int_equal(seqset_add(&a, nxt, 0x20u, 0x10, NULL), 0);
@@ -352,7 +363,7 @@ static void seqset_across_sequence_wrap(void **state)
 	assert_true(seqset_empty(&a));
 
 	/* rcv_nxt just below 2^32 and a range at sequence 0. */
-	seqset_init(&a);
+	reset(&a);
 	assert_int_equal(seqset_add(&a, 0xffffffffu, 0, 1, NULL), 0);
 	assert_int_equal(seqset_take(&a, 0xffffffffu), 0);
 	assert_int_equal(seqset_take(&a, 0), 1);
@@ -395,9 +406,9 @@ static int model_runs(const uint8_t *have, uint32_t runs[][2], int max)
 
 static void model_check(const struct model *m, const struct seqset *a)
 {
-	uint32_t runs[SEQSET_INLINE + 1][2];
-	int n = model_runs(m->have, runs, SEQSET_INLINE + 1);
-	assert_in_range(n, 0, SEQSET_INLINE);
+	uint32_t runs[ROOM + 1][2];
+	int n = model_runs(m->have, runs, ROOM + 1);
+	assert_in_range(n, 0, ROOM);
 	assert_int_equal(seqset_count(a), n);
 	uint32_t bytes = 0;
 	for (int i = 0; i < n; i++) {
@@ -406,6 +417,28 @@ static void model_check(const struct model *m, const struct seqset *a)
 		bytes += runs[i][1] - runs[i][0];
 	}
 	assert_int_equal(seqset_bytes(a), bytes);
+}
+
+/* The counting queries against the bitmap, at a point x (an offset). */
+static void model_check_counts(const struct model *m, const struct seqset *a, uint32_t x)
+{
+	uint32_t before = 0, total = 0;
+	for (uint32_t i = 0; i < MODEL_W; i++) {
+		before += i < x && m->have[i];
+		total += m->have[i];
+	}
+	assert_int_equal(seqset_bytes_before(a, m->rcv_nxt, m->rcv_nxt + x), before);
+	/* The point with x bytes above it, if the set holds more. */
+	uint32_t point = 0;
+	bool found = seqset_point_below_top(a, x, &point);
+	assert_int_equal(found, total > x);
+	if (!found)
+		return;
+	uint32_t above = 0, off = point - m->rcv_nxt;
+	for (uint32_t i = off; i < MODEL_W; i++)
+		above += m->have[i];
+	assert_int_equal(above, x);
+	assert_true(off > 0 && m->have[off - 1]); /* the point lies in a range */
 }
 
 /* Segment lengths by phase: tiny ones that leave many holes (and so fill
@@ -423,14 +456,14 @@ static void seqset_matches_a_bitmap_model(void **state)
 {
 	(void)state;
 	static struct model m; /* 4 KiB: off the stack */
-	struct seqset a;
+	SET a = {0};
 	uint32_t x = 0x2545f491u;
 	unsigned refused = 0, taken = 0, discarded = 0, in_order = 0, merged = 0;
 	bool wrapped = false;
 
 	memset(&m, 0, sizeof(m));
 	m.rcv_nxt = 0xffffff00u; /* crosses 2^32 within the first segments */
-	seqset_init(&a);
+	reset(&a);
 	for (int it = 0; it < 30000; it++) {
 		int phase = it / 1000 % 3;
 		static const uint32_t in_order_odds[3] = {50, 10, 5};
@@ -460,13 +493,13 @@ static void seqset_matches_a_bitmap_model(void **state)
 			uint32_t len = random_len(&x, MODEL_W - off, phase);
 			uint8_t save[MODEL_W];
 			memcpy(save, m.have, MODEL_W);
-			uint32_t runs[SEQSET_INLINE + 1][2];
-			int n_before = model_runs(m.have, runs, SEQSET_INLINE + 1);
+			uint32_t runs[ROOM + 1][2];
+			int n_before = model_runs(m.have, runs, ROOM + 1);
 			for (uint32_t i = off; i < off + len; i++)
 				m.have[i] = 1;
-			int n_after = model_runs(m.have, runs, SEQSET_INLINE + 1);
+			int n_after = model_runs(m.have, runs, ROOM + 1);
 			int rc = seqset_add(&a, m.rcv_nxt, m.rcv_nxt + off, len, NULL);
-			if (n_after > SEQSET_INLINE) {
+			if (n_after > ROOM) {
 				/* It would need one range more than there is room for. */
 				assert_int_equal(rc, -ENOSPC);
 				memcpy(m.have, save, MODEL_W);
@@ -478,6 +511,7 @@ static void seqset_matches_a_bitmap_model(void **state)
 			}
 		}
 		model_check(&m, &a);
+		model_check_counts(&m, &a, xorshift(&x) % MODEL_W);
 	}
 	/* The run went through every case it is meant to check. */
 	assert_true(wrapped);
@@ -493,8 +527,8 @@ static void seqset_matches_a_bitmap_model(void **state)
 static void seqset_trim_cuts_and_drops(void **state)
 {
 	(void)state;
-	struct seqset a;
-	seqset_init(&a);
+	SET a = {0};
+	reset(&a);
 	uint32_t b = 0xfffffff0u;                                 /* across the wrap */
 	assert_int_equal(seqset_add(&a, b, b + 10, 10, NULL), 0); /* [10,20) */
 	assert_int_equal(seqset_add(&a, b, b + 30, 20, NULL), 0); /* [30,50) */
@@ -510,7 +544,6 @@ static void seqset_trim_cuts_and_drops(void **state)
 	seqset_trim(&a, b + 65); /* exactly the end of the last */
 	assert_int_equal(seqset_count(&a), 0);
 	assert_int_equal(seqset_bytes(&a), 0);
-	seqset_free(&a);
 }
 
 static const struct CMUnitTest tests[] = {
