@@ -34,11 +34,15 @@
 #define TCP_REC_LOST 4u    /* deemed lost, not yet sent again */
 
 struct tcp_sendrec {
-	uint32_t start, end;           /* [start, end) in sequence space */
-	uint64_t xmit_ts;              /* latest transmission */
-	uint32_t flags;                /* TCP_REC_* */
-	RB_ENTRY(tcp_sendrec) by_seq;  /* in the map */
-	RB_ENTRY(tcp_sendrec) by_lost; /* in the lost tree, while TCP_REC_LOST */
+	uint32_t start, end;          /* [start, end) in sequence space */
+	uint64_t xmit_ts;             /* latest transmission */
+	uint32_t flags;               /* TCP_REC_* */
+	bool fresh;                   /* new data not yet in the tree: on the fresh list */
+	RB_ENTRY(tcp_sendrec) by_seq; /* in the map */
+	union {
+		RB_ENTRY(tcp_sendrec) by_lost;     /* in the lost tree, while TCP_REC_LOST */
+		TAILQ_ENTRY(tcp_sendrec) by_fresh; /* on the fresh list, while fresh */
+	};
 	/* On the sent list (neither SACKed nor lost), the lost list, or free. */
 	TAILQ_ENTRY(tcp_sendrec) by_time;
 };
@@ -53,13 +57,17 @@ TAILQ_HEAD(tcp_sendrec_list, tcp_sendrec);
  * RACK judges them, by transmit time then end (RFC 8985 RACK_sent_after),
  * so that loss detection looks only at the oldest; and the lost ones, by
  * sequence for resending and in the order marked for an undo. Cumulative
- * ACKs take records from the front. */
+ * ACKs take records from the front. New data goes on a fresh list first
+ * and into the tree only when something needs the tree (a SACK block, a
+ * retransmission, a loss): a transfer that loses nothing never pays for
+ * it. */
 struct tcp_sendmap {
 	struct tcp_sendrec *pool;
 	uint32_t cap, used;                /* records in the pool; of them ever handed out */
 	uint32_t n;                        /* records in the map */
 	uint32_t lost_bytes;               /* in records marked lost */
-	struct tcp_sendrec_tree seq;       /* every record */
+	struct tcp_sendrec_tree seq;       /* every record but the fresh ones */
+	struct tcp_sendrec_list fresh;     /* new data after the tree's records */
 	struct tcp_sendrec *last;          /* the highest in it, where new data goes */
 	struct tcp_lost_tree lost;         /* the records marked lost */
 	struct tcp_sendrec_list sent;      /* neither SACKed nor lost, oldest first */

@@ -101,26 +101,54 @@ static void map_reset(struct tcp_sendmap *m)
 	TAILQ_INIT(&m->sent);
 	TAILQ_INIT(&m->lost_list);
 	TAILQ_INIT(&m->free);
+	TAILQ_INIT(&m->fresh);
 	m->last = NULL;
 	m->used = m->n = m->lost_bytes = 0;
 }
 
-static struct tcp_sendrec *rec_next(struct tcp_sendrec *p)
+/* Put the fresh records in the tree: each goes in once. */
+static void map_settle(struct tcp_sendmap *m)
 {
-	return RB_NEXT(tcp_sendrec_tree, NULL, p);
+	struct tcp_sendrec *p;
+	TAILQ_FOREACH(p, &m->fresh, by_fresh)
+	{
+		m->visits++;
+		p->fresh = false;
+		RB_INSERT(tcp_sendrec_tree, &m->seq, p);
+	}
+	TAILQ_INIT(&m->fresh);
+}
+
+/* The first record (NULL when none); the one after p. The fresh ones
+ * follow those in the tree. */
+static struct tcp_sendrec *rec_first(struct tcp_sendmap *m)
+{
+	struct tcp_sendrec *p = RB_MIN(tcp_sendrec_tree, &m->seq);
+	return p ? p : TAILQ_FIRST(&m->fresh);
+}
+
+static struct tcp_sendrec *rec_next(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	if (p->fresh)
+		return TAILQ_NEXT(p, by_fresh);
+	struct tcp_sendrec *q = RB_NEXT(tcp_sendrec_tree, NULL, p);
+	return q ? q : TAILQ_FIRST(&m->fresh);
 }
 
 /* The record that holds seq, else the first after it (NULL when none). */
 static struct tcp_sendrec *map_find(struct tcp_sendmap *m, uint32_t seq)
 {
+	map_settle(m);
 	struct tcp_sendrec key = {.start = seq};
 	struct tcp_sendrec *p = RB_NFIND(tcp_sendrec_tree, &m->seq, &key);
 	struct tcp_sendrec *prev = p ? RB_PREV(tcp_sendrec_tree, &m->seq, p) : m->last;
 	return prev && seq_gt(prev->end, seq) ? prev : p;
 }
 
-/* A record for the map; NULL when it is full. */
-static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendrec *like)
+/* A record for the map (new data after all the others goes on the fresh
+ * list); NULL when it is full. */
+static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendrec *like,
+				   bool fresh)
 {
 	if (m->n == m->cap)
 		return NULL;
@@ -133,7 +161,11 @@ static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendr
 	p->end = like->end;
 	p->xmit_ts = like->xmit_ts;
 	p->flags = like->flags;
-	RB_INSERT(tcp_sendrec_tree, &m->seq, p);
+	p->fresh = fresh;
+	if (fresh)
+		TAILQ_INSERT_TAIL(&m->fresh, p, by_fresh);
+	else
+		RB_INSERT(tcp_sendrec_tree, &m->seq, p);
 	if (!m->last || seq_gt(p->start, m->last->start))
 		m->last = p;
 	m->n++;
@@ -159,6 +191,8 @@ static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
 
 static void mark_lost(struct tcp_sendmap *m, struct tcp_sendrec *p)
 {
+	if (p->fresh)
+		map_settle(m);
 	p->flags |= TCP_REC_LOST;
 	m->lost_bytes += p->end - p->start;
 	RB_INSERT(tcp_lost_tree, &m->lost, p);
@@ -182,9 +216,15 @@ static void rec_detach(struct tcp_sendmap *m, struct tcp_sendrec *p)
 static void rec_free(struct tcp_sendmap *m, struct tcp_sendrec *p)
 {
 	rec_detach(m, p);
-	if (m->last == p)
-		m->last = RB_PREV(tcp_sendrec_tree, &m->seq, p);
-	RB_REMOVE(tcp_sendrec_tree, &m->seq, p);
+	if (p->fresh) {
+		if (m->last == p)
+			m->last = TAILQ_PREV(p, tcp_sendrec_list, by_fresh);
+		TAILQ_REMOVE(&m->fresh, p, by_fresh);
+	} else {
+		if (m->last == p)
+			m->last = RB_PREV(tcp_sendrec_tree, &m->seq, p);
+		RB_REMOVE(tcp_sendrec_tree, &m->seq, p);
+	}
 	TAILQ_INSERT_HEAD(&m->free, p, by_time);
 	m->n--;
 }
@@ -198,7 +238,7 @@ static bool map_split(struct tcp_sendmap *m, uint32_t seq)
 		return true;
 	struct tcp_sendrec like = *r;
 	like.start = seq;
-	struct tcp_sendrec *p = rec_new(m, &like);
+	struct tcp_sendrec *p = rec_new(m, &like, false);
 	if (!p)
 		return false;
 	r->end = seq;
@@ -228,10 +268,10 @@ static bool mergeable(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
 static void map_merge(struct tcp_sendmap *m, struct tcp_sendrec *first, struct tcp_sendrec *last)
 {
 	struct tcp_sendrec *a = RB_PREV(tcp_sendrec_tree, &m->seq, first);
-	struct tcp_sendrec *stop = rec_next(last), *b;
+	struct tcp_sendrec *stop = rec_next(m, last), *b;
 	if (!a)
 		a = first;
-	while ((b = rec_next(a))) {
+	while ((b = rec_next(m, a))) {
 		m->visits++;
 		bool at_stop = b == stop;
 		if (mergeable(a, b)) {
@@ -300,7 +340,7 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 			return;
 		}
 		struct tcp_sendrec *first = map_find(m, seq), *p = first, *done = NULL;
-		for (; p && seq_lt(p->start, e); p = rec_next(p)) {
+		for (; p && seq_lt(p->start, e); p = rec_next(m, p)) {
 			m->visits++;
 			done = p;
 			if (p->flags & TCP_REC_SACKED)
@@ -324,7 +364,7 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 		return;
 	}
 	struct tcp_sendrec like = {.start = seq, .end = end, .xmit_ts = now, .flags = flags};
-	struct tcp_sendrec *p = rec_new(m, &like);
+	struct tcp_sendrec *p = rec_new(m, &like, true);
 	if (!p) {
 		rack_stop(c);
 		return;
@@ -462,10 +502,10 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 		return;
 	struct delivery d = {0};
 	/* Acknowledged cumulatively: delivered now unless SACKed before. */
-	struct tcp_sendrec *p = RB_MIN(tcp_sendrec_tree, &m->seq), *next;
+	struct tcp_sendrec *p = rec_first(m), *next;
 	for (; p && seq_lt(p->start, c->snd_una); p = next) {
 		m->visits++;
-		next = rec_next(p);
+		next = rec_next(m, p);
 		uint32_t end = seq_min(p->end, c->snd_una);
 		if (!(p->flags & TCP_REC_SACKED))
 			delivered(c, &d, p, end);
@@ -497,7 +537,7 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 			return;
 		}
 		struct tcp_sendrec *first = map_find(m, left), *done = NULL;
-		for (p = first; p && seq_lt(p->start, right); p = rec_next(p)) {
+		for (p = first; p && seq_lt(p->start, right); p = rec_next(m, p)) {
 			m->visits++;
 			done = p;
 			if (p->flags & TCP_REC_SACKED)
