@@ -5,12 +5,9 @@
  *
  * For each window: A connects to B on the simulated link, B goes silent
  * (every frame is dropped from then on) and A sends a whole window of
- * full segments. Then ACKs are injected into A as B would send them, each
- * with the most SACK blocks an option holds (four: no timestamps), every
- * block one segment, every other segment: holes alternate with SACKed
- * segments, from the top of the window down, so that each block lands
- * below every stretch already cut and the send map and scoreboard hold
- * about one record or range per segment. The ACKs down to the last
+ * full segments. Then ACKs of the worst pattern (sack_pattern.h: four
+ * blocks of one segment, every other segment, from the top of the window
+ * down) are injected into A as B would send them. The ACKs down to the last
  * ACKS_MEASURED segments' worth set this up; those last ones are timed
  * (measure_acks). Loss detection, recovery and retransmissions (into the
  * void) run as they would.
@@ -29,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sack_pattern.h"
 #include "tcp/tcp_conn.h" /* to open the sender's window at once */
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
@@ -37,7 +35,7 @@
 #define B 1
 #define PORT 5201
 #define MIB (1024u * 1024u)
-#define BLOCKS 4         /* SACK blocks per ACK without timestamps */
+#define BLOCKS SACK_PATTERN_BLOCKS
 #define ACKS_MEASURED 32 /* ACKs timed per window */
 #define MS USTCP_NS_PER_MS
 
@@ -113,22 +111,10 @@ static void setup(struct bench *k, uint32_t window)
 	run_for(k, 10 * MS);
 }
 
-/* One ACK from B to A at SND.UNA, SACKing segments top, top - 2, ... */
-static void sack_ack(struct bench *k, uint32_t una, uint32_t mss, int top, int nblk)
+/* One ACK of the pattern from B to A, as a frame on A's interface. */
+static void sack_ack(struct bench *k, uint32_t una, uint32_t mss, int top)
 {
-	struct ustcp_sock *a = k->a;
-	struct tcp_hdr th = {.sport = a->rport,
-			     .dport = a->lport,
-			     .seq = a->rcv_nxt,
-			     .ack = una,
-			     .flags = TCP_ACK,
-			     .win = (uint16_t)MIN(a->snd_wnd >> a->snd_wscale, 65535u)};
-	th.opts.present = TCP_OPT_SACK;
-	for (int i = 0; i < nblk; i++) {
-		uint32_t left = una + (uint32_t)(top - 2 * i) * mss;
-		th.opts.sack[i] = (struct tcp_sack_block){left, left + mss};
-	}
-	th.opts.nsack = (uint8_t)nblk;
+	struct tcp_hdr th = sack_pattern_ack(k->a, una, mss, top);
 	uint8_t f[ETH_HLEN + IPV4_HLEN + 60];
 	struct eth_hdr eh = {.type = ETHERTYPE_IPV4};
 	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 3}, mac_b[6] = {2, 0, 0, 0, 0, 1};
@@ -153,7 +139,7 @@ __attribute__((noinline)) static void measure_acks(struct bench *k, uint32_t una
 						   int *top, int acks)
 {
 	for (int i = 0; i < acks; i++) {
-		sack_ack(k, una, mss, *top, BLOCKS);
+		sack_ack(k, una, mss, *top);
 		*top -= 2 * BLOCKS;
 	}
 }
@@ -179,7 +165,7 @@ static void one_window(uint32_t mib)
 	/* Odd segments from the top down, until the timed ACKs' share is left. */
 	int top = segs - 1 - !(segs % 2);
 	while (top - 2 * BLOCKS >= measured) {
-		sack_ack(&k, una, mss, top, BLOCKS);
+		sack_ack(&k, una, mss, top);
 		top -= 2 * BLOCKS;
 		run_for(&k, 0);
 	}

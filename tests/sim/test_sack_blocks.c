@@ -90,6 +90,15 @@ static void check_blocks(const struct sb *t, const struct h_seg *g, uint32_t ack
 		check_blocks((t), (g), (ack), want_, (int)(sizeof(want_) / sizeof(want_[0])) / 2); \
 	} while (0)
 
+/* 1:100 in order, then 200:300, 400:500, ... : n ranges with holes
+ * between, each 100 bytes, in ascending order. */
+static void in_order_then_ranges(struct sb *t, int n)
+{
+	assert_null(inject(t, 1, 100)); /* in order: the ACK may wait */
+	for (int i = 1; i <= n; i++)
+		assert_non_null(inject(t, 200 * (uint32_t)i, 200 * (uint32_t)i + 100));
+}
+
 static void sb_finish(struct sb *t)
 {
 	t->n->blackhole[H_A] = t->n->blackhole[H_B] = false;
@@ -104,7 +113,7 @@ static void blocks_after_the_first_are_most_recent_first(void **state)
 {
 	(void)state;
 	struct sb t = sb_new();
-	assert_null(inject(&t, 1, 100)); /* in order: the ACK may wait */
+	in_order_then_ranges(&t, 0);
 	BLOCKS(&t, inject(&t, 200, 300), 100, 200, 300);
 	BLOCKS(&t, inject(&t, 400, 500), 100, 400, 500, 200, 300);
 	BLOCKS(&t, inject(&t, 600, 700), 100, 600, 700, 400, 500, 200, 300);
@@ -121,11 +130,7 @@ static void five_holes_report_the_most_recent_ranges(void **state)
 {
 	(void)state;
 	struct sb t = sb_new();
-	inject(&t, 1, 100);
-	inject(&t, 200, 300);
-	inject(&t, 400, 500);
-	inject(&t, 600, 700);
-	inject(&t, 800, 900);
+	in_order_then_ranges(&t, 4);
 	BLOCKS(&t, inject(&t, 1000, 1100), 100, 1000, 1100, 800, 900, 600, 700);
 	/* 100:200 fills the first hole; 200:300 joins RCV.NXT. */
 	BLOCKS(&t, inject(&t, 100, 200), 300, 1000, 1100, 800, 900, 600, 700);
@@ -140,11 +145,7 @@ static void merged_and_grown_ranges_move_to_the_front(void **state)
 {
 	(void)state;
 	struct sb t = sb_new();
-	inject(&t, 1, 100);
-	inject(&t, 200, 300);
-	inject(&t, 400, 500);
-	inject(&t, 600, 700);
-	inject(&t, 800, 900);
+	in_order_then_ranges(&t, 4);
 	/* 700:800 joins 600:700 and 800:900. */
 	BLOCKS(&t, inject(&t, 700, 800), 100, 600, 900, 400, 500, 200, 300);
 	/* 500:550 grows 400:500. */
@@ -162,8 +163,7 @@ static void dsack_below_rcv_nxt_then_the_most_recent_blocks(void **state)
 {
 	(void)state;
 	struct sb t = sb_new();
-	inject(&t, 1, 100);
-	inject(&t, 200, 300);
+	in_order_then_ranges(&t, 1);
 	inject(&t, 600, 700);
 	BLOCKS(&t, inject(&t, 400, 500), 100, 400, 500, 600, 700, 200, 300);
 	BLOCKS(&t, inject(&t, 1, 100), 100, 1, 100, 400, 500, 600, 700);
@@ -177,9 +177,7 @@ static void dsack_of_held_data_then_the_range_holding_it(void **state)
 {
 	(void)state;
 	struct sb t = sb_new();
-	inject(&t, 1, 100);
-	inject(&t, 200, 300);
-	inject(&t, 400, 500);
+	in_order_then_ranges(&t, 2);
 	BLOCKS(&t, inject(&t, 600, 700), 100, 600, 700, 400, 500, 200, 300);
 	/* The whole of 400:500 again. */
 	BLOCKS(&t, inject(&t, 400, 500), 100, 400, 500, 400, 500, 600, 700);

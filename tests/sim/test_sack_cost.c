@@ -1,31 +1,20 @@
 /* test_sack_cost.c — the work a peer's SACK blocks cause the sender is
  * bounded per ACK, whatever the window: the send map counts the records it
  * visits (tcp_sendmap.visits), and the worst pattern a receiver can send
- * (every ACK with four blocks of one segment each, every other segment,
- * each block below all that was SACKed before) must visit about as many
- * per ACK with a 32 MiB window as with a 1 MiB one. Loss detection,
+ * (bench/sack_pattern.h) must visit about as many per ACK with a 32 MiB
+ * window as with a 1 MiB one. Loss detection,
  * recovery and the retransmissions run as usual (into a silent link). */
+#include "../../bench/sack_pattern.h"
 #include "harness.h"
 #include "tcp/tcp_conn.h" /* the send map's count, and the window opened at once */
 
-#define BLOCKS 4 /* without timestamps */
+#define BLOCKS SACK_PATTERN_BLOCKS
 #define ACKS_MEASURED 32
 
-/* One ACK from B at SND.UNA SACKing segments top, top - 2, ... */
+/* One ACK of the pattern from B. */
 static void sack_ack(struct h_net *n, struct ustcp_sock *a, uint32_t una, uint32_t mss, int top)
 {
-	struct tcp_hdr th = {.sport = a->rport,
-			     .dport = a->lport,
-			     .seq = a->rcv_nxt,
-			     .ack = una,
-			     .flags = TCP_ACK,
-			     .win = (uint16_t)MIN(a->snd_wnd >> a->snd_wscale, 65535u)};
-	th.opts.present = TCP_OPT_SACK;
-	th.opts.nsack = BLOCKS;
-	for (int i = 0; i < BLOCKS; i++) {
-		uint32_t left = una + (uint32_t)(top - 2 * i) * mss;
-		th.opts.sack[i] = (struct tcp_sack_block){left, left + mss};
-	}
+	struct tcp_hdr th = sack_pattern_ack(a, una, mss, top);
 	h_inject_seg(n, H_A, &th, NULL, 0);
 }
 
