@@ -10,7 +10,8 @@
 #   make soak         the randomized soak, seeds 0..SEEDS-1 (1000); SEED=K replays one seed
 #   make demo         ./build/ustcp demo
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
-#   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth
+#   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth;
+#                     the cost per ACK of the worst SACK pattern (bench/sack_cost)
 #   make format       clang-format the tree; make format-check only checks
 #   make clean        remove the build trees
 

@@ -10,7 +10,12 @@
 # the same tools: bulk throughput each way, 1-byte transactions per second,
 # new connections per second, and ustcp's CPU per GB moved.
 #
-# USTCP (./build/ustcp), TCP_RR (bench/tcp_rr beside it), RUNS (3),
+# Then the sender's CPU per ACK when a peer sends the worst SACK pattern
+# (bench/sack_cost), at windows of 1, 8 and 64 MiB: wall-clock, and
+# instructions counted by callgrind when valgrind is there.
+#
+# USTCP (./build/ustcp), TCP_RR (bench/tcp_rr beside it), SACK_COST
+# (bench/sack_cost beside it), RUNS (3),
 # IPERF_SECONDS (5), BULK_MIB (512) and RR_SECONDS (3) may be set in the
 # environment. The kernel baselines run in network namespaces that this
 # script creates and always deletes; without iperf3, root, /dev/net/tun or
@@ -20,6 +25,7 @@ set -uo pipefail
 
 USTCP=${USTCP:-./build/ustcp}
 TCP_RR=${TCP_RR:-$(dirname "$USTCP")/bench/tcp_rr}
+SACK_COST=${SACK_COST:-$(dirname "$USTCP")/bench/sack_cost}
 RUNS=${RUNS:-3}
 IPERF_SECONDS=${IPERF_SECONDS:-5}
 BULK_MIB=${BULK_MIB:-512}
@@ -608,6 +614,39 @@ virtual() { # virtual TITLE ARGS...
 }
 virtual "1 Gbit/s, 20 ms RTT" --rate 1000 --delay 10 --bytes 200M
 virtual "1 Gbit/s, 20 ms RTT, 1% loss each way" --rate 1000 --delay 10 --bytes 200M --loss 1
+
+# ---- the sender's CPU per ACK under the worst SACK pattern a peer can send ----
+sack_cost() {
+	local w out ir acks
+	echo
+	echo "== worst-case SACK blocks, per ACK, as the window grows: $SACK_COST"
+	if [[ ! -x "$SACK_COST" ]]; then
+		echo "  skipped: $SACK_COST not built (make)"
+		return
+	fi
+	if ! timeout 300 "$SACK_COST" | sed 's/^/  /'; then
+		failed=1
+		return
+	fi
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "  instructions: skipped: valgrind is not installed"
+		return
+	fi
+	for w in 1 8 64; do
+		out=$tmp/sack_cost.$w
+		timeout 600 valgrind --tool=callgrind --toggle-collect='measure_acks*' \
+			--callgrind-out-file="$out.cg" "$SACK_COST" "$w" >"$out" 2>"$out.err"
+		ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err")
+		acks=$(sed -n 's/.*, \([0-9]*\) ACKs of.*/\1/p' "$out")
+		if [[ -z "$ir" || -z "$acks" ]]; then
+			echo "  callgrind gave no count for $w MiB" >&2
+			continue
+		fi
+		awk -v w="$w" -v ir="$ir" -v n="$acks" \
+			'BEGIN { printf "  window %3d MiB: %9.0f instructions per ACK (callgrind)\n", w, ir / n }'
+	done
+}
+sack_cost
 
 tap_bench
 exit $failed

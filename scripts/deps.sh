@@ -34,6 +34,7 @@ need_cmd sha256sum coreutils
 need_pc cmocka libcmocka-dev
 need_pc libsodium libsodium-dev
 need_pc libpcap libpcap-dev
+need_pc libbsd libbsd-dev # <bsd/sys/tree.h>: the red-black trees of core/seqset.c and tcp_rack.c
 
 # libFuzzer's runtime ships apart from clang; without it -fsanitize=fuzzer fails to link.
 if command -v clang >/dev/null 2>&1; then

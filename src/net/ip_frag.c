@@ -8,7 +8,7 @@
 #include "wire/wire.h"
 
 #define IP_MAX_PAYLOAD 65535u
-/* Offsets are kept relative to a base one below 0, as the assembler wants
+/* Offsets are kept relative to a base one below 0, as a seqset wants
  * every range after its base. */
 #define BASE UINT32_MAX
 
@@ -16,14 +16,14 @@ void ip_frag_destroy(struct ip_frag *table)
 {
 	for (int i = 0; i < IP_FRAG_MAX; i++) {
 		free(table[i].buf);
-		tcp_reass_free(&table[i].have);
+		seqset_free(&table[i].have);
 	}
 }
 
 void ip_frag_done(struct ip_frag *f)
 {
 	f->used = false;
-	tcp_reass_clear(&f->have);
+	seqset_clear(&f->have);
 }
 
 /* The entry of this datagram, or a new one (evicting the oldest when all
@@ -59,8 +59,8 @@ static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table,
 	}
 	if (!f->buf && !(f->buf = malloc(IP_MAX_PAYLOAD)))
 		return NULL;
-	if (!f->have.r)
-		tcp_reass_init(&f->have);
+	if (!seqset_room(&f->have) && seqset_grow(&f->have, IP_FRAG_HOLES) < 0)
+		return NULL;
 	f->used = true;
 	f->key = *k;
 	f->since = s->now;
@@ -102,10 +102,9 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 		 * fragment that overlaps what came before, unless it is an exact
 		 * copy of it, condemns the whole datagram: overlaps are how
 		 * filters are evaded. */
-		for (uint32_t i = 0; i < f->have.n; i++) {
-			uint32_t rs = f->have.r[i].start, re = f->have.r[i].end;
-			if (rs >= off + len || off >= re)
-				continue;
+		const struct seqset_range *r = seqset_find(&f->have, BASE, off);
+		if (r && r->start < off + len) {
+			uint32_t rs = r->start, re = r->end;
 			bool copy =
 				rs <= off && off + len <= re && memcmp(f->buf + off, p, len) == 0;
 			stack_drop(s, copy ? USTCP_DROP_ip_frag_dup : USTCP_DROP_ip_frag_overlap);
@@ -113,14 +112,15 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 				ip_frag_done(f);
 			return NULL;
 		}
-		if (tcp_reass_add(&f->have, BASE, off, (uint32_t)len) < 0) {
+		if (seqset_add(&f->have, BASE, off, (uint32_t)len, NULL) < 0) {
 			stack_drop(s, USTCP_DROP_ip_frag_bad); /* too many holes */
 			ip_frag_done(f);
 			return NULL;
 		}
 		memcpy(f->buf + off, p, len);
 	}
-	if (!f->total || f->have.n != 1 || f->have.r[0].start != 0 || f->have.r[0].end != f->total)
+	const struct seqset_range *all = seqset_first(&f->have);
+	if (!f->total || seqset_count(&f->have) != 1 || all->start != 0 || all->end != f->total)
 		return NULL;
 	stat_inc(s, USTCP_C_ip_reassembled);
 	return f;

@@ -4,8 +4,8 @@
  * At most IP_FRAG_MAX datagrams are reassembled at once, each of at most
  * 65,535 bytes, each for at most IP_FRAG_TIMEOUT: a fragment that would
  * need more evicts the oldest datagram in progress, and every datagram
- * given up is counted. Which bytes have arrived is kept as an interval
- * list (the assembler TCP uses). */
+ * given up is counted. Which bytes have arrived is kept as a seqset
+ * (core/seqset.h). */
 #ifndef USTCP_IP_FRAG_H
 #define USTCP_IP_FRAG_H
 
@@ -14,9 +14,10 @@
 #include <stdint.h>
 
 #include "core/addr.h"
-#include "tcp/tcp_reass.h"
+#include "core/seqset.h"
 
 #define IP_FRAG_MAX 8
+#define IP_FRAG_HOLES 32                     /* ranges of fragments a datagram may be in */
 #define IP_FRAG_TIMEOUT (30 * 1000000000ull) /* as Linux; RFC 791 suggests 15 s at least */
 
 /* What makes fragments one datagram (RFC 791 §3.2; RFC 8200 §4.5). */
@@ -41,7 +42,7 @@ struct ip_frag {
 	uint8_t tos, ttl;
 	uint64_t since;
 	uint32_t total; /* payload length, known once the last fragment came; 0 before */
-	struct tcp_reass have;
+	struct seqset have;
 	uint8_t *buf; /* 65,535 bytes */
 };
 

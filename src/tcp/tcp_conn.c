@@ -49,7 +49,7 @@ void tcp_destroy(struct ustcp_stack *s)
 			ring_free(&t->pool[i].sndbuf);
 			ring_free(&t->pool[i].rcvbuf);
 			tcp_reass_free(&t->pool[i].reass);
-			tcp_reass_free(&t->pool[i].sacked);
+			seqset_free(&t->pool[i].sacked);
 			tcp_rack_free(&t->pool[i]);
 		}
 	}
@@ -86,7 +86,7 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	c->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
 	c->rto_min = s->cfg.rto_min;
 	tcp_reass_init(&c->reass);
-	tcp_reass_init(&c->sacked);
+	seqset_init(&c->sacked);
 	c->reordering = 3;
 	tcp_timers_init(c);
 	tcp_rack_init(c);
@@ -259,20 +259,20 @@ void tcp_set_state(struct ustcp_sock *c, int state)
 	tcp_notify(c, USTCP_EV_STATE);
 }
 
-/* Bytes an assembler took beyond its room in place. */
-static uint64_t reass_room(const struct tcp_reass *a)
+/* Bytes a range set's room takes. */
+static uint64_t ranges_room(const struct seqset *a)
 {
-	return a->r == a->inline_r ? 0 : (uint64_t)a->cap * sizeof(a->r[0]);
+	return (uint64_t)seqset_room(a) * sizeof(struct seqset_node);
 }
 
 /* Room for one hole per two small segments of the buffer: a burst lost
  * every other segment is still fully described. */
-static void reass_size(struct ustcp_sock *c, struct tcp_reass *a, uint32_t buf)
+static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
 {
-	uint32_t cap = MIN(MAX(buf / 1024, (uint32_t)TCP_REASS_MAX), 8192u);
-	uint64_t before = reass_room(a);
-	if (tcp_reass_grow(a, cap) == 0)
-		c->stack->tcp->buffer_bytes += reass_room(a) - before;
+	uint32_t cap = MIN(MAX(buf / 1024, (uint32_t)TCP_REASS_MIN), 8192u);
+	uint64_t before = ranges_room(a);
+	if (seqset_grow(a, cap) == 0)
+		c->stack->tcp->buffer_bytes += ranges_room(a) - before;
 }
 
 int tcp_ensure_buffers(struct ustcp_sock *c)
@@ -282,7 +282,7 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 		if (ring_init(&c->sndbuf, c->opt_sndbuf) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += c->opt_sndbuf;
-		reass_size(c, &c->sacked, c->opt_sndbuf);
+		ranges_size(c, &c->sacked, c->opt_sndbuf);
 		if (s->cfg.sack)
 			tcp_rack_alloc(c, c->opt_sndbuf);
 	}
@@ -291,7 +291,7 @@ int tcp_ensure_buffers(struct ustcp_sock *c)
 		if (ring_init(&c->rcvbuf, cap) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += cap;
-		reass_size(c, &c->reass, c->opt_rcvbuf);
+		ranges_size(c, &c->reass.held, c->opt_rcvbuf);
 	}
 	return 0;
 }
@@ -341,12 +341,12 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 		t->buffer_bytes -= c->sndbuf.cap;
 	if (c->rcvbuf.buf)
 		t->buffer_bytes -= c->rcvbuf.cap;
-	t->buffer_bytes -= reass_room(&c->reass) + reass_room(&c->sacked) + tcp_rack_room(c);
+	t->buffer_bytes -= ranges_room(&c->reass.held) + ranges_room(&c->sacked) + tcp_rack_room(c);
 	tcp_rack_free(c);
 	ring_free(&c->sndbuf);
 	ring_free(&c->rcvbuf);
 	tcp_reass_free(&c->reass);
-	tcp_reass_free(&c->sacked);
+	seqset_free(&c->sacked);
 	c->stack = NULL;
 	c->hnext = t->free;
 	t->free = c;

@@ -12,15 +12,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
+
+#include <bsd/sys/tree.h>
 
 #include "core/addr.h"
 #include "core/hash.h"
 #include "core/ring.h"
+#include "core/seq.h"
 #include "core/stack.h"
 #include "core/util.h"
 #include "tcp/tcp_cc.h"
 #include "tcp/tcp_reass.h"
-#include "tcp/tcp_seq.h"
 #include "wire/wire.h"
 
 /* One stretch of sent data in the send map (RFC 8985 §5.2's per-segment
@@ -31,17 +34,46 @@
 #define TCP_REC_LOST 4u    /* deemed lost, not yet sent again */
 
 struct tcp_sendrec {
-	uint32_t start, end; /* [start, end) in sequence space */
-	uint64_t xmit_ts;    /* latest transmission */
-	uint32_t flags;      /* TCP_REC_* */
+	uint32_t start, end;          /* [start, end) in sequence space */
+	uint64_t xmit_ts;             /* latest transmission */
+	uint32_t flags;               /* TCP_REC_* */
+	bool fresh;                   /* new data not yet in the tree: on the fresh list */
+	RB_ENTRY(tcp_sendrec) by_seq; /* in the map */
+	union {
+		RB_ENTRY(tcp_sendrec) by_lost;     /* in the lost tree, while TCP_REC_LOST */
+		TAILQ_ENTRY(tcp_sendrec) by_fresh; /* on the fresh list, while fresh */
+	};
+	/* On the sent list (neither SACKed nor lost), the lost list, or free. */
+	TAILQ_ENTRY(tcp_sendrec) by_time;
 };
 
-/* The records of everything outstanding, in sequence order: r[head ..
- * head + n) of cap; cumulative ACKs drop them from the front. */
+RB_HEAD(tcp_sendrec_tree, tcp_sendrec);
+RB_HEAD(tcp_lost_tree, tcp_sendrec);
+TAILQ_HEAD(tcp_sendrec_list, tcp_sendrec);
+
+/* The records of everything outstanding, from a pool of cap records: a
+ * red-black tree by sequence (SACK blocks and retransmissions find their
+ * records in O(log n)); the records neither SACKed nor lost in the order
+ * RACK judges them, by transmit time then end (RFC 8985 RACK_sent_after),
+ * so that loss detection looks only at the oldest; and the lost ones, by
+ * sequence for resending and in the order marked for an undo. Cumulative
+ * ACKs take records from the front. New data goes on a fresh list first
+ * and into the tree only when something needs the tree (a SACK block, a
+ * retransmission, a loss): a transfer that loses nothing never pays for
+ * it. */
 struct tcp_sendmap {
-	struct tcp_sendrec *r;
-	uint32_t head, n, cap;
-	uint32_t lost_bytes; /* in records marked lost */
+	struct tcp_sendrec *pool;
+	uint32_t cap, used;                /* records in the pool; of them ever handed out */
+	uint32_t n;                        /* records in the map */
+	uint32_t lost_bytes;               /* in records marked lost */
+	struct tcp_sendrec_tree seq;       /* every record but the fresh ones */
+	struct tcp_sendrec_list fresh;     /* new data after the tree's records */
+	struct tcp_sendrec *last;          /* the highest in it, where new data goes */
+	struct tcp_lost_tree lost;         /* the records marked lost */
+	struct tcp_sendrec_list sent;      /* neither SACKed nor lost, oldest first */
+	struct tcp_sendrec_list lost_list; /* marked lost, in the order marked */
+	struct tcp_sendrec_list free;      /* records given back */
+	uint64_t visits; /* records looked at, for the tests that bound the work per ACK */
 };
 
 /* RACK-TLP state (RFC 8985 §5.2, with its names). */
@@ -58,7 +90,6 @@ struct tcp_rack {
 	uint32_t dsack_round;    /* RACK.dsack_round */
 	uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult */
 	uint8_t reo_wnd_persist; /* RACK.reo_wnd_persist */
-	uint32_t lost_from;      /* no record below this is marked lost */
 	uint64_t reo_at;         /* reordering timer deadline, 0: none */
 	uint64_t pto_at;         /* tail loss probe deadline, 0: none */
 	bool tlp_pending;        /* TLP.end_seq is set: a probe awaits its ACK */
@@ -115,7 +146,7 @@ struct ustcp_sock {
 	uint8_t recovery;        /* enum tcp_recovery */
 	uint32_t recover;        /* RFC 6582: snd_max when the phase began; it ends when acked */
 	uint32_t dupacks;        /* consecutive duplicate ACKs */
-	struct tcp_reass sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
+	struct seqset sacked;    /* SACK scoreboard: ranges above snd_una the peer holds */
 	uint8_t reordering;      /* duplicate ACKs that mean loss (3, raised by spurious ones) */
 	bool undo_ok;            /* the last fast retransmit may still prove spurious */
 	uint32_t undo_seq;       /* what it resent started here */

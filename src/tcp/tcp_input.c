@@ -626,7 +626,7 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	c->una_time = s->now;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	tcp_reass_trim(&c->sacked, ack);
+	seqset_trim(&c->sacked, ack);
 	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
 		c->snd_up_valid = false;
 	/* Karn's algorithm (RFC 6298 §5.7 note): the backed-off timer stays

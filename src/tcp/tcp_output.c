@@ -119,7 +119,9 @@ static void syn_options(struct ustcp_sock *c, struct tcp_opts *o, bool synack)
  * in the option space this segment leaves. */
 static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 {
-	bool dsack = c->dsack_left != c->dsack_right;
+	/* A duplicate below RCV.NXT, or of data held beyond it. */
+	const struct seqset_range *held_dup = tcp_reass_dup(&c->reass);
+	bool dsack = c->dsack_left != c->dsack_right || held_dup;
 	if (!c->sack_ok || (tcp_reass_empty(&c->reass) && !dsack))
 		return;
 	/* Header options and data together must fit the path's segment size. */
@@ -132,12 +134,17 @@ static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 	int max = (int)MIN((room - 4) / 8, (uint32_t)TCP_MAX_SACK);
 	int n = 0;
 	if (dsack) {
-		/* RFC 2883 §4: a duplicate is reported once, in the first block. */
-		o->sack[n].left = c->dsack_left;
-		o->sack[n++].right = c->dsack_right;
+		/* RFC 2883 §4: the duplicate first; a duplicate of held data is
+		 * followed by the range holding it, which its arrival made the
+		 * most recent (RFC 2018 §4). */
+		bool below = c->dsack_left != c->dsack_right;
+		o->sack[n].left = below ? c->dsack_left : held_dup->start;
+		o->sack[n++].right = below ? c->dsack_right : held_dup->end;
+		/* Reported once, one per ACK. */
 		c->dsack_left = c->dsack_right;
+		tcp_reass_dup_reported(&c->reass);
 	}
-	struct tcp_reass_range r[TCP_MAX_SACK];
+	struct seqset_range r[TCP_MAX_SACK];
 	int k = tcp_reass_sack_blocks(&c->reass, r, max - n);
 	for (int i = 0; i < k; i++, n++) {
 		o->sack[n].left = r[i].start;
@@ -398,7 +405,7 @@ static void output(struct ustcp_sock *c, bool force)
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed. */
 		uint32_t gap = UINT32_MAX;
-		if (seq_lt(c->snd_nxt, c->snd_max) && !tcp_reass_empty(&c->sacked))
+		if (seq_lt(c->snd_nxt, c->snd_max) && !seqset_empty(&c->sacked))
 			gap = tcp_sack_skip(c);
 		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 		uint32_t wnd = MIN(c->snd_wnd, c->cwnd);

@@ -17,7 +17,16 @@
  *
  * The map's room is bounded and counted in the connection's buffer memory;
  * should it fill, the connection goes back to DupThresh (tcp_sack.c's
- * lost_edge) until all it sent is acknowledged. */
+ * lost_edge) until all it sent is acknowledged.
+ *
+ * The work an ACK causes is O(log n) in the records outstanding, plus O(1)
+ * per record it changes (each cut, merged, SACKed, marked or freed once
+ * per transmission): SACK blocks and retransmissions find their records in
+ * the map's tree, and loss detection walks the records neither SACKed nor
+ * lost from the oldest transmission, marking and unlinking as it goes, and
+ * stops at the first one not yet due, as Linux's tsorted_sent_queue does
+ * (tcp_conn.h, struct tcp_sendmap). A timeout and an undo look at every
+ * record they change, once per timeout or recovery. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,23 +40,30 @@
 #define MAP_MIN 64         /* records a map has at least */
 #define MAP_MAX 65536
 
-static struct tcp_sendrec *rec(const struct tcp_sendmap *m, uint32_t i)
+static int by_start(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
 {
-	return &m->r[m->head + i];
+	return seq_lt(a->start, b->start) ? -1 : a->start != b->start;
 }
 
+/* RB_GENERATE_STATIC wants a __unused that libbsd leaves undefined. */
+RB_GENERATE_INTERNAL(tcp_sendrec_tree, tcp_sendrec, by_seq, by_start,
+		     __attribute__((unused)) static)
+RB_GENERATE_INTERNAL(tcp_lost_tree, tcp_sendrec, by_lost, by_start, __attribute__((unused)) static)
+
 static void rack_fire(struct tw_timer *t, uint64_t now);
+static void map_reset(struct tcp_sendmap *m);
 
 void tcp_rack_init(struct ustcp_sock *c)
 {
 	memset(&c->rack, 0, sizeof(c->rack));
+	map_reset(&c->rack.map);
 	c->rack.reo_wnd_mult = 1;
 	tw_timer_init(&c->rack.timer, rack_fire);
 }
 
 uint64_t tcp_rack_room(const struct ustcp_sock *c)
 {
-	return c->rack.map.r ? (uint64_t)c->rack.map.cap * sizeof(struct tcp_sendrec) : 0;
+	return c->rack.map.pool ? (uint64_t)c->rack.map.cap * sizeof(struct tcp_sendrec) : 0;
 }
 
 /* One record per KiB of send buffer: the segments sent in one event share
@@ -56,73 +72,183 @@ uint64_t tcp_rack_room(const struct ustcp_sock *c)
 void tcp_rack_alloc(struct ustcp_sock *c, uint32_t sndbuf)
 {
 	struct tcp_sendmap *m = &c->rack.map;
-	if (m->r)
+	if (m->pool)
 		return;
 	uint32_t cap = MIN(MAX(sndbuf / 1024, (uint32_t)MAP_MIN), (uint32_t)MAP_MAX);
-	m->r = malloc((size_t)cap * sizeof(*m->r));
-	if (!m->r)
+	m->pool = malloc((size_t)cap * sizeof(*m->pool));
+	if (!m->pool)
 		return; /* DupThresh alone, as without the map */
 	m->cap = cap;
-	m->head = m->n = m->lost_bytes = 0;
+	map_reset(m);
 	c->stack->tcp->buffer_bytes += tcp_rack_room(c);
 }
 
 void tcp_rack_free(struct ustcp_sock *c)
 {
-	free(c->rack.map.r);
-	c->rack.map.r = NULL;
-	c->rack.map.cap = c->rack.map.n = 0;
+	free(c->rack.map.pool);
+	c->rack.map.pool = NULL;
+	c->rack.map.cap = 0;
+	map_reset(&c->rack.map);
 	c->rack.active = false;
 }
 
 /* ---- the send map ---- */
 
-/* The index of the first record that ends after seq (n when none). */
-static uint32_t map_find(const struct tcp_sendmap *m, uint32_t seq)
+static void map_reset(struct tcp_sendmap *m)
 {
-	if (!m->n || seq_lt(seq, rec(m, 0)->start))
-		return 0;
-	uint32_t base = rec(m, 0)->start, off = seq - base;
-	uint32_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (rec(m, mid)->end - base <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	RB_INIT(&m->seq);
+	RB_INIT(&m->lost);
+	TAILQ_INIT(&m->sent);
+	TAILQ_INIT(&m->lost_list);
+	TAILQ_INIT(&m->free);
+	TAILQ_INIT(&m->fresh);
+	m->last = NULL;
+	m->used = m->n = m->lost_bytes = 0;
 }
 
-/* Room for a record at index i (moved up from there); NULL when full. */
-static struct tcp_sendrec *map_insert(struct tcp_sendmap *m, uint32_t i)
+/* Put the fresh records in the tree: each goes in once. */
+static void map_settle(struct tcp_sendmap *m)
+{
+	struct tcp_sendrec *p;
+	TAILQ_FOREACH(p, &m->fresh, by_fresh)
+	{
+		m->visits++;
+		p->fresh = false;
+		RB_INSERT(tcp_sendrec_tree, &m->seq, p);
+	}
+	TAILQ_INIT(&m->fresh);
+}
+
+/* The first record (NULL when none); the one after p. The fresh ones
+ * follow those in the tree. */
+static struct tcp_sendrec *rec_first(struct tcp_sendmap *m)
+{
+	struct tcp_sendrec *p = RB_MIN(tcp_sendrec_tree, &m->seq);
+	return p ? p : TAILQ_FIRST(&m->fresh);
+}
+
+static struct tcp_sendrec *rec_next(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	if (p->fresh)
+		return TAILQ_NEXT(p, by_fresh);
+	struct tcp_sendrec *q = RB_NEXT(tcp_sendrec_tree, NULL, p);
+	return q ? q : TAILQ_FIRST(&m->fresh);
+}
+
+/* The record that holds seq, else the first after it (NULL when none). */
+static struct tcp_sendrec *map_find(struct tcp_sendmap *m, uint32_t seq)
+{
+	map_settle(m);
+	struct tcp_sendrec key = {.start = seq};
+	struct tcp_sendrec *p = RB_NFIND(tcp_sendrec_tree, &m->seq, &key);
+	struct tcp_sendrec *prev = p ? RB_PREV(tcp_sendrec_tree, &m->seq, p) : m->last;
+	return prev && seq_gt(prev->end, seq) ? prev : p;
+}
+
+/* A record for the map (new data after all the others goes on the fresh
+ * list); NULL when it is full. */
+static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendrec *like,
+				   bool fresh)
 {
 	if (m->n == m->cap)
 		return NULL;
-	if (m->head + m->n == m->cap) {
-		memmove(m->r, m->r + m->head, (size_t)m->n * sizeof(*m->r));
-		m->head = 0;
-	}
-	struct tcp_sendrec *p = rec(m, i);
-	memmove(p + 1, p, (size_t)(m->n - i) * sizeof(*p));
+	struct tcp_sendrec *p = TAILQ_FIRST(&m->free);
+	if (p)
+		TAILQ_REMOVE(&m->free, p, by_time);
+	else
+		p = &m->pool[m->used++];
+	p->start = like->start;
+	p->end = like->end;
+	p->xmit_ts = like->xmit_ts;
+	p->flags = like->flags;
+	p->fresh = fresh;
+	if (fresh)
+		TAILQ_INSERT_TAIL(&m->fresh, p, by_fresh);
+	else
+		RB_INSERT(tcp_sendrec_tree, &m->seq, p);
+	if (!m->last || seq_gt(p->start, m->last->start))
+		m->last = p;
 	m->n++;
 	return p;
+}
+
+/* Put p on the sent list at its place: by transmit time, then end (RFC 8985
+ * RACK_sent_after). A record sent now goes at the tail but for those sent
+ * at this same time with a higher end, which one event sends few of. */
+static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	struct tcp_sendrec *q = TAILQ_LAST(&m->sent, tcp_sendrec_list);
+	while (q &&
+	       (q->xmit_ts > p->xmit_ts || (q->xmit_ts == p->xmit_ts && seq_gt(q->end, p->end)))) {
+		m->visits++;
+		q = TAILQ_PREV(q, tcp_sendrec_list, by_time);
+	}
+	if (q)
+		TAILQ_INSERT_AFTER(&m->sent, q, p, by_time);
+	else
+		TAILQ_INSERT_HEAD(&m->sent, p, by_time);
+}
+
+static void mark_lost(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	if (p->fresh)
+		map_settle(m);
+	p->flags |= TCP_REC_LOST;
+	m->lost_bytes += p->end - p->start;
+	RB_INSERT(tcp_lost_tree, &m->lost, p);
+	TAILQ_INSERT_TAIL(&m->lost_list, p, by_time);
+}
+
+/* Take p off the list (and tree) its state puts it on, before it changes. */
+static void rec_detach(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	if (p->flags & TCP_REC_SACKED)
+		return;
+	if (p->flags & TCP_REC_LOST) {
+		m->lost_bytes -= p->end - p->start;
+		RB_REMOVE(tcp_lost_tree, &m->lost, p);
+		TAILQ_REMOVE(&m->lost_list, p, by_time);
+	} else {
+		TAILQ_REMOVE(&m->sent, p, by_time);
+	}
+}
+
+static void rec_free(struct tcp_sendmap *m, struct tcp_sendrec *p)
+{
+	rec_detach(m, p);
+	if (p->fresh) {
+		if (m->last == p)
+			m->last = TAILQ_PREV(p, tcp_sendrec_list, by_fresh);
+		TAILQ_REMOVE(&m->fresh, p, by_fresh);
+	} else {
+		if (m->last == p)
+			m->last = RB_PREV(tcp_sendrec_tree, &m->seq, p);
+		RB_REMOVE(tcp_sendrec_tree, &m->seq, p);
+	}
+	TAILQ_INSERT_HEAD(&m->free, p, by_time);
+	m->n--;
 }
 
 /* Make seq a record boundary (a SACKed record needs none: it is never
  * changed again). False when the map is full. */
 static bool map_split(struct tcp_sendmap *m, uint32_t seq)
 {
-	uint32_t i = map_find(m, seq);
-	if (i == m->n || !seq_gt(seq, rec(m, i)->start) || (rec(m, i)->flags & TCP_REC_SACKED))
+	struct tcp_sendrec *r = map_find(m, seq);
+	if (!r || !seq_gt(seq, r->start) || (r->flags & TCP_REC_SACKED))
 		return true;
-	struct tcp_sendrec *p = map_insert(m, i + 1);
+	struct tcp_sendrec like = *r;
+	like.start = seq;
+	struct tcp_sendrec *p = rec_new(m, &like, false);
 	if (!p)
 		return false;
-	struct tcp_sendrec *r = rec(m, i);
-	*p = *r;
-	p->start = seq;
 	r->end = seq;
+	/* The two halves share a time: the upper one follows right after. */
+	if (p->flags & TCP_REC_LOST) {
+		RB_INSERT(tcp_lost_tree, &m->lost, p);
+		TAILQ_INSERT_AFTER(&m->lost_list, r, p, by_time);
+	} else {
+		TAILQ_INSERT_AFTER(&m->sent, r, p, by_time);
+	}
 	return true;
 }
 
@@ -136,25 +262,30 @@ static bool mergeable(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
 	return a->flags == b->flags && a->xmit_ts == b->xmit_ts;
 }
 
-/* Join what can be joined among records lo - 1 .. hi + 1. */
-static void map_merge(struct tcp_sendmap *m, uint32_t lo, uint32_t hi)
+/* Join what can be joined among the records from the one before first to
+ * the one after last. Records joined in time order are neighbours on their
+ * list too, so the one that stays keeps its place there. */
+static void map_merge(struct tcp_sendmap *m, struct tcp_sendrec *first, struct tcp_sendrec *last)
 {
-	if (m->n < 2)
-		return;
-	lo = lo ? lo - 1 : 0;
-	hi = MIN(hi + 1, m->n - 1);
-	uint32_t w = lo;
-	for (uint32_t i = lo + 1; i <= hi; i++) {
-		struct tcp_sendrec *a = rec(m, w), *b = rec(m, i);
-		if (mergeable(a, b))
-			a->end = b->end;
-		else if (++w != i)
-			*rec(m, w) = *b;
-	}
-	uint32_t gone = hi - w;
-	if (gone) {
-		memmove(rec(m, w + 1), rec(m, hi + 1), (size_t)(m->n - hi - 1) * sizeof(*m->r));
-		m->n -= gone;
+	struct tcp_sendrec *a = RB_PREV(tcp_sendrec_tree, &m->seq, first);
+	struct tcp_sendrec *stop = rec_next(m, last), *b;
+	if (!a)
+		a = first;
+	while ((b = rec_next(m, a))) {
+		m->visits++;
+		bool at_stop = b == stop;
+		if (mergeable(a, b)) {
+			uint32_t end = b->end;
+			bool lost = b->flags & TCP_REC_LOST;
+			rec_free(m, b);
+			if (lost)
+				m->lost_bytes += end - b->start;
+			a->end = end;
+		} else {
+			a = b;
+		}
+		if (at_stop)
+			break;
 	}
 }
 
@@ -175,7 +306,7 @@ static void rack_stop(struct ustcp_sock *c)
 {
 	struct tcp_rack *r = &c->rack;
 	r->active = false;
-	r->map.head = r->map.n = r->map.lost_bytes = 0;
+	map_reset(&r->map);
 	r->reo_at = r->pto_at = 0;
 	r->tlp_pending = false;
 	tw_cancel(&c->stack->wheel, &r->timer);
@@ -188,7 +319,7 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 {
 	struct tcp_rack *r = &c->rack;
 	struct tcp_sendmap *m = &r->map;
-	if (!c->sack_ok || !m->r || !seq_lt(seq, end))
+	if (!c->sack_ok || !m->pool || !seq_lt(seq, end))
 		return;
 	if (!r->active) {
 		/* Start (again) only with nothing outstanding: the map must
@@ -196,47 +327,49 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 		if (c->snd_una != c->snd_max || seq != c->snd_una)
 			return;
 		r->active = true;
-		m->head = m->n = m->lost_bytes = 0;
-		r->lost_from = r->fack = seq;
+		map_reset(m);
+		r->fack = seq;
 	}
 	uint64_t now = c->stack->now;
-	uint32_t map_end = m->n ? rec(m, m->n - 1)->end : seq;
-	if (m->n && seq_lt(seq, map_end)) {
+	struct tcp_sendrec *last = m->last;
+	if (last && seq_lt(seq, last->end)) {
 		/* Sent again: what the peer does not hold takes the new time. */
-		uint32_t e = seq_min(end, map_end);
+		uint32_t e = seq_min(end, last->end);
 		if (!map_split(m, seq) || !map_split(m, e)) {
 			rack_stop(c);
 			return;
 		}
-		uint32_t i = map_find(m, seq), j = i;
-		for (; j < m->n && seq_lt(rec(m, j)->start, e); j++) {
-			struct tcp_sendrec *p = rec(m, j);
+		struct tcp_sendrec *first = map_find(m, seq), *p = first, *done = NULL;
+		for (; p && seq_lt(p->start, e); p = rec_next(m, p)) {
+			m->visits++;
+			done = p;
 			if (p->flags & TCP_REC_SACKED)
 				continue;
-			if (p->flags & TCP_REC_LOST)
-				m->lost_bytes -= p->end - p->start;
+			rec_detach(m, p);
 			p->flags = TCP_REC_RETRANS;
 			p->xmit_ts = now;
+			sent_insert(m, p);
 		}
-		if (j > i)
-			map_merge(m, i, j - 1);
+		if (done)
+			map_merge(m, first, done);
 		seq = e;
 		if (!seq_lt(seq, end))
 			return;
+		last = m->last;
 	}
 	/* New data. Below snd_max it went before, as a zero-window probe. */
 	uint32_t flags = seq_lt(seq, c->snd_max) ? TCP_REC_RETRANS : 0;
-	struct tcp_sendrec *last = m->n ? rec(m, m->n - 1) : NULL;
 	if (last && last->end == seq && last->flags == flags && last->xmit_ts == now) {
-		last->end = end;
+		last->end = end; /* the newest: still the last on the sent list */
 		return;
 	}
-	struct tcp_sendrec *p = map_insert(m, m->n);
+	struct tcp_sendrec like = {.start = seq, .end = end, .xmit_ts = now, .flags = flags};
+	struct tcp_sendrec *p = rec_new(m, &like, true);
 	if (!p) {
 		rack_stop(c);
 		return;
 	}
-	*p = (struct tcp_sendrec){.start = seq, .end = end, .xmit_ts = now, .flags = flags};
+	sent_insert(m, p);
 }
 
 /* ---- RACK (§6.2) ---- */
@@ -286,7 +419,7 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
 	if (!r->reordering_seen) {
 		if (c->recovery != TCP_RECOVERY_NONE)
 			return 0;
-		if (tcp_reass_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
+		if (seqset_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
 			return 0;
 	}
 	return MIN(c->min_rtt / 4 * r->reo_wnd_mult, c->srtt);
@@ -294,7 +427,10 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
 
 /* Step 5 (RACK_detect_loss): an undelivered stretch sent before RACK.xmit_ts
  * is lost once RACK.rtt + reo_wnd has passed since it was sent; the
- * earliest of the others' deadlines arms the reordering timer. */
+ * earliest of the others' deadlines arms the reordering timer. The sent
+ * list is in RACK_sent_after order, and deadlines grow along it: the walk
+ * stops at the first stretch sent after RACK.xmit_ts or not yet due, and
+ * what it marks leaves the list. */
 static void detect_loss(struct ustcp_sock *c)
 {
 	struct tcp_rack *r = &c->rack;
@@ -303,28 +439,18 @@ static void detect_loss(struct ustcp_sock *c)
 	if (!r->delivered)
 		return;
 	uint64_t now = c->stack->now, wnd = reo_wnd(c), first = UINT64_MAX;
-	for (uint32_t i = 0; i < m->n; i++) {
-		struct tcp_sendrec *p = rec(m, i);
-		if (p->flags & (TCP_REC_SACKED | TCP_REC_LOST))
-			continue;
-		if (sent_after(p->xmit_ts, p->end, r->xmit_ts, r->end_seq)) {
-			/* Data sent once goes in sequence order, and whatever
-			 * was resent went later than its original: nothing
-			 * beyond a first transmission this recent can be older
-			 * than RACK.xmit_ts. */
-			if (!(p->flags & TCP_REC_RETRANS))
-				break;
-			continue;
-		}
+	struct tcp_sendrec *p;
+	while ((p = TAILQ_FIRST(&m->sent))) {
+		m->visits++;
+		if (sent_after(p->xmit_ts, p->end, r->xmit_ts, r->end_seq))
+			break;
 		uint64_t deadline = p->xmit_ts + r->rtt + wnd;
-		if (now >= deadline) {
-			p->flags |= TCP_REC_LOST;
-			m->lost_bytes += p->end - p->start;
-			if (seq_lt(p->start, r->lost_from))
-				r->lost_from = p->start;
-		} else if (deadline < first) {
+		if (now < deadline) {
 			first = deadline;
+			break;
 		}
+		TAILQ_REMOVE(&m->sent, p, by_time);
+		mark_lost(m, p);
 	}
 	/* No timer while resending after a timeout: that goes back N anyway. */
 	if (first != UINT64_MAX && !tcp_in_rto_recovery(c))
@@ -376,24 +502,21 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 		return;
 	struct delivery d = {0};
 	/* Acknowledged cumulatively: delivered now unless SACKed before. */
-	while (m->n) {
-		struct tcp_sendrec *p = rec(m, 0);
-		if (!seq_lt(p->start, c->snd_una))
-			break;
+	struct tcp_sendrec *p = rec_first(m), *next;
+	for (; p && seq_lt(p->start, c->snd_una); p = next) {
+		m->visits++;
+		next = rec_next(m, p);
 		uint32_t end = seq_min(p->end, c->snd_una);
 		if (!(p->flags & TCP_REC_SACKED))
 			delivered(c, &d, p, end);
-		if (p->flags & TCP_REC_LOST)
-			m->lost_bytes -= end - p->start;
 		if (seq_gt(p->end, c->snd_una)) {
-			p->start = c->snd_una;
+			if (p->flags & TCP_REC_LOST)
+				m->lost_bytes -= end - p->start;
+			p->start = c->snd_una; /* still the first, in each tree */
 			break;
 		}
-		m->head++;
-		m->n--;
+		rec_free(m, p);
 	}
-	if (!m->n)
-		m->head = 0;
 	/* SACKed: the blocks the scoreboard takes (tcp_sack_update), in
 	 * sequence order (the option lists the newest first): step 3 judges
 	 * reordering by what arrives below RACK.fack. */
@@ -413,24 +536,22 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 			rack_stop(c);
 			return;
 		}
-		uint32_t i = map_find(m, left), j = i;
-		for (; j < m->n && seq_lt(rec(m, j)->start, right); j++) {
-			struct tcp_sendrec *p = rec(m, j);
+		struct tcp_sendrec *first = map_find(m, left), *done = NULL;
+		for (p = first; p && seq_lt(p->start, right); p = rec_next(m, p)) {
+			m->visits++;
+			done = p;
 			if (p->flags & TCP_REC_SACKED)
 				continue;
 			delivered(c, &d, p, p->end);
-			if (p->flags & TCP_REC_LOST)
-				m->lost_bytes -= p->end - p->start;
+			rec_detach(m, p);
 			p->flags = TCP_REC_SACKED;
 		}
-		if (j > i)
-			map_merge(m, i, j - 1);
+		if (done)
+			map_merge(m, first, done);
 	}
 	/* Keep both near SND.UNA: sequence numbers wrap. */
 	if (seq_lt(r->fack, c->snd_una))
 		r->fack = c->snd_una;
-	if (seq_lt(r->lost_from, c->snd_una))
-		r->lost_from = c->snd_una;
 	if (d.any) {
 		/* Step 2: RACK.rtt from the latest transmission delivered. */
 		r->rtt = c->stack->now - d.xmit_ts;
@@ -462,20 +583,16 @@ bool tcp_rack_next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 	struct tcp_sendmap *m = &r->map;
 	if (!r->active || !m->lost_bytes)
 		return false;
+	const struct tcp_sendrec *p = RB_MIN(tcp_lost_tree, &m->lost);
+	if (!p)
+		return false;
+	*seq = p->start;
+	/* Data only: a lost FIN goes again with the last data, or alone. */
 	uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
-	for (uint32_t i = map_find(m, seq_max(r->lost_from, c->snd_una)); i < m->n; i++) {
-		const struct tcp_sendrec *p = rec(m, i);
-		if (!(p->flags & TCP_REC_LOST))
-			continue;
-		r->lost_from = p->start;
-		*seq = p->start;
-		/* Data only: a lost FIN goes again with the last data, or alone. */
-		uint32_t n = MIN(p->end - p->start, (uint32_t)c->snd_mss);
-		uint32_t data = seq_lt(p->start, data_end) ? data_end - p->start : 0;
-		*len = MIN(n, data);
-		return true;
-	}
-	return false;
+	uint32_t n = MIN(p->end - p->start, (uint32_t)c->snd_mss);
+	uint32_t data = seq_lt(p->start, data_end) ? data_end - p->start : 0;
+	*len = MIN(n, data);
+	return true;
 }
 
 void tcp_rack_undo(struct ustcp_sock *c)
@@ -484,8 +601,17 @@ void tcp_rack_undo(struct ustcp_sock *c)
 	struct tcp_sendmap *m = &r->map;
 	/* The original of a resent segment arrived after all: reordering. */
 	r->reordering_seen = true;
-	for (uint32_t i = 0; i < m->n; i++)
-		rec(m, i)->flags &= ~TCP_REC_LOST;
+	/* Nothing is lost: the records marked, oldest first, were all sent
+	 * before those on the sent list, and go back in front of them. */
+	struct tcp_sendrec *p;
+	TAILQ_FOREACH(p, &m->lost_list, by_time)
+	{
+		m->visits++;
+		p->flags &= ~TCP_REC_LOST;
+	}
+	RB_INIT(&m->lost);
+	TAILQ_CONCAT(&m->lost_list, &m->sent, by_time);
+	TAILQ_CONCAT(&m->sent, &m->lost_list, by_time);
 	m->lost_bytes = 0;
 }
 
@@ -506,17 +632,22 @@ void tcp_rack_on_rto(struct ustcp_sock *c, bool sacked_cleared)
 	if (!r->active)
 		return;
 	/* §6.3: all sent before the timeout and not SACKed is lost. */
-	m->lost_bytes = 0;
-	for (uint32_t i = 0; i < m->n; i++) {
-		struct tcp_sendrec *p = rec(m, i);
-		if (sacked_cleared)
-			p->flags &= ~TCP_REC_SACKED;
-		if (!(p->flags & TCP_REC_SACKED)) {
-			p->flags |= TCP_REC_LOST;
-			m->lost_bytes += p->end - p->start;
+	struct tcp_sendrec *p;
+	while ((p = TAILQ_FIRST(&m->sent))) {
+		m->visits++;
+		TAILQ_REMOVE(&m->sent, p, by_time);
+		mark_lost(m, p);
+	}
+	if (!sacked_cleared)
+		return;
+	RB_FOREACH(p, tcp_sendrec_tree, &m->seq)
+	{
+		m->visits++;
+		if (p->flags & TCP_REC_SACKED) {
+			p->flags = 0;
+			mark_lost(m, p);
 		}
 	}
-	r->lost_from = c->snd_una;
 }
 
 /* ---- TLP (§7) ---- */

@@ -1,135 +1,90 @@
-/* tcp_reass.c — the out-of-order assembler: a sorted list of filled ranges. */
+/* tcp_reass.c — the receiver's out-of-order queue and its SACK blocks. */
 #include "tcp/tcp_reass.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "tcp/tcp_seq.h"
+#include "core/seq.h"
 
 void tcp_reass_init(struct tcp_reass *a)
 {
-	a->r = a->inline_r;
-	a->cap = TCP_REASS_MAX;
-	tcp_reass_clear(a);
+	seqset_init(&a->held);
+	a->n_recent = 0;
+	a->dup = false;
 }
 
-int tcp_reass_grow(struct tcp_reass *a, uint32_t cap)
+/* Keep in the history only the ranges keep() approves. */
+static void recent_filter(struct tcp_reass *a,
+			  bool (*keep)(const struct seqset_range *, uint32_t, uint32_t), uint32_t x,
+			  uint32_t y)
 {
-	if (cap <= a->cap)
-		return 0;
-	struct tcp_reass_range *r = malloc((size_t)cap * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	memcpy(r, a->r, (size_t)a->n * sizeof(*r));
-	if (a->r != a->inline_r)
-		free(a->r);
-	a->r = r;
-	a->cap = cap;
-	return 0;
+	uint8_t w = 0;
+	for (uint8_t i = 0; i < a->n_recent; i++)
+		if (keep(&a->recent[i], x, y))
+			a->recent[w++] = a->recent[i];
+	a->n_recent = w;
 }
 
-void tcp_reass_free(struct tcp_reass *a)
+/* Outside [start, end]: not joined into the range that now spans it. */
+static bool apart_from(const struct seqset_range *r, uint32_t start, uint32_t end)
 {
-	if (a->r != a->inline_r)
-		free(a->r);
-	tcp_reass_init(a);
+	return seq_gt(r->start, end) || seq_lt(r->end, start);
 }
 
-/* The first range whose end, as an offset from base, is at or after off. */
-static uint32_t first_ending_at_or_after(const struct tcp_reass *a, uint32_t base, uint32_t off)
+static bool after(const struct seqset_range *r, uint32_t rcv_nxt, uint32_t unused)
 {
-	uint32_t lo = 0, hi = a->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (a->r[mid].end - base < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	(void)unused;
+	return seq_gt(r->start, rcv_nxt);
 }
 
 int tcp_reass_add(struct tcp_reass *a, uint32_t rcv_nxt, uint32_t seq, uint32_t len)
 {
-	uint32_t start = seq, end = seq + len;
-	/* Offsets from rcv_nxt order the ranges without wraparound trouble. */
-	uint32_t s_off = start - rcv_nxt, e_off = end - rcv_nxt;
-	uint32_t i =
-		first_ending_at_or_after(a, rcv_nxt, s_off); /* first that touches or follows */
-	uint32_t j = i;
-	uint32_t merged = 0;
-	while (j < a->n && a->r[j].start - rcv_nxt <= e_off) {
-		merged += a->r[j].end - a->r[j].start; /* ranges [i, j) overlap or touch */
-		j++;
-	}
-	if (j == i) {
-		if (a->n == a->cap)
-			return -ENOSPC;
-		memmove(&a->r[i + 1], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->r[i] = (struct tcp_reass_range){start, end};
-		a->n++;
-	} else {
-		if (a->r[i].start - rcv_nxt < s_off)
-			start = a->r[i].start;
-		if (a->r[j - 1].end - rcv_nxt > e_off)
-			end = a->r[j - 1].end;
-		a->r[i] = (struct tcp_reass_range){start, end};
-		memmove(&a->r[i + 1], &a->r[j], (size_t)(a->n - j) * sizeof(a->r[0]));
-		a->n -= j - i - 1;
-	}
-	a->bytes += (end - start) - merged;
-	a->last = i;
+	/* RFC 2883 §4: the part already held (of the first range it overlaps)
+	 * is a duplicate to report. */
+	const struct seqset_range *r = seqset_find(&a->held, rcv_nxt, seq);
+	bool dup = r && r->start - rcv_nxt < seq + len - rcv_nxt;
+	struct seqset_range d = {0, 0};
+	if (dup)
+		d = (struct seqset_range){seq_max(seq, r->start), seq_min(seq + len, r->end)};
+	struct seqset_range held;
+	int rc = seqset_add(&a->held, rcv_nxt, seq, len, &held);
+	if (rc < 0)
+		return rc;
+	a->dup = dup;
+	a->dup_range = d;
+	/* RFC 2018 §4: the range holding this segment is the first block; it
+	 * replaces the ranges it joined. */
+	recent_filter(a, apart_from, held.start, held.end);
+	uint8_t n = a->n_recent < TCP_MAX_SACK ? a->n_recent : TCP_MAX_SACK - 1;
+	for (uint8_t i = n; i > 0; i--)
+		a->recent[i] = a->recent[i - 1];
+	a->recent[0] = held;
+	a->n_recent = n + 1;
 	return 0;
 }
 
 uint32_t tcp_reass_take(struct tcp_reass *a, uint32_t rcv_nxt)
 {
-	uint32_t got = 0, gone = 0;
-	uint32_t i = 0;
-	/* Ranges at or before rcv_nxt: the first one may reach past it. */
-	while (i < a->n && seq_leq(a->r[i].start, rcv_nxt)) {
-		if (seq_gt(a->r[i].end, rcv_nxt + got))
-			got = a->r[i].end - rcv_nxt;
-		gone += a->r[i].end - a->r[i].start;
-		i++;
-	}
-	if (i) {
-		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->n -= i;
-		a->bytes -= gone;
-		/* The most recently touched range keeps its place at the front
-		 * of the SACK blocks (RFC 2018 §4) if it is still held. */
-		a->last = a->last >= i ? a->last - i : 0;
-	}
+	uint32_t got = seqset_take(&a->held, rcv_nxt);
+	recent_filter(a, after, rcv_nxt, 0);
 	return got;
 }
 
-void tcp_reass_trim(struct tcp_reass *a, uint32_t seq)
+static bool listed(const struct seqset_range *out, int n, const struct seqset_range *r)
 {
-	uint32_t i = 0, gone = 0;
-	while (i < a->n && seq_leq(a->r[i].end, seq))
-		gone += a->r[i].end - a->r[i].start, i++;
-	if (i < a->n && seq_lt(a->r[i].start, seq)) {
-		gone += seq - a->r[i].start;
-		a->r[i].start = seq;
-	}
-	if (i) {
-		memmove(&a->r[0], &a->r[i], (size_t)(a->n - i) * sizeof(a->r[0]));
-		a->n -= i;
-		a->last = a->last >= i ? a->last - i : 0;
-	}
-	a->bytes -= gone;
+	for (int i = 0; i < n; i++)
+		if (out[i].start == r->start)
+			return true;
+	return false;
 }
 
-int tcp_reass_sack_blocks(const struct tcp_reass *a, struct tcp_reass_range *out, int max)
+int tcp_reass_sack_blocks(const struct tcp_reass *a, struct seqset_range *out, int max)
 {
 	int k = 0;
-	if (a->n == 0 || max <= 0)
-		return 0;
-	out[k++] = a->r[a->last];
-	for (uint32_t i = 0; i < a->n && k < max; i++)
-		if (i != a->last)
-			out[k++] = a->r[i];
+	for (uint8_t i = 0; i < a->n_recent && k < max; i++)
+		out[k++] = a->recent[i];
+	/* RFC 2018 §4: as many distinct blocks as fit. This skips at most
+	 * the TCP_MAX_SACK ranges of the history. */
+	for (const struct seqset_range *r = seqset_first(&a->held); r && k < max;
+	     r = seqset_next(&a->held, r))
+		if (!listed(out, k, r))
+			out[k++] = *r;
 	return k;
 }

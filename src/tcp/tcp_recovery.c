@@ -169,7 +169,7 @@ void tcp_recovery_on_rto(struct ustcp_sock *c)
 	c->undo_ok = false;
 	c->cc->on_rto(c);
 	if (c->backoff > 1)
-		tcp_reass_clear(&c->sacked); /* the peer may have dropped what it SACKed */
+		seqset_clear(&c->sacked); /* the peer may have dropped what it SACKed */
 	tcp_rack_on_rto(c, c->backoff > 1);
 	c->recovery = TCP_RECOVERY_RTO;
 	c->recover = c->snd_max;

@@ -2,8 +2,7 @@
  * (RFC 2018, RFC 6675, simplified as below).
  *
  * The scoreboard is the set of ranges above SND.UNA the peer reported
- * holding, kept in the same interval list the receiver uses for
- * reassembly. A byte is taken as lost when more than DupThresh - 1
+ * holding, kept in a seqset (core/seqset.h) based at SND.UNA. A byte is taken as lost when more than DupThresh - 1
  * segments' worth of data above it has been SACKed (RFC 6675 IsLost);
  * DupThresh starts at 3 and grows when a fast retransmit proves spurious.
  * During recovery, `pipe` estimates the bytes still in the network:
@@ -34,27 +33,19 @@ void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ac
 		uint32_t left = o->sack[i].left, right = o->sack[i].right;
 		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
 			continue;
-		if (tcp_reass_add(&c->sacked, c->snd_una, left, right - left) < 0)
+		if (seqset_add(&c->sacked, c->snd_una, left, right - left, NULL) < 0)
 			break; /* scoreboard full: recovery goes on with less detail */
 	}
 }
 
 /* The lowest sequence number from which every byte below (and not SACKed)
- * counts as lost: the start of the range where the SACKed bytes above it,
- * counted from the top, first exceed (DupThresh - 1) segments. */
+ * counts as lost: the point with (DupThresh - 1) segments of SACKed bytes
+ * above it, counted from the top. */
 static uint32_t lost_edge(const struct ustcp_sock *c)
 {
-	const struct tcp_reass *sb = &c->sacked;
-	uint32_t above = 0, limit = (uint32_t)(c->reordering - 1) * c->snd_mss;
-	for (uint32_t k = sb->n; k-- > 0;) {
-		uint32_t i = k;
-		uint32_t len = sb->r[i].end - sb->r[i].start;
-		if (above + len > limit) {
-			/* Bytes below end - (limit - above) have enough above them. */
-			return sb->r[i].end - (limit - above);
-		}
-		above += len;
-	}
+	uint32_t limit = (uint32_t)(c->reordering - 1) * c->snd_mss, edge;
+	if (seqset_point_below_top(&c->sacked, limit, &edge))
+		return edge;
 	return c->snd_una; /* nothing is lost yet */
 }
 
@@ -70,20 +61,15 @@ static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t 
 {
 	if (!seq_lt(from, to))
 		return 0;
-	uint32_t n = to - from;
-	const struct tcp_reass *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n; i++) {
-		uint32_t s = seq_max(sb->r[i].start, from), e = seq_min(sb->r[i].end, to);
-		if (seq_lt(s, e))
-			n -= e - s;
-	}
-	return n;
+	const struct seqset *sb = &c->sacked;
+	return (to - from) - (seqset_bytes_before(sb, c->snd_una, to) -
+			      seqset_bytes_before(sb, c->snd_una, from));
 }
 
 uint32_t tcp_sack_pipe(const struct ustcp_sock *c)
 {
 	uint32_t out = c->snd_max - c->snd_una;
-	uint32_t sacked = tcp_reass_bytes(&c->sacked);
+	uint32_t sacked = seqset_bytes(&c->sacked);
 	uint32_t lost;
 	if (tcp_rack_on(c)) {
 		lost = c->rack.map.lost_bytes; /* marked lost, not yet resent */
@@ -103,19 +89,17 @@ static bool next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 		return tcp_rack_next_lost(c, seq, len);
 	uint32_t edge = lost_edge(c);
 	uint32_t s = seq_max(c->rexmt_next, c->snd_una);
-	const struct tcp_reass *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n && seq_lt(s, edge); i++) {
-		if (seq_geq(s, sb->r[i].end))
-			continue;
-		if (seq_lt(s, sb->r[i].start)) {
-			uint32_t end = seq_min(sb->r[i].start, edge);
-			*seq = s;
-			*len = MIN(end - s, (uint32_t)c->snd_mss);
-			return true;
-		}
-		s = sb->r[i].end; /* inside a SACKed range: skip it */
+	const struct seqset *sb = &c->sacked;
+	const struct seqset_range *r = seqset_find(sb, c->snd_una, s);
+	if (r && seq_geq(s, r->start)) {
+		s = r->end; /* inside a SACKed range: skip it */
+		r = seqset_next(sb, r);
 	}
-	return false;
+	if (!r || !seq_lt(s, edge))
+		return false;
+	*seq = s;
+	*len = MIN(seq_min(r->start, edge) - s, (uint32_t)c->snd_mss);
+	return true;
 }
 
 void tcp_sack_output(struct ustcp_sock *c)
@@ -142,15 +126,11 @@ void tcp_sack_output(struct ustcp_sock *c)
  * range (UINT32_MAX when none follows). */
 uint32_t tcp_sack_skip(struct ustcp_sock *c)
 {
-	const struct tcp_reass *sb = &c->sacked;
-	for (uint32_t i = 0; i < sb->n; i++) {
-		if (seq_geq(c->snd_nxt, sb->r[i].end))
-			continue;
-		if (seq_geq(c->snd_nxt, sb->r[i].start)) {
-			c->snd_nxt = seq_min(sb->r[i].end, c->snd_max);
-			continue;
-		}
-		return sb->r[i].start - c->snd_nxt;
+	const struct seqset *sb = &c->sacked;
+	const struct seqset_range *r = seqset_find(sb, c->snd_una, c->snd_nxt);
+	if (r && seq_geq(c->snd_nxt, r->start)) {
+		c->snd_nxt = seq_min(r->end, c->snd_max);
+		r = seqset_next(sb, r);
 	}
-	return UINT32_MAX;
+	return r ? r->start - c->snd_nxt : UINT32_MAX;
 }

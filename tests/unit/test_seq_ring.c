@@ -4,7 +4,7 @@
 
 #include "../test_main.h"
 #include "core/ring.h"
-#include "tcp/tcp_seq.h"
+#include "core/seq.h"
 
 static void seq_compare_across_wrap(void **state)
 {

@@ -1,6 +1,6 @@
-/* tcp_seq.h — sequence number arithmetic modulo 2^32 (RFC 9293 §3.4). */
-#ifndef USTCP_TCP_SEQ_H
-#define USTCP_TCP_SEQ_H
+/* seq.h — sequence number arithmetic modulo 2^32 (RFC 9293 §3.4). */
+#ifndef USTCP_CORE_SEQ_H
+#define USTCP_CORE_SEQ_H
 
 #include <stdbool.h>
 #include <stdint.h>
