@@ -789,16 +789,18 @@ static void fin_in_order(struct ustcp_sock *c)
 	}
 }
 
-/* n bytes written at RCV.NXT are now in order: the user may read them,
+/* n bytes now in the ring at RCV.NXT are in order: the user may read them,
  * and with them whatever the assembler held right after. Returns whether
  * a hole was closed or narrowed (the sender wants to hear of it at once). */
-static bool commit_in_order(struct ustcp_sock *c, uint32_t n)
+static bool advance_in_order(struct ustcp_sock *c, uint32_t n)
 {
-	ring_commit(&c->rcvbuf, n);
 	c->rcv_nxt += n;
-	uint32_t more = tcp_reass_take(&c->reass, c->rcv_nxt);
-	ring_commit(&c->rcvbuf, more);
-	c->rcv_nxt += more;
+	uint32_t more = 0;
+	if (!tcp_reass_empty(&c->reass)) {
+		more = tcp_reass_take(&c->reass, c->rcv_nxt);
+		ring_commit(&c->rcvbuf, more);
+		c->rcv_nxt += more;
+	}
 	stat_add(c->stack, USTCP_C_tcp_data_in_bytes, n + more);
 	c->bytes_received += n + more;
 	return more || !tcp_reass_empty(&c->reass);
@@ -822,16 +824,17 @@ static bool store_data(struct ustcp_sock *c, struct rcv *r, bool *filled)
 		r->fin = false; /* the FIN lies beyond what we keep */
 		stack_drop(s, USTCP_DROP_tcp_rcvbuf_full);
 	}
-	if (off > 0 && tcp_reass_add(&c->reass, c->rcv_nxt, r->seq, r->len) < 0) {
+	if (off == 0) {
+		ring_write(&c->rcvbuf, r->data, r->len);
+		*filled = advance_in_order(c, r->len);
+		return true;
+	}
+	if (tcp_reass_add(&c->reass, c->rcv_nxt, r->seq, r->len) < 0) {
 		stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
 		return false;
 	}
 	ring_write_at(&c->rcvbuf, c->rcvbuf.len + off, r->data, r->len);
-	if (off > 0) {
-		stat_inc(s, USTCP_C_tcp_ooo_segments);
-		return true;
-	}
-	*filled = commit_in_order(c, r->len);
+	stat_inc(s, USTCP_C_tcp_ooo_segments);
 	return true;
 }
 
@@ -863,7 +866,8 @@ static void hold_text(struct ustcp_sock *c, struct rcv *r)
 static void release_held_text(struct ustcp_sock *c)
 {
 	if (c->held_len) {
-		commit_in_order(c, c->held_len);
+		ring_commit(&c->rcvbuf, c->held_len);
+		advance_in_order(c, c->held_len);
 		c->held_len = 0;
 		c->ack_pending = true;
 		tcp_notify(c, USTCP_EV_READABLE);
