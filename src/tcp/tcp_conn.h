@@ -143,13 +143,13 @@ struct ustcp_sock {
 	uint64_t ack_rtt;           /* RTT sample taken from the latest ACK, 0 if none */
 	uint32_t cwnd, ssthresh;
 	/* Loss recovery (tcp_recovery.c): which phase, and where it ends. */
-	uint8_t recovery;        /* enum tcp_recovery */
-	uint32_t recover;        /* RFC 6582: snd_max when the phase began; it ends when acked */
-	uint32_t dupacks;        /* consecutive duplicate ACKs */
-	struct seqset sacked;    /* SACK scoreboard: ranges above snd_una the peer holds */
-	uint8_t reordering;      /* duplicate ACKs that mean loss (3, raised by spurious ones) */
-	bool undo_ok;            /* the last fast retransmit may still prove spurious */
-	uint32_t undo_seq;       /* what it resent started here */
+	uint8_t recovery;     /* enum tcp_recovery */
+	uint32_t recover;     /* RFC 6582: snd_max when the phase began; it ends when acked */
+	uint32_t dupacks;     /* consecutive duplicate ACKs */
+	struct seqset sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
+	uint8_t reordering;   /* duplicate ACKs that mean loss (3, raised by spurious ones) */
+	bool undo_ok;         /* the last fast retransmit may still prove spurious */
+	uint32_t undo_seq;    /* what it resent started here */
 	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
 	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
 	uint32_t rexmt_next;  /* RFC 6675 HighRxt + 1: resent up to here in this recovery */

@@ -49,6 +49,19 @@ static void three_way_handshake(void **state)
 	h_free(n);
 }
 
+/* A (port 6000) and B (port 5000) connect to each other at once. */
+static void open_both(struct h_net *n, struct ustcp_sock **ka, struct ustcp_sock **kb)
+{
+	struct ustcp_endpoint la = {.ip = 0, .port = 6000}, lb = {.ip = 0, .port = 5000};
+	struct ustcp_endpoint ra = {.ip = h_ip(H_B), .port = 5000},
+			      rb = {.ip = h_ip(H_A), .port = 6000};
+	assert_int_equal(ustcp_connect(n->st[H_A], la, ra, ka), 0);
+	assert_int_equal(ustcp_connect(n->st[H_B], lb, rb, kb), 0);
+	h_run(n, 100 * MS);
+	assert_int_equal(ustcp_sock_state(*ka), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_state(*kb), USTCP_ESTABLISHED);
+}
+
 /* RFC 9293 §3.5 figure 7: both sides send SYN at once; each goes
  * SYN-SENT -> SYN-RECEIVED -> ESTABLISHED and one connection results. */
 static void simultaneous_open(void **state)
@@ -56,14 +69,7 @@ static void simultaneous_open(void **state)
 	(void)state;
 	struct h_net *n = h_new();
 	struct ustcp_sock *ka, *kb;
-	struct ustcp_endpoint la = {.ip = 0, .port = 6000}, lb = {.ip = 0, .port = 5000};
-	struct ustcp_endpoint ra = {.ip = h_ip(H_B), .port = 5000},
-			      rb = {.ip = h_ip(H_A), .port = 6000};
-	assert_int_equal(ustcp_connect(n->st[H_A], la, ra, &ka), 0);
-	assert_int_equal(ustcp_connect(n->st[H_B], lb, rb, &kb), 0);
-	h_run(n, 100 * MS);
-	assert_int_equal(ustcp_sock_state(ka), USTCP_ESTABLISHED);
-	assert_int_equal(ustcp_sock_state(kb), USTCP_ESTABLISHED);
+	open_both(n, &ka, &kb);
 
 	/* Each sent a SYN, then a SYN,ACK from SYN-RECEIVED; nothing was reset. */
 	for (int side = 0; side < 2; side++) {
@@ -275,14 +281,7 @@ static void simultaneous_open_window_not_scaled(void **state)
 	(void)state;
 	struct h_net *n = h_new();
 	struct ustcp_sock *ka, *kb;
-	struct ustcp_endpoint la = {.ip = 0, .port = 6000}, lb = {.ip = 0, .port = 5000};
-	struct ustcp_endpoint ra = {.ip = h_ip(H_B), .port = 5000},
-			      rb = {.ip = h_ip(H_A), .port = 6000};
-	assert_int_equal(ustcp_connect(n->st[H_A], la, ra, &ka), 0);
-	assert_int_equal(ustcp_connect(n->st[H_B], lb, rb, &kb), 0);
-	h_run(n, 100 * MS);
-	assert_int_equal(ustcp_sock_state(ka), USTCP_ESTABLISHED);
-	assert_int_equal(ustcp_sock_state(kb), USTCP_ESTABLISHED);
+	open_both(n, &ka, &kb);
 	struct ustcp_sock_info ia = h_info(ka);
 	assert_int_equal(ia.snd_wscale, 3);
 	const struct h_seg *sa = h_find(n, H_B, 0xff, TCP_SYN | TCP_ACK, 0);

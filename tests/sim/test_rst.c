@@ -248,22 +248,31 @@ static void rst_in_close_wait(void **state)
 	h_finish(n, lb);
 }
 
+/* Simultaneous close where neither FIN's ACK arrives (rules 0 and 1 drop
+ * every pure ACK): both ends in CLOSING. */
+static struct h_net *both_closing(struct ustcp_sock **ca, struct ustcp_sock **cb,
+				  struct ustcp_sock **lb)
+{
+	struct h_net *n = h_new();
+	h_establish(n, ca, cb, lb);
+	h_exchange(n, *ca, *cb);
+	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
+	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
+	assert_int_equal(ustcp_shutdown(*ca, USTCP_SHUT_WR), 0);
+	assert_int_equal(ustcp_shutdown(*cb, USTCP_SHUT_WR), 0);
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_state(*ca), USTCP_CLOSING);
+	assert_int_equal(ustcp_sock_state(*cb), USTCP_CLOSING);
+	return n;
+}
+
 /* CLOSING: simultaneous close where neither FIN's ACK arrives. RFC 9293
  * says only "enter the CLOSED state": no error for the user. */
 static void rst_in_closing(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
-	h_establish(n, &ca, &cb, &lb);
-	h_exchange(n, ca, cb);
-	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
-	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
-	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
-	assert_int_equal(ustcp_shutdown(cb, USTCP_SHUT_WR), 0);
-	h_run(n, 10 * MS);
-	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSING);
-	assert_int_equal(ustcp_sock_state(cb), USTCP_CLOSING);
+	struct h_net *n = both_closing(&ca, &cb, &lb);
 
 	rst_exact(n, H_A, ca);
 	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSED);
@@ -466,17 +475,8 @@ static void abort_resets_peer(void **state)
 static void abort_in_closing_and_last_ack_sends_no_rst(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new();
 	struct ustcp_sock *ca, *cb, *lb;
-	h_establish(n, &ca, &cb, &lb);
-	h_exchange(n, ca, cb);
-	/* CLOSING on both sides: neither FIN's ACK arrives. */
-	h_drop(n, H_A, H_ALLF, TCP_ACK, -1);
-	h_drop(n, H_B, H_ALLF, TCP_ACK, -1);
-	assert_int_equal(ustcp_shutdown(ca, USTCP_SHUT_WR), 0);
-	assert_int_equal(ustcp_shutdown(cb, USTCP_SHUT_WR), 0);
-	h_run(n, 10 * MS);
-	assert_int_equal(ustcp_sock_state(ca), USTCP_CLOSING);
+	struct h_net *n = both_closing(&ca, &cb, &lb);
 	int sent = count_from(n, H_A);
 	assert_int_equal(ustcp_abort(ca), 0);
 	assert_int_equal(count_from(n, H_A), sent);
