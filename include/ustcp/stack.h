@@ -51,7 +51,9 @@ struct ustcp_iface_config {
 	uint8_t ip6[16];      /* all zero: none */
 	uint8_t prefix6_len;  /* on-link prefix of ip6 */
 	uint8_t gateway6[16]; /* all zero: none */
-	uint16_t mtu;         /* 0: the stack's config mtu */
+	/* 68..65535; 0: the stack's config mtu. Below 1280 the interface has
+	 * no IPv6 (ip6 and gateway6 must be zero). */
+	uint16_t mtu;
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
 	/* A driver with offloads gives transmit_meta (used instead of
@@ -65,13 +67,16 @@ struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg);
 void ustcp_stack_free(struct ustcp_stack *s);
 const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s);
 
-/* Returns the interface index (>= 0) or a negative errno. */
+/* Returns the interface index (>= 0) or a negative errno: -EINVAL for a
+ * bad address or MTU, -ENOMEM when the transmit slots could not grow to an
+ * MTU above the config's. */
 int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic);
 /* A static neighbour entry (ARP is used for the rest). */
 int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6]);
 /* The same for IPv6 (neighbour discovery is used for the rest). */
 int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], const uint8_t mac[6]);
-/* The interface's IPv6 link-local address (fe80::/64 from its MAC). */
+/* The interface's IPv6 link-local address (fe80::/64 from its MAC);
+ * -EADDRNOTAVAIL on an IPv4-only interface (MTU below 1280). */
 int ustcp_iface_linklocal6(const struct ustcp_stack *s, int iface, uint8_t out[16]);
 /* Announce the interface's addresses, e.g. at start: an RFC 5227 ARP
  * announcement, and an unsolicited neighbour advertisement for each IPv6

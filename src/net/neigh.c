@@ -150,7 +150,8 @@ int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_
 int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], const uint8_t mac[6])
 {
 	struct ipaddr a = ip_from6(ip6);
-	if (ip6_is_multicast(a.b) || ip_is4(&a))
+	if (ip6_is_multicast(a.b) || ip_is4(&a) ||
+	    (iface >= 0 && iface < s->n_ifaces && !net_iface_has_ipv6(&s->ifaces[iface])))
 		return -EINVAL;
 	return neigh_add(s, iface, &a, mac);
 }

@@ -19,7 +19,14 @@
 #define NET_HDR_ROOM4 (14 + 20)
 #define NET_HDR_ROOM6 (14 + 40)
 #define NET_NEIGH_MAX 64
-#define NET_TSO_MAX 65535 /* largest IP datagram a TSO driver is given */
+#define NET_TSO_MAX 65535     /* largest IP datagram a TSO driver is given */
+#define NET_IPV6_MIN_MTU 1280 /* RFC 8200 §5: a link with less carries IPv4 only */
+
+/* IPv6 runs on an interface whose MTU allows it (RFC 8200 §5). */
+static inline bool net_iface_has_ipv6(const struct iface *ifc)
+{
+	return ifc->mtu >= NET_IPV6_MIN_MTU;
+}
 
 /* Bytes in front of the transport header for a packet to dst. */
 static inline size_t net_hdr_room(const struct ipaddr *dst)

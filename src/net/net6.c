@@ -60,7 +60,8 @@ bool net_on_link6(const struct iface *ifc, const struct ipaddr *dst)
 
 static bool iface_has6(const struct iface *ifc, const struct ipaddr *a)
 {
-	return ip_eq(&ifc->ip6_ll, a) || (has_global(ifc) && ip_eq(&ifc->ip6, a));
+	return net_iface_has_ipv6(ifc) &&
+	       (ip_eq(&ifc->ip6_ll, a) || (has_global(ifc) && ip_eq(&ifc->ip6, a)));
 }
 
 bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip)
@@ -74,6 +75,8 @@ bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip)
 /* The groups an interface has joined: all-nodes and its solicited-node ones. */
 static bool iface_joined(const struct iface *ifc, const struct ipaddr *g)
 {
+	if (!net_iface_has_ipv6(ifc))
+		return false;
 	if (ip_eq(g, &all_nodes))
 		return true;
 	struct ipaddr m = solicited_node(&ifc->ip6_ll);
@@ -85,16 +88,22 @@ static bool iface_joined(const struct iface *ifc, const struct ipaddr *g)
 
 /* RFC 6724 in short: a link-local destination gets the link-local
  * source, anything else the global address. A link-local destination
- * carries no zone in this API: it is reached over the first interface. */
+ * carries no zone in this API: it is reached over the first interface
+ * that has IPv6. */
 int net_route6(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
 	       struct ipaddr *src)
 {
 	if (s->n_ifaces == 0 || ip6_is_multicast(dst->b) || ip_is_any(dst))
 		return -ENETUNREACH;
 	if (ip6_is_linklocal(dst->b)) {
-		*iface = 0;
-		*src = s->ifaces[0].ip6_ll;
-		return 0;
+		for (int i = 0; i < s->n_ifaces; i++) {
+			if (net_iface_has_ipv6(&s->ifaces[i])) {
+				*iface = i;
+				*src = s->ifaces[i].ip6_ll;
+				return 0;
+			}
+		}
+		return -ENETUNREACH;
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->n_ifaces; i++) {
@@ -190,6 +199,8 @@ static void nd_send_na(struct ustcp_stack *s, int iface, const struct ipaddr *ta
 void nd_announce(struct ustcp_stack *s, int iface)
 {
 	const struct iface *ifc = &s->ifaces[iface];
+	if (!net_iface_has_ipv6(ifc))
+		return;
 	nd_send_na(s, iface, &ifc->ip6_ll, &all_nodes, NULL, false);
 	if (has_global(ifc))
 		nd_send_na(s, iface, &ifc->ip6, &all_nodes, NULL, false);
@@ -381,7 +392,9 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 	}
 	struct ipaddr src = ip_from6(ih.src), dst = ip_from6(ih.dst);
 	const struct iface *ifc = &s->ifaces[iface];
-	if (ip6_is_multicast(dst.b) ? !iface_joined(ifc, &dst) : !net_is_local6(s, &dst)) {
+	/* An IPv4-only link (MTU below 1280) has no IPv6 address to be for. */
+	if (!net_iface_has_ipv6(ifc) ||
+	    (ip6_is_multicast(dst.b) ? !iface_joined(ifc, &dst) : !net_is_local6(s, &dst))) {
 		stack_drop(s, USTCP_DROP_ip_not_for_us);
 		return;
 	}
