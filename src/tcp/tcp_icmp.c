@@ -82,5 +82,8 @@ void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e)
 		tcp_conn_closed(c, e->err); /* RFC 1122 §4.2.3.9: a hard error */
 		return;
 	}
+	/* RFC 1122 §4.2.3.9: soft errors SHOULD be reported to the application. */
 	c->soft_error = e->err;
+	c->soft_error_untaken = true;
+	tcp_notify(c, USTCP_EV_ERROR);
 }

@@ -940,6 +940,34 @@ static void icmp6_hard_and_soft_errors(void **state)
 	n->blackhole[H_B] = false;
 	h_finish(n, l);
 }
+/* RFC 1122 §4.2.3.9 over IPv6: "address unreachable" (code 3) about A's SYN
+ * is a soft error the program sees at once (ustcp_sock_take_error), and
+ * the connect that then times out fails with -EHOSTUNREACH, not
+ * -ETIMEDOUT. */
+static void connect_after_address_unreachable_fails_with_it(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.syn_retries = 2;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	n->blackhole[H_B] = true;
+	struct ustcp_endpoint any = {.port = 0}, to = h_ep6(H_B, PORT_B);
+	struct ustcp_sock *a;
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp6_error_to_a(n, 1, 3, 0, ia.local.port, ia.iss);
+	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), 0);
+	h_run(n, 10 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	ustcp_close(a);
+	h_free(n);
+}
+
 /* ---- both families, link-local peers ---- */
 
 static void accept_n(struct h_net *n, struct ustcp_sock *l, struct ustcp_sock **out, int want)
@@ -1745,6 +1773,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(nd_asks_again_while_packets_wait),
 	cmocka_unit_test(packet_too_big_lowers_the_segment_size),
 	cmocka_unit_test(icmp6_hard_and_soft_errors),
+	cmocka_unit_test(connect_after_address_unreachable_fails_with_it),
 	cmocka_unit_test(dual_stack_listener),
 	cmocka_unit_test(link_local_connection),
 	cmocka_unit_test(fragments_reassembled),

@@ -256,6 +256,97 @@ static void icmp_hard_and_soft_errors(void **state)
 	h_finish(n, l);
 }
 
+/* The events the stack delivered for one socket, or'ed together. */
+static struct ustcp_sock *watched;
+static unsigned watched_events;
+static void watch_events(void *ctx, struct ustcp_sock *k, unsigned events)
+{
+	(void)ctx;
+	if (k == watched)
+		watched_events |= events;
+}
+
+/* RFC 1122 §4.2.3.9: a soft error is reported to the program. A "host
+ * unreachable" about data in flight leaves the connection established, and
+ * the program learns of it: an event, the error in ustcp_sock_info, and
+ * ustcp_sock_take_error (SO_ERROR's way: taken once, then 0). The ending
+ * error stays 0. Once the peer acknowledges data again the error is over;
+ * a later timeout is a plain -ETIMEDOUT. */
+static void soft_error_reported_to_the_program(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 3;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	watched = a;
+	watched_events = 0;
+	ustcp_set_event_handler(n->st[H_A], watch_events, NULL);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "hello");
+	struct ustcp_sock_info ia = h_info(a);
+	assert_int_equal(ia.soft_error, 0);
+	assert_int_equal(ustcp_sock_take_error(a), 0);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.snd_una); /* host unreachable */
+	assert_true(watched_events & USTCP_EV_ERROR);
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), 0); /* taken */
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_error(a), 0);
+
+	/* The peer answers again: the data is acknowledged, the error is past. */
+	n->blackhole[H_B] = false;
+	h_run(n, 2 * SEC);
+	h_expect_read(b, "hello");
+	assert_int_equal(h_info(a).bytes_in_flight, 0);
+	assert_int_equal(h_info(a).soft_error, 0);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "again");
+	h_run(n, 30 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
+	assert_int_equal(ustcp_sock_take_error(a), -ETIMEDOUT); /* the ending error, kept */
+	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
+	ustcp_set_event_handler(n->st[H_A], NULL, NULL);
+	ustcp_close(a);
+	ustcp_abort(b);
+	n->blackhole[H_B] = false;
+	h_finish(n, l);
+}
+
+/* A connect whose SYN drew a "host unreachable" and then timed out fails
+ * with -EHOSTUNREACH, not -ETIMEDOUT (RFC 1122 §4.2.3.9), even after the
+ * program took the soft error when it came. */
+static void connect_after_host_unreachable_fails_with_it(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.syn_retries = 2;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *a = h_connect_start(n);
+	watched = a;
+	watched_events = 0;
+	ustcp_set_event_handler(n->st[H_A], watch_events, NULL);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.iss);
+	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
+	assert_true(watched_events & USTCP_EV_ERROR);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	h_run(n, 10 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_attempt_fails), 1);
+	ustcp_set_event_handler(n->st[H_A], NULL, NULL);
+	ustcp_close(a);
+	h_free(n);
+}
+
 /* Send A's next data segment ("payload", in order) to B as IPv4 fragments
  * of the given payload offsets (multiples of 8), in the order given. */
 static void fragments_to_b(struct h_net *n, struct ustcp_sock *a, const char *payload,
@@ -360,6 +451,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(icmp_frag_needed_lowers_the_segment_size),
 	cmocka_unit_test(icmp_errors_validated),
 	cmocka_unit_test(icmp_hard_and_soft_errors),
+	cmocka_unit_test(soft_error_reported_to_the_program),
+	cmocka_unit_test(connect_after_host_unreachable_fails_with_it),
 };
 
 USTCP_TEST_MAIN(tests)
