@@ -146,6 +146,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_ooo_segments, "segments queued out of order")                                \
 	X(tcp_pmtu_updates, "segment sizes lowered by ICMP frag. needed / packet too big") \
 	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")         \
+	X(tcp_neigh_unreachable, "connections told their next hop did not answer ARP/ND")  \
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)") \
 	X(tcp_tlp_probes, "tail loss probes sent (RFC 8985 §7)")                           \
 	X(tcp_tlp_recoveries, "losses a tail loss probe repaired")                         \

@@ -27,7 +27,7 @@ void net_destroy(struct ustcp_stack *s)
 {
 	if (!s->net)
 		return;
-	tw_cancel(&s->wheel, &s->net->t_pending);
+	tw_cancel(&s->wheel, &s->net->t_resolve);
 	for (int i = 0; i < NET_NEIGH_PENDING; i++)
 		free(s->net->pending[i].frame);
 	ip_frag_destroy(s->net->frags);
@@ -177,6 +177,17 @@ struct ipaddr net_next_hop(const struct ustcp_stack *s, int iface, const struct 
 	if (ip_is4(dst))
 		return on_link(ifc, ip_v4(dst)) ? *dst : ip_from4(ifc->gateway);
 	return net_on_link6(ifc, dst) ? *dst : ifc->gateway6;
+}
+
+bool net_goes_via(const struct ustcp_stack *s, const struct ipaddr *dst, int iface,
+		  const struct ipaddr *hop)
+{
+	int i;
+	struct ipaddr src;
+	if (net_route(s, dst, &i, &src) < 0 || i != iface)
+		return false;
+	struct ipaddr next = net_next_hop(s, i, dst);
+	return ip_eq(&next, hop);
 }
 
 uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst)

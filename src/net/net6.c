@@ -240,7 +240,8 @@ static void nd_ns_input(struct ustcp_stack *s, const struct net_pkt *p)
 	 * link-layer address. Without it the answer would have to wait for a
 	 * solicitation of our own, in the queue real traffic needs: answer
 	 * only a neighbour we know (as Linux does). */
-	if (!dad && !lla && ip6_is_multicast(p->dst.b) && !neigh_find(s->net, &p->src)) {
+	const struct neigh *known = neigh_find(s->net, &p->src);
+	if (!dad && !lla && ip6_is_multicast(p->dst.b) && (!known || known->incomplete)) {
 		stack_drop(s, USTCP_DROP_nd_malformed);
 		return;
 	}
@@ -272,9 +273,7 @@ static void nd_na_input(struct ustcp_stack *s, const struct net_pkt *p, uint32_t
 	}
 	if (!lla)
 		return; /* nothing to learn */
-	bool wanted = false;
-	for (int i = 0; i < NET_NEIGH_PENDING && !wanted; i++)
-		wanted = s->net->pending[i].used && ip_eq(&s->net->pending[i].hop, &target);
+	bool wanted = neigh_resolving(s->net, &target);
 	neigh_update(s, p->iface, &target, lla,
 		     (wanted ? NEIGH_CREATE : 0) | (flags & ND_NA_OVERRIDE ? NEIGH_OVERRIDE : 0) |
 			     (flags & ND_NA_SOLICITED ? 0 : NEIGH_UNCONFIRMED));

@@ -643,15 +643,15 @@ static void nd_advertisement_only_when_asked(void **state)
 }
 
 /* Nobody answers A's solicitations: its SYNs wait, a solicitation goes out
- * at most once a second however many packets wait, each held packet is
- * dropped once it has waited 3 s (counted), and the connections time out. */
-static void nd_unanswered_is_counted_and_rate_limited(void **state)
+ * once a second (RFC 4861 §7.2.2: MAX_MULTICAST_SOLICIT = 3, RetransTimer
+ * 1 s) however many packets wait, and when the third goes unanswered,
+ * address resolution has failed: the held SYNs are dropped (counted) and
+ * both connects fail with -EHOSTUNREACH, the one begun half a second later
+ * too (RFC 1122 §4.2.3.9; Linux does the same). */
+static void nd_unanswered_connects_fail_with_host_unreachable(void **state)
 {
 	(void)state;
-	struct ustcp_config ca;
-	h_init_cfg(&ca, 3);
-	ca.syn_retries = 3; /* 1 + 2 + 4 + 8 s */
-	struct h_net *n = h_new_net(&ca, NULL, true, 0);
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct cap *c = cap_new(n);
 	n->blackhole[H_B] = true; /* B hears but never answers */
 	struct ustcp_sock *k1, *k2;
@@ -663,17 +663,18 @@ static void nd_unanswered_is_counted_and_rate_limited(void **state)
 	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k2), 0);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 2);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 1); /* asked less than 1 s ago */
-	h_run(n, 2 * SEC);
-	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 0); /* none waited 3 s yet */
-	h_run(n, 18 * SEC);
+	h_run(n, 2400 * MS);
+	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 0); /* still asking */
+	assert_int_equal(ustcp_sock_state(k1), USTCP_SYN_SENT);
+	h_run(n, 100 * MS + 10 * MS); /* 3 s after the first solicitation */
 	for (int i = 0; i < 2; i++) {
 		struct ustcp_sock *k = i ? k2 : k1;
 		assert_int_equal(ustcp_sock_state(k), USTCP_CLOSED);
-		assert_int_equal(ustcp_sock_error(k), -ETIMEDOUT);
+		assert_int_equal(ustcp_sock_error(k), -EHOSTUNREACH);
 	}
-	/* Four SYNs each, all held; never more than one solicitation a second. */
-	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 8);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_attempt_fails), 2);
 	uint64_t ns = ctr(n, H_A, USTCP_C_nd_ns_out);
+	assert_int_equal(ns, 3);
 	assert_int_equal(cap_count6(c, H_A, ND_NS), (int)ns);
 	uint8_t b[16], a[16], sn[16], snmac[6];
 	gl6(H_B, b);
@@ -692,18 +693,70 @@ static void nd_unanswered_is_counted_and_rate_limited(void **state)
 			assert_true(s.f->t - last >= 1 * SEC);
 		last = s.f->t;
 	}
-	assert_true(ns >= 2 && ns <= 8);
-	/* Every held SYN is dropped and counted once it has waited 3 s, the
-	 * last ones by the queue's own timer, with nothing else happening. */
-	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 8);
+	/* Every held SYN is dropped and counted, with nothing else happening. */
+	assert_true(ctr(n, H_A, USTCP_C_nd_queued) >= 4);
+	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), ctr(n, H_A, USTCP_C_nd_queued));
 	assert_int_equal(ctr(n, H_B, USTCP_C_tcp_in), 0); /* no SYN ever left A */
 	assert_int_equal(ctr(n, H_B, USTCP_C_nd_ns_in), ns);
 	assert_int_equal(ctr(n, H_B, USTCP_C_nd_na_out), ns); /* lost in the blackhole */
 	ustcp_close(k1);
 	ustcp_close(k2);
 	cap_free(c);
-	h_free(n);
+	n->blackhole[H_B] = false;
+	h_finish(n, NULL);
 }
+
+/* The same for an address on the link nobody has (fd00::10.0.0.9): the
+ * connect fails with -EHOSTUNREACH 3 s after it began. */
+static void nd_connect_to_nobody_fails_with_host_unreachable(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *k;
+	struct ustcp_endpoint any = {.port = 0}, to = {.port = 80, .v6 = 1};
+	host6(9, to.ip6);
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), 0);
+	while (ustcp_sock_state(k) != USTCP_CLOSED && h_now(n) < 100 * SEC)
+		h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_error(k), -EHOSTUNREACH);
+	assert_true(h_now(n) >= 3 * SEC && h_now(n) <= 3 * SEC + 100 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 3);
+	assert_true(drops(n, H_A, USTCP_DROP_nd_unresolved) >= 2);
+	ustcp_close(k);
+	h_finish(n, NULL);
+}
+
+/* An established IPv6 connection whose peer vanishes: once its neighbour
+ * entry ages out and neighbour discovery gets no answer, the connection
+ * has a soft error -EHOSTUNREACH, keeps retrying, and ends with it. */
+static void nd_failure_is_soft_for_an_established_connection(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 10;
+	struct h_net *n = h_new_net(&ca, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	establish6(n, &a, &b, &l);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "anyone there?");
+	while (h_info(a).soft_error == 0 && h_now(n) < 200 * SEC)
+		h_run(n, 100 * MS);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	while (ustcp_sock_state(a) != USTCP_CLOSED && h_now(n) < 600 * SEC)
+		h_run(n, 100 * MS);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_true(drops(n, H_A, USTCP_DROP_nd_unresolved) > 0);
+	assert_true(ctr(n, H_A, USTCP_C_tcp_neigh_unreachable) >= 2); /* told each time */
+	ustcp_close(a);
+	ustcp_abort(b);
+	n->blackhole[H_B] = false;
+	h_run(n, 5 * SEC); /* A's last RST waited for an answer: it comes now */
+	h_finish(n, l);
+}
+
 /* Drop the first neighbour advertisement B sends. */
 static int na_dropped;
 static bool drop_first_na(void *ctx, int port, const uint8_t *frame, size_t len)
@@ -1769,7 +1822,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(nd_advertisement_only_when_asked),
 	cmocka_unit_test(nd_answer_waits_for_unknown_solicitor),
 	cmocka_unit_test(ipv6_default_mss_without_option),
-	cmocka_unit_test(nd_unanswered_is_counted_and_rate_limited),
+	cmocka_unit_test(nd_unanswered_connects_fail_with_host_unreachable),
+	cmocka_unit_test(nd_connect_to_nobody_fails_with_host_unreachable),
+	cmocka_unit_test(nd_failure_is_soft_for_an_established_connection),
 	cmocka_unit_test(nd_asks_again_while_packets_wait),
 	cmocka_unit_test(packet_too_big_lowers_the_segment_size),
 	cmocka_unit_test(icmp6_hard_and_soft_errors),
