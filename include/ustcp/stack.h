@@ -117,6 +117,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(icmp_out, "ICMP messages sent")                                                  \
 	X(icmp6_in, "ICMPv6 messages received")                                            \
 	X(icmp6_out, "ICMPv6 messages sent")                                               \
+	X(icmp6_errors_out, "ICMPv6 errors sent (parameter problem)")                      \
+	X(icmp6_errors_limited, "ICMPv6 errors not sent: rate limit (RFC 4443 §2.4 (f))")  \
 	X(nd_ns_in, "neighbour solicitations received")                                    \
 	X(nd_ns_out, "neighbour solicitations sent")                                       \
 	X(nd_na_in, "neighbour advertisements received")                                   \

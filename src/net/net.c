@@ -20,6 +20,7 @@ int net_create(struct ustcp_stack *s)
 	if (!s->net)
 		return -ENOMEM;
 	neigh_init(s);
+	s->net->icmp6_err_tokens = NET_ICMP6_ERR_BURST;
 	return 0;
 }
 
@@ -480,16 +481,19 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 	net_deliver(s, &pkt, ih.proto);
 }
 
-void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
+bool net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
 {
-	if (proto == IPPROTO_TCP_)
+	if (proto == IPPROTO_TCP_) {
 		tcp_input(s, p);
-	else if (proto == IPPROTO_ICMP_ && !p->v6)
+	} else if (proto == IPPROTO_ICMP_ && !p->v6) {
 		icmp_input(s, p);
-	else if (proto == IPPROTO_ICMPV6_ && p->v6)
+	} else if (proto == IPPROTO_ICMPV6_ && p->v6) {
 		icmp6_input(s, p);
-	else
+	} else {
 		stack_drop(s, USTCP_DROP_ip_unknown_proto);
+		return false;
+	}
+	return true;
 }
 
 void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len)
@@ -517,7 +521,7 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 		ipv4_input(s, iface, p, plen);
 		break;
 	case ETHERTYPE_IPV6:
-		ipv6_input(s, iface, p, plen);
+		ipv6_input(s, iface, p, plen, eh.dst[0] & 1); /* the group bit */
 		break;
 	default:
 		stack_drop(s, USTCP_DROP_eth_unknown_type);

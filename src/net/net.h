@@ -55,6 +55,10 @@ struct net_pkt {
  * takes), and frames wait no longer than this. */
 #define NET_ARP_WAIT (3 * 1000000000ull)
 #define NET_ARP_RETRY (1000000000ull) /* one request per neighbour per second */
+/* RFC 4443 §2.4 (f): the ICMPv6 errors a stack sends are rate limited, a
+ * token bucket of 10 refilled at 10 a second. */
+#define NET_ICMP6_ERR_BURST 10
+#define NET_ICMP6_ERR_EVERY (100 * 1000000ull)
 
 /* A neighbour: an IPv4 address learned by ARP or an IPv6 one learned by
  * neighbour discovery, in one cache with one expiry policy. An incomplete
@@ -92,6 +96,8 @@ struct net {
 	uint32_t frag6_id;
 	struct neigh_pending pending[NET_NEIGH_PENDING];
 	struct tw_timer t_resolve; /* the next request, failed resolution or frame to drop */
+	uint32_t icmp6_err_tokens; /* ICMPv6 errors that may go now */
+	uint64_t icmp6_err_earned; /* when the bucket last gained a token */
 	struct ip_frag frags[IP_FRAG_MAX];
 };
 
@@ -159,12 +165,14 @@ void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint
 int net_send_hop(struct ustcp_stack *s, struct txbuf *tb, int iface, const struct ipaddr *hop,
 		 uint16_t type);
 
-/* Hand a packet to its transport (or ICMP). */
-void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
+/* Hand a packet to its transport (or ICMP); false (counted) when there is
+ * none for proto. */
+bool net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
 enum ustcp_drop net_ip_drop_reason(int wire_err);
 
-/* net6.c: IPv6, neighbour discovery (RFC 4861), ICMPv6 (RFC 4443). */
-void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len);
+/* net6.c: IPv6, neighbour discovery (RFC 4861), ICMPv6 (RFC 4443).
+ * link_group: the frame came to a link-layer broadcast or multicast. */
+void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len, bool link_group);
 int net_route6(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
 	       struct ipaddr *src);
 bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip);

@@ -1724,7 +1724,8 @@ static void echo_larger_than_mtu_unanswered(void **state)
 }
 
 /* RFC 8200 §4.4: a Routing header with segments left (type 0, deprecated
- * by RFC 5095) is discarded. */
+ * by RFC 5095) is discarded, and answered with a Parameter Problem, code 0,
+ * pointing at the Routing Type. */
 static void routing_header_discarded(void **state)
 {
 	(void)state;
@@ -1745,6 +1746,12 @@ static void routing_header_discarded(void **state)
 	memcpy(p + 24, m, ml);
 	inject6(n, H_B, mac_of[H_A], mac_of[H_B], a, b, 43, 64, p, 24 + ml);
 	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, 4, 0, &s));
+	assert_int_equal(s.ic.code, 0);
+	assert_int_equal(s.ic.rest, IPV6_HLEN + 2);
+	assert_int_equal(s.l4len, ICMP_HLEN + IPV6_HLEN + 24 + ml);
+	assert_memory_equal(s.l4 + ICMP_HLEN + IPV6_HLEN, p, 24 + ml);
 	cap_free(c);
 	h_free(n);
 }
@@ -1813,6 +1820,245 @@ static void ipv6_default_mss_without_option(void **state)
 	h_free(n);
 }
 
+/* ---- Parameter Problem (RFC 8200 §4, RFC 4443 §3.4) ---- */
+
+#define ICMP6_PARAM_PROBLEM 4
+#define NH_DSTOPTS 60
+#define NH_UDP 17
+#define NH_NONE 59
+
+/* An IPv6 packet (fixed header, then payload) into pkt; returns its length. */
+static size_t build6(uint8_t *pkt, const uint8_t src[16], const uint8_t dst[16], uint8_t next,
+		     const uint8_t *payload, size_t plen)
+{
+	struct ipv6_hdr ih = {.payload_len = (uint16_t)plen, .next_hdr = next, .hop_limit = 64};
+	memcpy(ih.src, src, 16);
+	memcpy(ih.dst, dst, 16);
+	ipv6_emit(&ih, pkt);
+	memcpy(pkt + IPV6_HLEN, payload, plen);
+	return IPV6_HLEN + plen;
+}
+
+static void inject_pkt6(struct h_net *n, int to, const uint8_t dmac[6], const uint8_t *pkt,
+			size_t len)
+{
+	uint8_t *f = malloc(ETH_HLEN + len);
+	assert_non_null(f);
+	struct eth_hdr eh = {.type = ETHERTYPE_IPV6};
+	memcpy(eh.dst, dmac, 6);
+	memcpy(eh.src, mac_of[!to], 6);
+	eth_emit(&eh, f);
+	memcpy(f + ETH_HLEN, pkt, len);
+	ustcp_input(n->st[to], 0, f, ETH_HLEN + len, h_now(n));
+	free(f);
+}
+
+/* A Destination Options header (8 bytes: a PadN of 2, then an option of
+ * type opt with 0 bytes of data, then a Pad1... padding to 8) before an
+ * echo request from src to dst; returns the payload length. The option
+ * type sits at offset 40 + 4 of the packet. */
+static size_t dstopts_echo(uint8_t *pl, uint8_t opt, const uint8_t src[16], const uint8_t dst[16])
+{
+	memset(pl, 0, 8);
+	pl[0] = IPPROTO_ICMPV6_;
+	pl[1] = 0;
+	pl[2] = 1; /* PadN */
+	pl[3] = 0;
+	pl[4] = opt;
+	pl[5] = 0;
+	/* pl[6], pl[7]: Pad1 Pad1 */
+	return 8 + icmp6_msg(pl + 8, ICMP6_ECHO, 0, 0x77, "opt", 3, src, dst);
+}
+
+/* B's nth Parameter Problem: its code and pointer, from B's address to
+ * A's, quoting the invoking packet whole (what fits in 1280 bytes). */
+static void assert_param_problem(const struct cap *c, int nth, uint8_t code, uint32_t ptr,
+				 const uint8_t *pkt, size_t len, const uint8_t src[16])
+{
+	struct seen6 s;
+	uint8_t a[16];
+	gl6(H_A, a);
+	assert_true(cap_icmp6(c, H_B, ICMP6_PARAM_PROBLEM, nth, &s)); /* checksum checked */
+	assert_int_equal(s.ic.code, code);
+	assert_int_equal(s.ic.rest, ptr);
+	assert_memory_equal(s.ih.src, src, 16);
+	assert_memory_equal(s.ih.dst, pkt + 8, 16); /* to the invoking packet's source */
+	assert_memory_equal(s.eh.dst, mac_of[H_A], 6);
+	size_t quote = len < 1280 - IPV6_HLEN - ICMP_HLEN ? len : 1280 - IPV6_HLEN - ICMP_HLEN;
+	assert_int_equal(s.l4len, ICMP_HLEN + quote);
+	assert_memory_equal(s.l4 + ICMP_HLEN, pkt, quote);
+}
+
+/* RFC 8200 §4.2: an option B does not know whose type's high bits are 10
+ * is answered with a Parameter Problem, code 2, pointing at the option's
+ * type octet, even to a multicast destination; 11 likewise, but not to a
+ * multicast destination; 01 is dropped silently. None is echoed. */
+static void param_problem_for_unrecognised_option(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[64], pkt[128];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	size_t len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, b));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 2, IPV6_HLEN + 4, pkt, len, b);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0xde, a, b)); /* 11 */
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 1, 2, IPV6_HLEN + 4, pkt, len, b);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x5e, a, b)); /* 01 */
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	/* To all-nodes: 11 gets nothing, 10 an answer from B's own address. */
+	len = build6(pkt, a, all_nodes, NH_DSTOPTS, pl, dstopts_echo(pl, 0xde, a, all_nodes));
+	inject_pkt6(n, H_B, all_nodes_mac, pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	len = build6(pkt, a, all_nodes, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, all_nodes));
+	inject_pkt6(n, H_B, all_nodes_mac, pkt, len);
+	assert_param_problem(c, 2, 2, IPV6_HLEN + 4, pkt, len, b);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_bad_ext), 5);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_out), 3);
+	h_run(n, 10 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_icmp6_in), 3); /* the errors arrived */
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 8200 §4: a Next Header B does not know (UDP: B speaks TCP only) is
+ * answered with code 1, pointing at the field that names it: the fixed
+ * header's (offset 6), or the last extension header's. No Next Header (59)
+ * means the packet ends there: nothing to answer. */
+static void param_problem_for_unrecognised_next_header(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[64], pkt[128];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	memset(pl, 0x55, sizeof(pl));
+	size_t len = build6(pkt, a, b, NH_UDP, pl, 20);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 1, 6, pkt, len, b);
+	/* Behind a Destination Options header (next header at offset 40). */
+	memset(pl, 0, 8);
+	pl[0] = NH_UDP;
+	pl[2] = 1; /* PadN of 4 */
+	pl[3] = 4;
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, 28);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 1, 1, IPV6_HLEN, pkt, len, b);
+	len = build6(pkt, a, b, NH_NONE, pl, 8);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_unknown_proto), 3);
+	/* A Hop-by-Hop header anywhere but first (RFC 8200 §4.1): a Next
+	 * Header of 0 there is answered as unrecognised (§4), code 1 at that
+	 * field. */
+	memset(pl, 0, 16);
+	pl[0] = 0; /* Hop-by-Hop next: not allowed here */
+	pl[2] = 1;
+	pl[3] = 4;
+	pl[8] = IPPROTO_ICMPV6_;
+	pl[10] = 1;
+	pl[11] = 4;
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, 16);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 2, 1, IPV6_HLEN, pkt, len, b);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (c): the error quotes as much of the invoking packet as
+ * fits in the IPv6 minimum MTU: the error packet is 1280 bytes, its quote
+ * the first 1232 bytes of a 1440-byte packet. */
+static void param_problem_quote_fills_1280(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	static uint8_t pl[1400], pkt[1500];
+	for (size_t i = 0; i < sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 13);
+	size_t len = build6(pkt, a, b, NH_UDP, pl, sizeof(pl));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 1, 6, pkt, len, b);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, ICMP6_PARAM_PROBLEM, 0, &s));
+	assert_int_equal(s.f->len, ETH_HLEN + 1280);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (e): no error about an ICMPv6 error, a packet from the
+ * unspecified address, or a packet sent to a link-layer group (broadcast)
+ * unless its option says "even to multicast" (e.3's exception). */
+static void param_problem_not_about_errors_or_groups(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[128], pkt[192];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	/* An ICMPv6 error (destination unreachable) behind a bad option. */
+	size_t plen = dstopts_echo(pl, 0x9e, a, b);
+	uint8_t quoted[IPV6_HLEN + 8] = {0x60};
+	plen = 8 + icmp6_msg(pl + 8, 1, 3, 0, quoted, sizeof(quoted), a, b);
+	size_t len = build6(pkt, a, b, NH_DSTOPTS, pl, plen);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	/* From the unspecified address. */
+	len = build6(pkt, unspecified, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, unspecified, b));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	/* To B's address but as an Ethernet broadcast: an unknown Next
+	 * Header gets nothing, an option of type 10 gets its answer. */
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	memset(pl, 0, 20);
+	len = build6(pkt, a, b, NH_UDP, pl, 20);
+	inject_pkt6(n, H_B, bcast, pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 0);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, b));
+	inject_pkt6(n, H_B, bcast, pkt, len);
+	assert_param_problem(c, 0, 2, IPV6_HLEN + 4, pkt, len, b);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (f): errors are rate limited, a burst of 10, then 10 a
+ * second; what the limit holds back is counted. */
+static void param_problem_rate_limited(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[32], pkt[96];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	memset(pl, 0, sizeof(pl));
+	size_t len = build6(pkt, a, b, NH_UDP, pl, sizeof(pl));
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 10);
+	h_run(n, 500 * MS);
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 15);
+	h_run(n, 5 * SEC);
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 25); /* a burst, not 50 */
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_unknown_proto), 90);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_out), 25);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_limited), 90 - 25);
+	cap_free(c);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tcp_over_ipv6),
 	cmocka_unit_test(neighbour_discovery_resolves),
@@ -1845,6 +2091,11 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(ns_without_slla_not_answered),
 	cmocka_unit_test(echo_larger_than_mtu_unanswered),
 	cmocka_unit_test(routing_header_discarded),
+	cmocka_unit_test(param_problem_for_unrecognised_option),
+	cmocka_unit_test(param_problem_for_unrecognised_next_header),
+	cmocka_unit_test(param_problem_quote_fills_1280),
+	cmocka_unit_test(param_problem_not_about_errors_or_groups),
+	cmocka_unit_test(param_problem_rate_limited),
 };
 
 USTCP_TEST_MAIN(tests)
