@@ -32,7 +32,7 @@ const char netopts_help[] =
 	"                      twice, once for each family, to have both\n"
 	"  --mac MAC           Ethernet address (default 02:00:<the IPv4 address, or the\n"
 	"                      last 4 bytes of the IPv6 one>)\n"
-	"  --mtu N             IP MTU, 68 to 9000 (default 1500)\n"
+	"  --mtu N             IP MTU, 68 to 65535 (default 1500); IPv6 needs 1280\n"
 	"  --pcap FILE         record every frame the stack sends and receives\n"
 	"  --trace             print every frame, tcpdump style, to stderr\n"
 	"  --impair SPEC       impair frames both ways: loss=P%,delay=Dms,jitter=Jms,\n"
@@ -372,7 +372,6 @@ static bool is_valued(const char *name)
 
 static int take_valued(struct netopts *o, const char *cmd, const char *opt, const char *v)
 {
-	uint64_t n;
 	if (!strcmp(opt, "--tap")) {
 		if (!*v || strlen(v) > 15)
 			return tool_usage_error(cmd,
@@ -403,13 +402,8 @@ static int take_valued(struct netopts *o, const char *cmd, const char *opt, cons
 		o->have_mac = true;
 		return 0;
 	}
-	if (!strcmp(opt, "--mtu")) {
-		/* RFC 791's minimum to the stack's largest frame. */
-		if (!parse_uint(v, 9000, &n) || n < 68)
-			return tool_usage_error(cmd, "--mtu wants 68 to 9000, not '%s'", v);
-		o->mtu = (unsigned)n;
-		return 0;
-	}
+	if (!strcmp(opt, "--mtu"))
+		return tool_parse_mtu(cmd, v, &o->mtu);
 	if (!strcmp(opt, "--pcap")) {
 		if (!*v)
 			return tool_usage_error(cmd, "--pcap wants a file name");
@@ -473,11 +467,11 @@ int netopts_finish(struct netopts *o, const char *cmd)
 		return tool_usage_error(cmd, "--gw must be on the link of --ip (/%u)",
 					(unsigned)o->prefix);
 	/* RFC 8200 §5: IPv6 needs a link MTU of 1280 or more. */
-	if (o->have_ip6 && o->mtu && o->mtu < 1280)
+	if (o->have_ip6 && o->mtu && o->mtu < TOOL_MTU_MIN6)
 		return tool_usage_error(cmd,
-					"--mtu %u is below 1280, the least IPv6 needs "
+					"--mtu %u is below %d, the least IPv6 needs "
 					"(RFC 8200 §5), and --ip6 is given",
-					o->mtu);
+					o->mtu, TOOL_MTU_MIN6);
 	if (o->have_gw6 && !o->have_ip6)
 		return tool_usage_error(cmd, "an IPv6 --gw needs --ip6 (a link-local address "
 					     "alone reaches no other link)");

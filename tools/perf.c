@@ -285,14 +285,8 @@ static int parse_valued(struct perf_args *a, const char *opt, const char *v)
 			return tool_usage_error("perf", "--seed wants a whole number, not '%s'", v);
 		return 0;
 	}
-	if (!strcmp(opt, "--mtu")) {
-		uint64_t m;
-		/* The stack's interfaces take 68 (RFC 791) to 9000 (its frame size). */
-		if (!parse_uint(v, 9000, &m) || m < 68)
-			return tool_usage_error("perf", "--mtu wants 68 to 9000, not '%s'", v);
-		a->mtu = (unsigned)m;
-		return 0;
-	}
+	if (!strcmp(opt, "--mtu"))
+		return tool_parse_mtu("perf", v, &a->mtu);
 	if (!strcmp(opt, "--time-limit")) {
 		rc = parse_num_opt(opt, v, 0.001, 1e9, &d);
 		a->time_limit = (uint64_t)llround(d * 1e9);
@@ -346,6 +340,11 @@ static int parse_args(struct perf_args *a, int argc, char **argv)
 	if (!a->sim)
 		return tool_usage_error("perf", "only the simulated link exists for now: use --sim "
 						"(real devices come later)");
+	if (a->ipv6 && a->mtu < TOOL_MTU_MIN6)
+		return tool_usage_error("perf",
+					"--mtu %u is below %d, the least IPv6 needs (RFC 8200 §5), "
+					"and --ipv6 is given",
+					a->mtu, TOOL_MTU_MIN6);
 	if (a->queue && !a->rate_bps)
 		return tool_usage_error("perf", "--queue needs --rate: the queue sits behind the "
 						"rate limit");
@@ -1026,7 +1025,7 @@ static void usage(void)
 	       "  --queue BYTES       drop-tail queue behind the rate limit (one BDP, >= 64 KiB)\n"
 	       "  --buf BYTES         socket buffers (2 BDP, 256 KiB .. 64 MiB)\n"
 	       "  --cc NAME           congestion control\n"
-	       "  --mtu N             IP MTU (1500)\n"
+	       "  --mtu N             IP MTU, 68 to 65535 (1500); 1280 or more with --ipv6\n"
 	       "  --seed N            seeds the link, the stacks and the data (1)\n"
 	       "  --time-limit S      virtual seconds before giving up\n"
 	       "  --reverse           B sends to A\n"

@@ -1,6 +1,8 @@
 /* ustcp.c — the `ustcp` command: one program, one subcommand per tool. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -31,6 +33,26 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n(see 'ustcp help')\n");
 	return 2;
+}
+
+int tool_parse_mtu(const char *cmd, const char *v, unsigned *mtu)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = *v >= '0' && *v <= '9' ? strtoul(v, &end, 10) : 0;
+	if (*v < '0' || *v > '9' || *end)
+		return tool_usage_error(cmd, "--mtu wants a number of bytes, %d to %d, not '%s'",
+					TOOL_MTU_MIN, TOOL_MTU_MAX, v);
+	if (errno || n > TOOL_MTU_MAX)
+		return tool_usage_error(cmd, "--mtu %s is above %d, the largest IP packet", v,
+					TOOL_MTU_MAX);
+	if (n < TOOL_MTU_MIN)
+		return tool_usage_error(cmd,
+					"--mtu %s is below %d, the least a link carries "
+					"(RFC 791)",
+					v, TOOL_MTU_MIN);
+	*mtu = (unsigned)n;
+	return 0;
 }
 
 static int cmd_help(int argc, char **argv)

@@ -16,7 +16,9 @@ struct ustcp_config {
 	uint32_t sndbuf;         /* default bytes per connection send buffer (256 KiB) */
 	uint32_t rcvbuf;         /* default bytes per connection receive buffer (256 KiB) */
 	uint32_t max_sockbuf;    /* largest buffer a socket may ask for (64 MiB) */
-	uint16_t mtu;            /* IP MTU of the interfaces */
+	/* IP MTU of the interfaces: 68 (RFC 791) to 65535; below IPv6's 1280
+	 * (RFC 8200 §5) an interface carries IPv4 only. */
+	uint16_t mtu;
 	uint16_t default_mss;    /* send MSS towards an IPv4 peer that sends no MSS option
 			       * (RFC 9293 MUST-15: 536; IPv6 peers get 1220) */
 	uint64_t msl;            /* maximum segment lifetime; TIME-WAIT is 2*MSL */

@@ -44,9 +44,11 @@ struct ustcp_sim *ustcp_sim_new(uint64_t seed);
 void ustcp_sim_free(struct ustcp_sim *sim); /* does not free the stacks */
 
 /* Add a stack to the link: creates an interface on it with this MAC and
- * address (prefix /24) and the IPv6 address ustcp_sim_ip6(ip) (prefix /64),
- * wires its transmit to the sim, and fills static neighbour entries (IPv4,
- * IPv6 and link-local) for every other port. Returns the port number. */
+ * address (prefix /24) and the IPv6 address ustcp_sim_ip6(ip) (prefix /64;
+ * none when the stack's MTU is below IPv6's 1280), of the stack's config
+ * MTU, wires its transmit to the sim, and fills static neighbour entries
+ * (IPv4, IPv6 and link-local) for every other port. Returns the port
+ * number. */
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip);
 /* The IPv6 address of the port with IPv4 address ip: fd00::a.b.c.d. */

@@ -91,6 +91,15 @@ int ustcp_abort(struct ustcp_sock *k);
 int ustcp_sock_state(const struct ustcp_sock *k);
 /* The error that ended the connection (negative errno) or 0. */
 int ustcp_sock_error(const struct ustcp_sock *k);
+/* The error to report now, as Linux's getsockopt(SO_ERROR): the error that
+ * ended the connection if there is one (it stays), else the soft error not
+ * yet taken (then 0 until another comes), else 0. A soft error (RFC 1122
+ * §4.2.3.9) is one the connection carries on through: an ICMP "host" or
+ * "network unreachable", or the next hop not answering ARP or neighbour
+ * discovery; USTCP_EV_ERROR says one came. If the connection then times
+ * out, it ends with the last soft error instead of -ETIMEDOUT (taking it
+ * here does not change that); data acknowledged again clears it. */
+int ustcp_sock_take_error(struct ustcp_sock *k);
 size_t ustcp_sock_readable(const struct ustcp_sock *k); /* bytes ready to read */
 size_t ustcp_sock_writable(const struct ustcp_sock *k); /* free send buffer */
 int ustcp_sock_eof(const struct ustcp_sock *k);         /* peer's FIN has been read to */
@@ -120,7 +129,9 @@ struct ustcp_sock_info {
 	uint64_t bytes_acked, bytes_received; /* payload, cumulative */
 	uint64_t segs_out, segs_in;
 	uint64_t conn_id;
-	char cc[16]; /* congestion control name */
+	char cc[16];    /* congestion control name */
+	int soft_error; /* the last soft error since data was last acknowledged, or 0
+			 * (see ustcp_sock_take_error; reading it here takes nothing) */
 };
 void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
 
@@ -170,6 +181,7 @@ long ustcp_sock_urgent(const struct ustcp_sock *k);
 #define USTCP_EV_WRITABLE 2u
 #define USTCP_EV_ACCEPT 4u /* a listener has a completed connection */
 #define USTCP_EV_STATE 8u  /* the state changed (e.g. connected, closed) */
+#define USTCP_EV_ERROR 16u /* a soft error came (ustcp_sock_take_error) */
 typedef void (*ustcp_event_fn)(void *ctx, struct ustcp_sock *k, unsigned events);
 void ustcp_set_event_handler(struct ustcp_stack *s, ustcp_event_fn fn, void *ctx);
 void ustcp_sock_set_user(struct ustcp_sock *k, void *user);

@@ -51,7 +51,9 @@ struct ustcp_iface_config {
 	uint8_t ip6[16];      /* all zero: none */
 	uint8_t prefix6_len;  /* on-link prefix of ip6 */
 	uint8_t gateway6[16]; /* all zero: none */
-	uint16_t mtu;         /* 0: the stack's config mtu */
+	/* 68..65535; 0: the stack's config mtu. Below 1280 the interface has
+	 * no IPv6 (ip6 and gateway6 must be zero). */
+	uint16_t mtu;
 	ustcp_transmit_fn transmit;
 	void *transmit_ctx;
 	/* A driver with offloads gives transmit_meta (used instead of
@@ -65,13 +67,16 @@ struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg);
 void ustcp_stack_free(struct ustcp_stack *s);
 const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s);
 
-/* Returns the interface index (>= 0) or a negative errno. */
+/* Returns the interface index (>= 0) or a negative errno: -EINVAL for a
+ * bad address or MTU, -ENOMEM when the transmit slots could not grow to an
+ * MTU above the config's. */
 int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic);
 /* A static neighbour entry (ARP is used for the rest). */
 int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_t mac[6]);
 /* The same for IPv6 (neighbour discovery is used for the rest). */
 int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], const uint8_t mac[6]);
-/* The interface's IPv6 link-local address (fe80::/64 from its MAC). */
+/* The interface's IPv6 link-local address (fe80::/64 from its MAC);
+ * -EADDRNOTAVAIL on an IPv4-only interface (MTU below 1280). */
 int ustcp_iface_linklocal6(const struct ustcp_stack *s, int iface, uint8_t out[16]);
 /* Announce the interface's addresses, e.g. at start: an RFC 5227 ARP
  * announcement, and an unsolicited neighbour advertisement for each IPv6
@@ -112,6 +117,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(icmp_out, "ICMP messages sent")                                                  \
 	X(icmp6_in, "ICMPv6 messages received")                                            \
 	X(icmp6_out, "ICMPv6 messages sent")                                               \
+	X(icmp6_errors_out, "ICMPv6 errors sent (parameter problem)")                      \
+	X(icmp6_errors_limited, "ICMPv6 errors not sent: rate limit (RFC 4443 §2.4 (f))")  \
 	X(nd_ns_in, "neighbour solicitations received")                                    \
 	X(nd_ns_out, "neighbour solicitations sent")                                       \
 	X(nd_na_in, "neighbour advertisements received")                                   \
@@ -141,6 +148,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_ooo_segments, "segments queued out of order")                                \
 	X(tcp_pmtu_updates, "segment sizes lowered by ICMP frag. needed / packet too big") \
 	X(tcp_icmp_soft_errors, "ICMP errors kept as soft errors of a connection")         \
+	X(tcp_neigh_unreachable, "connections told their next hop did not answer ARP/ND")  \
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)") \
 	X(tcp_tlp_probes, "tail loss probes sent (RFC 8985 §7)")                           \
 	X(tcp_tlp_recoveries, "losses a tail loss probe repaired")                         \

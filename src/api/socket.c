@@ -367,6 +367,15 @@ int ustcp_abort(struct ustcp_sock *k)
 
 int ustcp_sock_state(const struct ustcp_sock *k) { return k->state; }
 int ustcp_sock_error(const struct ustcp_sock *k) { return k->error; }
+int ustcp_sock_take_error(struct ustcp_sock *k)
+{
+	if (k->error)
+		return k->error;
+	if (!k->soft_error_untaken)
+		return 0;
+	k->soft_error_untaken = false;
+	return k->soft_error;
+}
 size_t ustcp_sock_readable(const struct ustcp_sock *k) { return k->rcvbuf.len; }
 size_t ustcp_sock_writable(const struct ustcp_sock *k)
 {
@@ -419,6 +428,7 @@ void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->segs_out = k->segs_out;
 	info->segs_in = k->segs_in;
 	info->conn_id = k->id;
+	info->soft_error = k->soft_error;
 	if (k->cc)
 		snprintf(info->cc, sizeof(info->cc), "%s", k->cc->name);
 }

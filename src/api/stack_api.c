@@ -10,14 +10,15 @@
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
+/* The MTU: 68 bytes every IPv4 link carries (RFC 791) up to the 65535 its
+ * 16 bits hold. */
 static bool config_valid(const struct ustcp_config *c)
 {
 	return c->max_conns > 0 && c->conn_hash_size > 0 &&
 	       (c->conn_hash_size & (c->conn_hash_size - 1)) == 0 && c->sndbuf > 0 &&
-	       c->rcvbuf > 0 && c->mtu >= 576 && c->mtu <= 9000 && c->default_mss >= 64 &&
-	       c->tx_queue > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
-	       c->max_sockbuf >= c->sndbuf && c->max_sockbuf >= c->rcvbuf &&
-	       c->max_sockbuf <= (1u << 30) && c->ack_delay > 0 &&
+	       c->rcvbuf > 0 && c->mtu >= 68 && c->default_mss >= 64 && c->tx_queue > 0 &&
+	       c->rto_min > 0 && c->rto_max >= c->rto_min && c->max_sockbuf >= c->sndbuf &&
+	       c->max_sockbuf >= c->rcvbuf && c->max_sockbuf <= (1u << 30) && c->ack_delay > 0 &&
 	       c->ack_delay <= 500 * USTCP_NS_PER_MS && c->initial_window > 0 &&
 	       c->keepalive_cnt > 0 && c->keepalive_cnt <= 255 && tcp_cc_find(c->cc) &&
 	       c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;
@@ -41,7 +42,9 @@ struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg)
 	rng_seed(&s->rng, cfg->seed);
 	tw_init(&s->wheel, 0);
 	s->notice_tail = &s->notice_head;
-	s->frame_cap = ETH_HLEN + 9000u;
+	/* A slot holds one frame of the configured MTU; an interface with a
+	 * larger one (or TSO) grows them (ustcp_iface_add). */
+	s->frame_cap = ETH_HLEN + (size_t)cfg->mtu;
 	s->txq = calloc(cfg->tx_queue, sizeof(*s->txq));
 	if (!s->txq)
 		goto fail;

@@ -4,9 +4,13 @@
  * IPv4 and IPv6 neighbours share one table and one policy, the RFC 1122
  * §2.3.2.1 one: an entry is used until it goes stale, then asked for again
  * (unicast, while still in use: RFC 4861 §7.3.3's DELAY/PROBE in short) and
- * forgotten if nobody confirms it. A frame for a neighbour not yet known
- * waits in a small shared queue while the request goes out; a timer drops
- * (and counts) what waited too long even if nothing else happens. */
+ * forgotten if nobody confirms it. A neighbour not yet known gets an
+ * incomplete entry while it is asked for, once a second (RFC 4861 §7.2.2);
+ * frames for it wait in a small shared queue. When 3 s pass without an
+ * answer, resolution has failed: the frames for it are dropped (counted)
+ * and TCP is told, for every connection sending through that neighbour, not
+ * only those with a frame still queued (a full queue pushes the oldest
+ * out). One timer asks, gives up and drops, even if nothing else happens. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 
 #include "core/util.h"
 #include "net/net.h"
+#include "tcp/tcp.h"
 
 struct neigh *neigh_find(struct net *n, const struct ipaddr *ip)
 {
@@ -23,59 +28,111 @@ struct neigh *neigh_find(struct net *n, const struct ipaddr *ip)
 	return NULL;
 }
 
+bool neigh_resolving(struct net *n, const struct ipaddr *ip)
+{
+	const struct neigh *e = neigh_find(n, ip);
+	if (e && e->incomplete)
+		return true;
+	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+		if (n->pending[i].used && ip_eq(&n->pending[i].hop, ip))
+			return true;
+	return false;
+}
+
+/* A free entry, or a dynamic one taken round-robin from a full table;
+ * NULL when every entry is static. */
+static struct neigh *neigh_alloc(struct net *n)
+{
+	for (int i = 0; i < NET_NEIGH_MAX; i++)
+		if (!n->neigh[i].used)
+			return &n->neigh[i];
+	for (int i = 0; i < NET_NEIGH_MAX; i++) {
+		struct neigh *v = &n->neigh[n->neigh_next++ % NET_NEIGH_MAX];
+		if (!v->is_static)
+			return v;
+	}
+	return NULL;
+}
+
 static void pending_drop(struct ustcp_stack *s, struct neigh_pending *q)
 {
 	stack_drop(s, ip_is4(&q->hop) ? USTCP_DROP_arp_unresolved : USTCP_DROP_nd_unresolved);
 	q->used = false;
 }
 
-/* Arm the timer for the oldest frame still waiting. */
-static void pending_rearm(struct ustcp_stack *s)
+/* Arm the timer for what comes first: the next request for, or the
+ * failure of, an incomplete entry, or a frame that waited too long (one
+ * whose entry a full table gave away). */
+static void resolve_rearm(struct ustcp_stack *s)
 {
 	struct net *n = s->net;
-	uint64_t oldest = UINT64_MAX;
+	uint64_t at = UINT64_MAX;
+	for (int i = 0; i < NET_NEIGH_MAX; i++) {
+		const struct neigh *e = &n->neigh[i];
+		if (e->used && e->incomplete)
+			at = MIN(at, MIN(e->asked + NET_ARP_RETRY, e->since + NET_ARP_WAIT));
+	}
 	for (int i = 0; i < NET_NEIGH_PENDING; i++)
-		if (n->pending[i].used && n->pending[i].since < oldest)
-			oldest = n->pending[i].since;
-	if (oldest == UINT64_MAX)
-		tw_cancel(&s->wheel, &n->t_pending);
+		if (n->pending[i].used)
+			at = MIN(at, n->pending[i].since + NET_ARP_WAIT + 1);
+	if (at == UINT64_MAX)
+		tw_cancel(&s->wheel, &n->t_resolve);
 	else
-		tw_arm(&s->wheel, &n->t_pending, oldest + NET_ARP_WAIT + 1);
+		tw_arm(&s->wheel, &n->t_resolve, at);
 }
 
-static void pending_expire(struct tw_timer *t, uint64_t now)
+/* RFC 4861 §7.2.2 (and RFC 1122 §2.3.2.1 for ARP): no answer came, so
+ * address resolution of hop has failed. Its frames are dropped and TCP
+ * learns it (RFC 1122 §4.2.3.9); the next frame for hop starts again. */
+static void neigh_failed(struct ustcp_stack *s, int iface, struct ipaddr hop)
 {
-	struct net *n = container_of(t, struct net, t_pending);
+	struct net *n = s->net;
+	struct neigh *e = neigh_find(n, &hop);
+	if (e && e->incomplete)
+		e->used = false;
+	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+		if (n->pending[i].used && ip_eq(&n->pending[i].hop, &hop))
+			pending_drop(s, &n->pending[i]);
+	tcp_neigh_unreachable(s, iface, &hop);
+}
+
+static void resolve_fire(struct tw_timer *t, uint64_t now)
+{
+	struct net *n = container_of(t, struct net, t_resolve);
 	struct ustcp_stack *s = n->stack;
 	(void)now;
 	stack_event_begin(s);
+	for (int i = 0; i < NET_NEIGH_MAX; i++) {
+		struct neigh *e = &n->neigh[i];
+		if (!e->used || !e->incomplete)
+			continue;
+		if (s->now - e->since >= NET_ARP_WAIT) {
+			neigh_failed(s, e->iface, e->ip);
+		} else if (s->now - e->asked >= NET_ARP_RETRY) {
+			e->asked = s->now;
+			net_solicit(s, e->iface, &e->ip, NULL);
+		}
+	}
 	for (int i = 0; i < NET_NEIGH_PENDING; i++)
 		if (n->pending[i].used && s->now - n->pending[i].since > NET_ARP_WAIT)
-			pending_drop(s, &n->pending[i]);
-	pending_rearm(s);
+			neigh_failed(s, n->pending[i].iface, n->pending[i].hop);
+	resolve_rearm(s);
 	stack_event_end(s);
 }
 
 void neigh_init(struct ustcp_stack *s)
 {
 	s->net->stack = s;
-	tw_timer_init(&s->net->t_pending, pending_expire);
+	tw_timer_init(&s->net->t_resolve, resolve_fire);
 }
 
-/* Send the frames that waited for this neighbour; drop those that waited
- * too long (for anyone). */
+/* Send the frames that waited for this neighbour. */
 static void neigh_flush(struct ustcp_stack *s, const struct neigh *e)
 {
 	struct net *n = s->net;
 	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
 		struct neigh_pending *q = &n->pending[i];
-		if (!q->used)
-			continue;
-		if (s->now - q->since > NET_ARP_WAIT) {
-			pending_drop(s, q);
-			continue;
-		}
-		if (!ip_eq(&q->hop, &e->ip))
+		if (!q->used || !ip_eq(&q->hop, &e->ip))
 			continue;
 		struct txbuf *tb = stack_tx_begin(s);
 		memcpy(tb->buf, q->frame, q->len);
@@ -86,31 +143,22 @@ static void neigh_flush(struct ustcp_stack *s, const struct neigh *e)
 		stack_tx_commit(s, tb);
 		q->used = false;
 	}
-	pending_rearm(s);
+	resolve_rearm(s);
 }
 
-/* Learn or refresh a mapping; static entries are never overwritten. */
+/* Learn or refresh a mapping; static entries are never overwritten. An
+ * incomplete entry takes the first answer, whatever the flags. */
 void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, const uint8_t mac[6],
 		  unsigned how)
 {
 	struct net *n = s->net;
 	struct neigh *e = neigh_find(n, ip);
-	bool create = how & NEIGH_CREATE, is_static = how & NEIGH_STATIC, fresh = !e;
-	if (e && !e->is_static && !(how & NEIGH_OVERRIDE) && memcmp(e->mac, mac, 6) != 0)
+	bool create = how & NEIGH_CREATE, is_static = how & NEIGH_STATIC;
+	bool fresh = !e || e->incomplete;
+	if (e && !fresh && !e->is_static && !(how & NEIGH_OVERRIDE) && memcmp(e->mac, mac, 6) != 0)
 		return; /* RFC 4861 §7.2.5: without Override a known address stays */
 	if (!e) {
-		if (!create)
-			return;
-		for (int i = 0; i < NET_NEIGH_MAX && !e; i++)
-			if (!n->neigh[i].used)
-				e = &n->neigh[i];
-		/* Table full: replace dynamic entries round-robin. */
-		for (int i = 0; i < NET_NEIGH_MAX && !e; i++) {
-			struct neigh *v = &n->neigh[n->neigh_next++ % NET_NEIGH_MAX];
-			if (!v->is_static)
-				e = v;
-		}
-		if (!e)
+		if (!create || !(e = neigh_alloc(n)))
 			return;
 		e->is_static = false;
 		e->asked = 0;
@@ -118,6 +166,7 @@ void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, con
 	if (e->is_static && !is_static)
 		return;
 	e->used = true;
+	e->incomplete = false;
 	e->ip = *ip;
 	memcpy(e->mac, mac, 6);
 	e->iface = iface;
@@ -150,7 +199,8 @@ int ustcp_neigh_add(struct ustcp_stack *s, int iface, ustcp_ip4 ip, const uint8_
 int ustcp_neigh_add6(struct ustcp_stack *s, int iface, const uint8_t ip6[16], const uint8_t mac[6])
 {
 	struct ipaddr a = ip_from6(ip6);
-	if (ip6_is_multicast(a.b) || ip_is4(&a))
+	if (ip6_is_multicast(a.b) || ip_is4(&a) ||
+	    (iface >= 0 && iface < s->n_ifaces && !net_iface_has_ipv6(&s->ifaces[iface])))
 		return -EINVAL;
 	return neigh_add(s, iface, &a, mac);
 }
@@ -160,7 +210,9 @@ struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr
 	(void)iface;
 	*probe = false;
 	struct neigh *nb = neigh_find(s->net, hop);
-	if (!nb || nb->is_static)
+	if (!nb || nb->incomplete)
+		return NULL;
+	if (nb->is_static)
 		return nb;
 	uint64_t age = s->now - nb->confirmed;
 	if (age > NET_ARP_EXPIRE) {
@@ -182,23 +234,39 @@ void net_neigh_revalidate(struct ustcp_stack *s, const struct ipaddr *dst)
 		return;
 	struct ipaddr hop = net_next_hop(s, iface, dst);
 	struct neigh *nb = neigh_find(s->net, &hop);
-	if (nb && !nb->is_static)
+	if (nb && !nb->is_static && !nb->incomplete)
 		net_solicit(s, iface, &hop, NULL);
 }
 
+/* Begin asking for hop (RFC 4861 §7.2.2: an INCOMPLETE entry, and a
+ * request at once) unless that is under way. */
+static void neigh_resolve(struct ustcp_stack *s, int iface, const struct ipaddr *hop)
+{
+	struct net *n = s->net;
+	if (neigh_find(n, hop))
+		return; /* being asked for (a known one would not be waited for) */
+	struct neigh *e = neigh_alloc(n);
+	if (e) {
+		memset(e, 0, sizeof(*e));
+		e->used = true;
+		e->incomplete = true;
+		e->ip = *hop;
+		e->iface = iface;
+		e->since = e->asked = s->now;
+	}
+	/* Without an entry (every one static) the frame's own wait bounds the
+	 * asking. */
+	net_solicit(s, iface, hop, NULL);
+}
+
 /* A full queue drops its oldest frame. One request per second per
- * neighbour while frames wait (RFC 1122 §2.3.2.1, RFC 4861 §7.2.2). */
+ * neighbour while it is asked for (RFC 1122 §2.3.2.1, RFC 4861 §7.2.2). */
 int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop)
 {
 	struct net *n = s->net;
 	struct neigh_pending *slot = NULL;
-	bool asked = false;
 	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
 		struct neigh_pending *q = &n->pending[i];
-		if (q->used && s->now - q->since > NET_ARP_WAIT)
-			pending_drop(s, q); /* waited long enough */
-		if (q->used && q->asked && ip_eq(&q->hop, hop) && s->now - q->since < NET_ARP_RETRY)
-			asked = true;
 		if (!slot || (slot->used && (!q->used || q->since < slot->since)))
 			slot = q;
 	}
@@ -214,11 +282,10 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 	slot->iface = tb->iface;
 	slot->hop = *hop;
 	slot->used = true;
-	slot->asked = !asked;
 	slot->since = s->now;
-	pending_rearm(s);
 	stat_inc(s, ip_is4(hop) ? USTCP_C_arp_queued : USTCP_C_nd_queued);
-	if (!asked)
-		net_solicit(s, tb->iface, hop, NULL);
+	/* Only now: the request must not take the slot the frame was in. */
+	neigh_resolve(s, tb->iface, hop);
+	resolve_rearm(s);
 	return 0;
 }

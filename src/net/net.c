@@ -20,6 +20,7 @@ int net_create(struct ustcp_stack *s)
 	if (!s->net)
 		return -ENOMEM;
 	neigh_init(s);
+	s->net->icmp6_err_tokens = NET_ICMP6_ERR_BURST;
 	return 0;
 }
 
@@ -27,7 +28,7 @@ void net_destroy(struct ustcp_stack *s)
 {
 	if (!s->net)
 		return;
-	tw_cancel(&s->wheel, &s->net->t_pending);
+	tw_cancel(&s->wheel, &s->net->t_resolve);
 	for (int i = 0; i < NET_NEIGH_PENDING; i++)
 		free(s->net->pending[i].frame);
 	ip_frag_destroy(s->net->frags);
@@ -35,8 +36,10 @@ void net_destroy(struct ustcp_stack *s)
 	s->net = NULL;
 }
 
-/* TSO: every transmit slot must hold a 64 KiB IP datagram. Called while
- * setting up, when no frame is queued. */
+/* Transmit slots (and the frames held for a neighbour) hold the largest
+ * frame an interface sends: its MTU, or with TSO a 64 KiB IP datagram.
+ * They grow only as far as an interface asks, so a stack of small links
+ * keeps small slots. Called while setting up, outside any event. */
 static int grow_frames(struct ustcp_stack *s, size_t cap)
 {
 	if (s->frame_cap >= cap)
@@ -48,9 +51,11 @@ static int grow_frames(struct ustcp_stack *s, size_t cap)
 		s->txq[i].buf = b;
 	}
 	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
-		free(s->net->pending[i].frame); /* reallocated at the new size */
-		s->net->pending[i].frame = NULL;
-		s->net->pending[i].used = false;
+		struct neigh_pending *q = &s->net->pending[i];
+		uint8_t *b = q->frame ? realloc(q->frame, cap) : NULL;
+		if (q->frame && !b)
+			return -ENOMEM;
+		q->frame = b;
 	}
 	s->frame_cap = cap;
 	return 0;
@@ -67,7 +72,13 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	if ((!ip_is_any(&ip6) && (ip_is4(&ip6) || ip6_is_multicast(ip6.b))) ||
 	    (!ip_is_any(&gw6) && (ip_is4(&gw6) || ip6_is_multicast(gw6.b))))
 		return -EINVAL;
-	if ((ic->offloads & USTCP_OFFLOAD_TSO) && grow_frames(s, ETH_HLEN + NET_TSO_MAX) < 0)
+	uint16_t mtu = ic->mtu ? ic->mtu : s->cfg.mtu;
+	/* RFC 791: 68 bytes; RFC 8200 §5: IPv6 needs 1280, so a smaller link
+	 * carries IPv4 alone and an IPv6 address on it is an error. */
+	if (mtu < 68 || (mtu < NET_IPV6_MIN_MTU && (!ip_is_any(&ip6) || !ip_is_any(&gw6))))
+		return -EINVAL;
+	size_t frame = ETH_HLEN + (size_t)((ic->offloads & USTCP_OFFLOAD_TSO) ? NET_TSO_MAX : mtu);
+	if (grow_frames(s, frame) < 0)
 		return -ENOMEM;
 	struct iface *ifc = &s->ifaces[s->n_ifaces];
 	memcpy(ifc->mac, ic->mac, 6);
@@ -75,22 +86,22 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	ifc->prefix_len = ic->prefix_len;
 	ifc->gateway = ntohl(ic->gateway);
 	/* RFC 4291 App. A / RFC 4862 §5.3: fe80::/64 with the modified EUI-64
-	 * interface identifier made from the MAC. */
+	 * interface identifier made from the MAC (none on an IPv4-only link). */
 	memset(&ifc->ip6_ll, 0, sizeof(ifc->ip6_ll));
-	ifc->ip6_ll.b[0] = 0xfe;
-	ifc->ip6_ll.b[1] = 0x80;
-	ifc->ip6_ll.b[8] = ic->mac[0] ^ 0x02;
-	ifc->ip6_ll.b[9] = ic->mac[1];
-	ifc->ip6_ll.b[10] = ic->mac[2];
-	ifc->ip6_ll.b[11] = 0xff;
-	ifc->ip6_ll.b[12] = 0xfe;
-	memcpy(&ifc->ip6_ll.b[13], ic->mac + 3, 3);
+	if (mtu >= NET_IPV6_MIN_MTU) {
+		ifc->ip6_ll.b[0] = 0xfe;
+		ifc->ip6_ll.b[1] = 0x80;
+		ifc->ip6_ll.b[8] = ic->mac[0] ^ 0x02;
+		ifc->ip6_ll.b[9] = ic->mac[1];
+		ifc->ip6_ll.b[10] = ic->mac[2];
+		ifc->ip6_ll.b[11] = 0xff;
+		ifc->ip6_ll.b[12] = 0xfe;
+		memcpy(&ifc->ip6_ll.b[13], ic->mac + 3, 3);
+	}
 	ifc->ip6 = ip6;
 	ifc->prefix6_len = ic->prefix6_len;
 	ifc->gateway6 = gw6;
-	ifc->mtu = ic->mtu ? ic->mtu : s->cfg.mtu;
-	if ((size_t)ifc->mtu + ETH_HLEN > s->frame_cap || ifc->mtu < 68)
-		return -EINVAL;
+	ifc->mtu = mtu;
 	ifc->transmit = ic->transmit;
 	ifc->transmit_ctx = ic->transmit_ctx;
 	ifc->transmit_meta = ic->transmit_meta;
@@ -102,6 +113,8 @@ int ustcp_iface_linklocal6(const struct ustcp_stack *s, int iface, uint8_t out[1
 {
 	if (iface < 0 || iface >= s->n_ifaces)
 		return -EINVAL;
+	if (!net_iface_has_ipv6(&s->ifaces[iface]))
+		return -EADDRNOTAVAIL;
 	memcpy(out, s->ifaces[iface].ip6_ll.b, 16);
 	return 0;
 }
@@ -165,6 +178,17 @@ struct ipaddr net_next_hop(const struct ustcp_stack *s, int iface, const struct 
 	if (ip_is4(dst))
 		return on_link(ifc, ip_v4(dst)) ? *dst : ip_from4(ifc->gateway);
 	return net_on_link6(ifc, dst) ? *dst : ifc->gateway6;
+}
+
+bool net_goes_via(const struct ustcp_stack *s, const struct ipaddr *dst, int iface,
+		  const struct ipaddr *hop)
+{
+	int i;
+	struct ipaddr src;
+	if (net_route(s, dst, &i, &src) < 0 || i != iface)
+		return false;
+	struct ipaddr next = net_next_hop(s, i, dst);
+	return ip_eq(&next, hop);
 }
 
 uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst)
@@ -457,16 +481,19 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 	net_deliver(s, &pkt, ih.proto);
 }
 
-void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
+bool net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto)
 {
-	if (proto == IPPROTO_TCP_)
+	if (proto == IPPROTO_TCP_) {
 		tcp_input(s, p);
-	else if (proto == IPPROTO_ICMP_ && !p->v6)
+	} else if (proto == IPPROTO_ICMP_ && !p->v6) {
 		icmp_input(s, p);
-	else if (proto == IPPROTO_ICMPV6_ && p->v6)
+	} else if (proto == IPPROTO_ICMPV6_ && p->v6) {
 		icmp6_input(s, p);
-	else
+	} else {
 		stack_drop(s, USTCP_DROP_ip_unknown_proto);
+		return false;
+	}
+	return true;
 }
 
 void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len)
@@ -494,7 +521,7 @@ void net_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t le
 		ipv4_input(s, iface, p, plen);
 		break;
 	case ETHERTYPE_IPV6:
-		ipv6_input(s, iface, p, plen);
+		ipv6_input(s, iface, p, plen, eh.dst[0] & 1); /* the group bit */
 		break;
 	default:
 		stack_drop(s, USTCP_DROP_eth_unknown_type);

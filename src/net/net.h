@@ -19,7 +19,14 @@
 #define NET_HDR_ROOM4 (14 + 20)
 #define NET_HDR_ROOM6 (14 + 40)
 #define NET_NEIGH_MAX 64
-#define NET_TSO_MAX 65535 /* largest IP datagram a TSO driver is given */
+#define NET_TSO_MAX 65535     /* largest IP datagram a TSO driver is given */
+#define NET_IPV6_MIN_MTU 1280 /* RFC 8200 §5: a link with less carries IPv4 only */
+
+/* IPv6 runs on an interface whose MTU allows it (RFC 8200 §5). */
+static inline bool net_iface_has_ipv6(const struct iface *ifc)
+{
+	return ifc->mtu >= NET_IPV6_MIN_MTU;
+}
 
 /* Bytes in front of the transport header for a packet to dst. */
 static inline size_t net_hdr_room(const struct ipaddr *dst)
@@ -43,26 +50,36 @@ struct net_pkt {
 #define NET_NEIGH_PENDING 16                /* frames waiting for ARP/ND, in all */
 #define NET_ARP_STALE (60 * 1000000000ull)  /* re-ask for a dynamic entry after this */
 #define NET_ARP_EXPIRE (90 * 1000000000ull) /* forget it if still unconfirmed by then */
-#define NET_ARP_WAIT (3 * 1000000000ull)    /* a frame waits this long for an answer */
-#define NET_ARP_RETRY (1000000000ull)       /* one request per neighbour per second */
+/* Resolution gives up this long after its first request (RFC 4861 §7.2.2:
+ * MAX_MULTICAST_SOLICIT 3 x RetransTimer 1 s; about what Linux's ARP
+ * takes), and frames wait no longer than this. */
+#define NET_ARP_WAIT (3 * 1000000000ull)
+#define NET_ARP_RETRY (1000000000ull) /* one request per neighbour per second */
+/* RFC 4443 §2.4 (f): the ICMPv6 errors a stack sends are rate limited, a
+ * token bucket of 10 refilled at 10 a second. */
+#define NET_ICMP6_ERR_BURST 10
+#define NET_ICMP6_ERR_EVERY (100 * 1000000ull)
 
 /* A neighbour: an IPv4 address learned by ARP or an IPv6 one learned by
- * neighbour discovery, in one cache with one expiry policy. */
+ * neighbour discovery, in one cache with one expiry policy. An incomplete
+ * entry is one being asked for (RFC 4861 §7.2.2's INCOMPLETE): no address
+ * yet, never used to send. */
 struct neigh {
 	bool used;
+	bool incomplete;
 	struct ipaddr ip;
 	uint8_t mac[6];
 	int iface;
 	bool is_static;
 	uint64_t confirmed; /* when a reply or request from it was last seen */
 	uint64_t asked;     /* when we last sent a request for it */
+	uint64_t since;     /* incomplete: when the asking began */
 };
 
 /* A frame waiting for its next hop's address (RFC 1122 §2.3.2.2, RFC 4861
  * §7.2.2: queue at least one). */
 struct neigh_pending {
 	bool used;
-	bool asked; /* queueing it sent the request for hop */
 	struct ipaddr hop;
 	int iface;
 	uint64_t since;
@@ -78,7 +95,9 @@ struct net {
 	uint16_t ip_id;
 	uint32_t frag6_id;
 	struct neigh_pending pending[NET_NEIGH_PENDING];
-	struct tw_timer t_pending; /* the oldest waiting frame's deadline */
+	struct tw_timer t_resolve; /* the next request, failed resolution or frame to drop */
+	uint32_t icmp6_err_tokens; /* ICMPv6 errors that may go now */
+	uint64_t icmp6_err_earned; /* when the bucket last gained a token */
 	struct ip_frag frags[IP_FRAG_MAX];
 };
 
@@ -96,6 +115,9 @@ bool net_is_local(const struct ustcp_stack *s, const struct ipaddr *ip);
 uint32_t net_offloads(const struct ustcp_stack *s, const struct ipaddr *dst);
 /* Largest transport payload (link MTU less the IP header) towards dst. */
 uint16_t net_mtu(const struct ustcp_stack *s, const struct ipaddr *dst);
+/* Whether packets to dst leave on iface for the neighbour hop. */
+bool net_goes_via(const struct ustcp_stack *s, const struct ipaddr *dst, int iface,
+		  const struct ipaddr *hop);
 
 /* RFC 1122 §4.2.3.5 R1 "negative advice" (RFC 4861 §7.3.1 upper-layer
  * hints): the transport hears nothing back, so ask again for the next
@@ -113,7 +135,10 @@ int net_output(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *src
 /* ---- internal to net/ ---- */
 extern const uint8_t net_bcast_mac[6];
 /* neigh.c: the cache and the frames waiting on it. */
+/* The entry for ip, incomplete ones included, or NULL. */
 struct neigh *neigh_find(struct net *n, const struct ipaddr *ip);
+/* Whether ip is being asked for (an advertisement of it is wanted). */
+bool neigh_resolving(struct net *n, const struct ipaddr *ip);
 #define NEIGH_CREATE 1u      /* make an entry if there is none */
 #define NEIGH_STATIC 2u      /* a static entry (only those replace static ones) */
 #define NEIGH_OVERRIDE 4u    /* a different MAC replaces the known one */
@@ -122,7 +147,9 @@ void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, con
 		  unsigned how);
 /* The entry to send to, or NULL when the address must be asked for. */
 struct neigh *neigh_usable(struct ustcp_stack *s, int iface, const struct ipaddr *hop, bool *probe);
-/* Keep the frame in tb until hop's address is known, asking for it. */
+/* Keep the frame in tb until hop's address is known, asking for it (once
+ * a second, for NET_ARP_WAIT; then resolution has failed: the frames for
+ * hop are dropped and TCP is told, tcp_neigh_unreachable). */
 int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop);
 void neigh_init(struct ustcp_stack *s);
 /* Ask for hop's link address: ARP or a neighbour solicitation, broadcast
@@ -138,12 +165,14 @@ void net_send_eth(struct ustcp_stack *s, struct txbuf *tb, int iface, const uint
 int net_send_hop(struct ustcp_stack *s, struct txbuf *tb, int iface, const struct ipaddr *hop,
 		 uint16_t type);
 
-/* Hand a packet to its transport (or ICMP). */
-void net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
+/* Hand a packet to its transport (or ICMP); false (counted) when there is
+ * none for proto. */
+bool net_deliver(struct ustcp_stack *s, const struct net_pkt *p, uint8_t proto);
 enum ustcp_drop net_ip_drop_reason(int wire_err);
 
-/* net6.c: IPv6, neighbour discovery (RFC 4861), ICMPv6 (RFC 4443). */
-void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len);
+/* net6.c: IPv6, neighbour discovery (RFC 4861), ICMPv6 (RFC 4443).
+ * link_group: the frame came to a link-layer broadcast or multicast. */
+void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len, bool link_group);
 int net_route6(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
 	       struct ipaddr *src);
 bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip);

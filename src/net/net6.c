@@ -1,8 +1,8 @@
 /* net6.c — IPv6 (RFC 8200) input and output, neighbour discovery (RFC 4861:
  * neighbour solicitation and advertisement; addresses are configured
  * statically, so router discovery and redirects are not used) and ICMPv6
- * (RFC 4443: echo, and errors about our TCP segments, packet too big
- * included, RFC 8201).
+ * (RFC 4443: echo, errors about our TCP segments, packet too big included,
+ * RFC 8201, and the Parameter Problems RFC 8200 asks a host to send).
  *
  * An interface answers for its link-local address (made from its MAC) and
  * its static global address, and listens to the all-nodes group and the
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "net/net.h"
 #include "tcp/tcp.h"
 #include "wire/wire.h"
@@ -23,6 +24,9 @@
 #define ND_NA_OVERRIDE 0x20000000u
 #define ND_HOP_LIMIT 255            /* RFC 4861 §7.1: proves the message is from the link */
 #define ND_LEN (ICMP_HLEN + 16 + 8) /* NS/NA with one link-layer address option */
+#define ICMP6_PARAM_PROBLEM 4
+#define ICMP6_REDIRECT 137
+#define NH_NONE 59 /* RFC 8200 §4.7: nothing follows, nothing to answer */
 
 static const struct ipaddr all_nodes = {{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
 
@@ -60,7 +64,8 @@ bool net_on_link6(const struct iface *ifc, const struct ipaddr *dst)
 
 static bool iface_has6(const struct iface *ifc, const struct ipaddr *a)
 {
-	return ip_eq(&ifc->ip6_ll, a) || (has_global(ifc) && ip_eq(&ifc->ip6, a));
+	return net_iface_has_ipv6(ifc) &&
+	       (ip_eq(&ifc->ip6_ll, a) || (has_global(ifc) && ip_eq(&ifc->ip6, a)));
 }
 
 bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip)
@@ -74,6 +79,8 @@ bool net_is_local6(const struct ustcp_stack *s, const struct ipaddr *ip)
 /* The groups an interface has joined: all-nodes and its solicited-node ones. */
 static bool iface_joined(const struct iface *ifc, const struct ipaddr *g)
 {
+	if (!net_iface_has_ipv6(ifc))
+		return false;
 	if (ip_eq(g, &all_nodes))
 		return true;
 	struct ipaddr m = solicited_node(&ifc->ip6_ll);
@@ -85,16 +92,22 @@ static bool iface_joined(const struct iface *ifc, const struct ipaddr *g)
 
 /* RFC 6724 in short: a link-local destination gets the link-local
  * source, anything else the global address. A link-local destination
- * carries no zone in this API: it is reached over the first interface. */
+ * carries no zone in this API: it is reached over the first interface
+ * that has IPv6. */
 int net_route6(const struct ustcp_stack *s, const struct ipaddr *dst, int *iface,
 	       struct ipaddr *src)
 {
 	if (s->n_ifaces == 0 || ip6_is_multicast(dst->b) || ip_is_any(dst))
 		return -ENETUNREACH;
 	if (ip6_is_linklocal(dst->b)) {
-		*iface = 0;
-		*src = s->ifaces[0].ip6_ll;
-		return 0;
+		for (int i = 0; i < s->n_ifaces; i++) {
+			if (net_iface_has_ipv6(&s->ifaces[i])) {
+				*iface = i;
+				*src = s->ifaces[i].ip6_ll;
+				return 0;
+			}
+		}
+		return -ENETUNREACH;
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->n_ifaces; i++) {
@@ -190,6 +203,8 @@ static void nd_send_na(struct ustcp_stack *s, int iface, const struct ipaddr *ta
 void nd_announce(struct ustcp_stack *s, int iface)
 {
 	const struct iface *ifc = &s->ifaces[iface];
+	if (!net_iface_has_ipv6(ifc))
+		return;
 	nd_send_na(s, iface, &ifc->ip6_ll, &all_nodes, NULL, false);
 	if (has_global(ifc))
 		nd_send_na(s, iface, &ifc->ip6, &all_nodes, NULL, false);
@@ -229,7 +244,8 @@ static void nd_ns_input(struct ustcp_stack *s, const struct net_pkt *p)
 	 * link-layer address. Without it the answer would have to wait for a
 	 * solicitation of our own, in the queue real traffic needs: answer
 	 * only a neighbour we know (as Linux does). */
-	if (!dad && !lla && ip6_is_multicast(p->dst.b) && !neigh_find(s->net, &p->src)) {
+	const struct neigh *known = neigh_find(s->net, &p->src);
+	if (!dad && !lla && ip6_is_multicast(p->dst.b) && (!known || known->incomplete)) {
 		stack_drop(s, USTCP_DROP_nd_malformed);
 		return;
 	}
@@ -261,9 +277,7 @@ static void nd_na_input(struct ustcp_stack *s, const struct net_pkt *p, uint32_t
 	}
 	if (!lla)
 		return; /* nothing to learn */
-	bool wanted = false;
-	for (int i = 0; i < NET_NEIGH_PENDING && !wanted; i++)
-		wanted = s->net->pending[i].used && ip_eq(&s->net->pending[i].hop, &target);
+	bool wanted = neigh_resolving(s->net, &target);
 	neigh_update(s, p->iface, &target, lla,
 		     (wanted ? NEIGH_CREATE : 0) | (flags & ND_NA_OVERRIDE ? NEIGH_OVERRIDE : 0) |
 			     (flags & ND_NA_SOLICITED ? 0 : NEIGH_UNCONFIRMED));
@@ -370,18 +384,88 @@ void icmp6_input(struct ustcp_stack *s, const struct net_pkt *p)
 	stack_drop(s, USTCP_DROP_icmp_ignored); /* router discovery, MLD, ... */
 }
 
-void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
+/* RFC 4443 §2.4 (f): a token bucket for the whole stack. Only what a
+ * packet's own bytes provoke draws on it (no connection state), so what it
+ * shows an observer is only how many such packets came. */
+static bool icmp6_error_allowed(struct ustcp_stack *s)
+{
+	struct net *n = s->net;
+	uint64_t earned = (s->now - n->icmp6_err_earned) / NET_ICMP6_ERR_EVERY;
+	if (n->icmp6_err_tokens + earned >= NET_ICMP6_ERR_BURST) {
+		n->icmp6_err_tokens = NET_ICMP6_ERR_BURST;
+		n->icmp6_err_earned = s->now;
+	} else {
+		n->icmp6_err_tokens += (uint32_t)earned;
+		n->icmp6_err_earned += earned * NET_ICMP6_ERR_EVERY;
+	}
+	if (n->icmp6_err_tokens == 0) {
+		stat_inc(s, USTCP_C_icmp6_errors_limited);
+		return false;
+	}
+	n->icmp6_err_tokens--;
+	return true;
+}
+
+/* RFC 4443 §2.4 (e.1, e.2): never an error about an ICMPv6 error or a
+ * redirect. A type the walk did not reach (a later fragment) is not known
+ * to be one. */
+static bool about_icmp6_error(const uint8_t *p, const struct ipv6_hdr *ih)
+{
+	size_t end = IPV6_HLEN + (size_t)ih->payload_len;
+	if (ih->proto != IPPROTO_ICMPV6_ || (ih->fragment && (ih->frag_off & 0xfff8u)))
+		return false;
+	return ih->hdr_len >= end || p[ih->hdr_len] < 128 || p[ih->hdr_len] == ICMP6_REDIRECT;
+}
+
+/* RFC 4443 §3.4: a Parameter Problem about packet p (from its IPv6 header
+ * on, as ih parsed it) to its source, from the address it was sent to (or
+ * ours, if that was a group: §2.2). to_group: the fault is one of the two
+ * that are answered even when p went to a group (§2.4 (e.3) exceptions). */
+static void icmp6_param_problem(struct ustcp_stack *s, const uint8_t *p, const struct ipv6_hdr *ih,
+				uint8_t code, uint32_t ptr, bool to_group, bool link_group)
+{
+	struct ipaddr dst = ip_from6(ih->src), src = ip_from6(ih->dst);
+	int iface;
+	/* §2.4 (e.3-e.5): not about a packet to a group, IPv6 or link-layer,
+	 * but for those exceptions; (e.6): only to a source that is one node. */
+	if (((ip6_is_multicast(src.b) || link_group) && !to_group) || ip_is_any(&dst) ||
+	    ip6_is_multicast(dst.b) || about_icmp6_error(p, ih))
+		return;
+	if (ip6_is_multicast(src.b) && net_route6(s, &dst, &iface, &src) < 0)
+		return;
+	if (!icmp6_error_allowed(s))
+		return;
+	/* §2.4 (c): as much of p as fits in the minimum MTU. */
+	size_t quote = IPV6_HLEN + (size_t)ih->payload_len;
+	quote = MIN(quote, NET_IPV6_MIN_MTU - IPV6_HLEN - ICMP_HLEN);
+	quote = MIN(quote, s->frame_cap - NET_HDR_ROOM6 - ICMP_HLEN);
+	struct txbuf *tb = stack_tx_begin(s);
+	uint8_t *out = tb->buf + NET_HDR_ROOM6;
+	memcpy(out + ICMP_HLEN, p, quote);
+	struct icmp_hdr h = {.type = ICMP6_PARAM_PROBLEM, .code = code, .rest = ptr};
+	icmp6_emit(&h, out, ICMP_HLEN + quote, src.b, dst.b);
+	if (net_output(s, tb, &src, &dst, IPPROTO_ICMPV6_, ICMP_HLEN + quote) == 0) {
+		stat_inc(s, USTCP_C_icmp6_out);
+		stat_inc(s, USTCP_C_icmp6_errors_out);
+	}
+}
+
+void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len, bool link_group)
 {
 	struct ipv6_hdr ih;
 	stat_inc(s, USTCP_C_ip6_in);
 	int rc = ipv6_parse(p, len, &ih);
-	if (rc < 0) {
+	if (rc < 0 && ih.pp == IPV6_PP_NONE) {
 		stack_drop(s, net_ip_drop_reason(rc));
 		return;
 	}
+	/* A packet RFC 8200 answers is ours to answer only if it came to us
+	 * from a valid source: those checks first. */
 	struct ipaddr src = ip_from6(ih.src), dst = ip_from6(ih.dst);
 	const struct iface *ifc = &s->ifaces[iface];
-	if (ip6_is_multicast(dst.b) ? !iface_joined(ifc, &dst) : !net_is_local6(s, &dst)) {
+	/* An IPv4-only link (MTU below 1280) has no IPv6 address to be for. */
+	if (!net_iface_has_ipv6(ifc) ||
+	    (ip6_is_multicast(dst.b) ? !iface_joined(ifc, &dst) : !net_is_local6(s, &dst))) {
 		stack_drop(s, USTCP_DROP_ip_not_for_us);
 		return;
 	}
@@ -394,6 +478,12 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 	if (ip6_is_multicast(src.b) || ip_is4(&src) || ip_eq(&src, &loopback) ||
 	    (ip_is_any(&src) && ih.proto != IPPROTO_ICMPV6_)) {
 		stack_drop(s, USTCP_DROP_ip_bad_src);
+		return;
+	}
+	if (rc < 0) {
+		stack_drop(s, net_ip_drop_reason(rc));
+		icmp6_param_problem(s, p, &ih, ih.pp_code, ih.pp_ptr, ih.pp == IPV6_PP_ALWAYS,
+				    link_group);
 		return;
 	}
 	/* RFC 1122 §4.2.3.10 (and the like for IPv6): only ICMPv6 to a group;
@@ -414,7 +504,11 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len)
 		.csum_ok = s->cur_in_flags & USTCP_RX_CSUM_OK,
 	};
 	if (!ih.fragment) {
-		net_deliver(s, &pkt, ih.proto);
+		/* RFC 8200 §4: a Next Header we do not know; code 1, pointing
+		 * at the field that names it. (Reassembled packets are not
+		 * answered: their first fragment's headers are not kept.) */
+		if (!net_deliver(s, &pkt, ih.proto) && ih.proto != NH_NONE)
+			icmp6_param_problem(s, p, &ih, 1, ih.proto_off, false, link_group);
 		return;
 	}
 	/* RFC 8200 §4.5: the fragmentable part follows the Fragment header;

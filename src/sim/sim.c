@@ -63,11 +63,11 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 {
 	struct sim_port *p = ctx;
 	if (m->gso_size) {
-		uint8_t *scratch = malloc(ETH_HLEN + 9000u + 128u);
+		size_t cap = (size_t)m->hdr_len + m->gso_size; /* the largest piece */
+		uint8_t *scratch = malloc(cap);
 		if (!scratch)
 			return -ENOMEM;
-		int n = gso_segment(frame, len, m, scratch, ETH_HLEN + 9000u + 128u, sim_transmit,
-				    p);
+		int n = gso_segment(frame, len, m, scratch, cap, sim_transmit, p);
 		free(scratch);
 		return n < 0 ? -EINVAL : 0;
 	}
@@ -175,7 +175,9 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
 	};
 	memcpy(ic.mac, mac, 6);
-	ustcp_sim_ip6(ip, ic.ip6);
+	bool v6 = ustcp_stack_config(s)->mtu >= 1280; /* RFC 8200 §5 */
+	if (v6)
+		ustcp_sim_ip6(ip, ic.ip6);
 	/* The port is live before the interface exists, in case the stack
 	 * sends something while it is being added. */
 	sim->ports[sim->nports++] = p;
@@ -193,11 +195,12 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		ustcp_neigh_add(s, iface, q->ip, q->mac);
 		ustcp_neigh_add(q->stack, q->iface, ip, mac);
 		uint8_t a6[16], q6[16], all[16];
+		if (!v6 || ustcp_iface_linklocal6(q->stack, q->iface, all) < 0)
+			continue; /* one of the two links carries IPv4 only */
 		ustcp_sim_ip6(ip, a6);
 		ustcp_sim_ip6(q->ip, q6);
 		ustcp_neigh_add6(s, iface, q6, q->mac);
 		ustcp_neigh_add6(q->stack, q->iface, a6, mac);
-		ustcp_iface_linklocal6(q->stack, q->iface, all);
 		ustcp_neigh_add6(s, iface, all, q->mac);
 		ustcp_iface_linklocal6(s, iface, all);
 		ustcp_neigh_add6(q->stack, q->iface, all, mac);

@@ -209,7 +209,7 @@ struct ustcp_sock {
 	struct ustcp_sock *listener; /* child: its listener until accepted */
 
 	int error;       /* negative errno reported to the user */
-	int soft_error;  /* the last ICMP soft error, reported if the connection times out */
+	int soft_error;  /* the last soft error, reported if the connection times out */
 	bool user_owned; /* the user holds this pointer */
 	bool unopened;   /* made by ustcp_socket, not yet connected */
 	bool passive;    /* created from a listener */
@@ -220,6 +220,8 @@ struct ustcp_sock {
 	bool reaped_pending;
 	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
+
+	bool soft_error_untaken; /* soft_error is not yet taken by ustcp_sock_take_error */
 };
 
 struct tcp {

@@ -7,9 +7,15 @@
  * "Fragmentation needed" and "packet too big" lower the connection's segment
  * size and resend what is in flight at the new size (path MTU discovery,
  * RFC 1191, RFC 8201). Other
- * errors are soft (RFC 1122 §4.2.3.9, RFC 5927 §4.2): they are remembered
- * and reported only if the connection then fails, except that "protocol"
- * or "port unreachable" refuses a connection still in SYN-SENT. */
+ * errors are soft (RFC 1122 §4.2.3.9, RFC 5927 §4.2): they are remembered,
+ * reported to the program, and reported again if the connection then
+ * fails, except that "protocol" or "port unreachable" refuses a connection
+ * still in SYN-SENT.
+ *
+ * Our own link layer giving up on the next hop (no ARP or neighbour
+ * discovery answer) comes the same way, as a host unreachable: it ends a
+ * connection in SYN-SENT (as Linux does: there is no one to connect to) and
+ * is a soft error for the others. */
 #include <errno.h>
 
 #include "net/net.h"
@@ -76,11 +82,39 @@ void tcp_icmp_error(struct ustcp_stack *s, const struct tcp_icmp_error *e)
 			frag_needed(c, e->mtu);
 		return;
 	}
-	stat_inc(s, USTCP_C_tcp_icmp_soft_errors);
-	if (c->state == USTCP_SYN_SENT && e->kind == TCP_ICMP_REFUSED) {
+	stat_inc(s, e->kind == TCP_ICMP_NEIGH ? USTCP_C_tcp_neigh_unreachable
+					      : USTCP_C_tcp_icmp_soft_errors);
+	if (c->state == USTCP_SYN_SENT &&
+	    (e->kind == TCP_ICMP_REFUSED || e->kind == TCP_ICMP_NEIGH)) {
 		stat_inc(s, USTCP_C_tcp_attempt_fails);
 		tcp_conn_closed(c, e->err); /* RFC 1122 §4.2.3.9: a hard error */
 		return;
 	}
+	/* RFC 1122 §4.2.3.9: soft errors SHOULD be reported to the application. */
 	c->soft_error = e->err;
+	c->soft_error_untaken = true;
+	tcp_notify(c, USTCP_EV_ERROR);
+}
+
+void tcp_neigh_unreachable(struct ustcp_stack *s, int iface, const struct ipaddr *hop)
+{
+	struct tcp *t = s->tcp;
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+		struct ustcp_sock *c = &t->pool[i];
+		/* Still trying to send (a SYN, data or a FIN unacknowledged). */
+		if (!c->hashed || c->snd_una == c->snd_max ||
+		    !(c->state == USTCP_SYN_SENT || tcp_synchronized(c->state)) ||
+		    !net_goes_via(s, &c->raddr, iface, hop))
+			continue;
+		struct tcp_icmp_error e = {
+			.laddr = c->laddr,
+			.raddr = c->raddr,
+			.lport = c->lport,
+			.rport = c->rport,
+			.seq = c->snd_una,
+			.kind = TCP_ICMP_NEIGH,
+			.err = -EHOSTUNREACH,
+		};
+		tcp_icmp_error(s, &e);
+	}
 }

@@ -624,6 +624,7 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	}
 	c->snd_una = ack;
 	c->una_time = s->now;
+	c->soft_error = 0; /* the peer is reached again: a past soft error explains nothing */
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
 	seqset_trim(&c->sacked, ack);

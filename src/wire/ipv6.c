@@ -13,8 +13,10 @@
 /* RFC 8200 §4.2: the options of a Hop-by-Hop or Destination Options
  * header (bytes [2, len) of it). A host recognises only the pads; an
  * unrecognised option whose type's two high bits are not 00 asks for the
- * packet to be discarded. False for that, or for an option past the end. */
-static bool options_ok(const uint8_t *h, size_t len)
+ * packet to be discarded. Returns 0 when all may be skipped, -1 for an
+ * option past the end, else those two bits of the first option that asks
+ * (1, 2 or 3), with its offset in the header in *at. */
+static int options_check(const uint8_t *h, size_t len, size_t *at)
 {
 	size_t i = 2;
 	while (i < len) {
@@ -24,12 +26,24 @@ static bool options_ok(const uint8_t *h, size_t len)
 			continue;
 		}
 		if (i + 2 > len || i + 2 + (size_t)h[i + 1] > len)
-			return false;
-		if (type != 1 && (type >> 6) != 0)
-			return false;
+			return -1;
+		if (type != 1 && (type >> 6) != 0) {
+			*at = i;
+			return type >> 6;
+		}
 		i += 2 + (size_t)h[i + 1];
 	}
-	return true;
+	return 0;
+}
+
+/* Note the first fault RFC 8200 answers with a Parameter Problem. */
+static void param_problem(struct ipv6_hdr *h, uint8_t pp, uint8_t code, size_t at)
+{
+	if (h->pp != IPV6_PP_NONE)
+		return;
+	h->pp = pp;
+	h->pp_code = code;
+	h->pp_ptr = (uint32_t)at;
 }
 
 static bool is_ext(uint8_t nh)
@@ -40,11 +54,12 @@ static bool is_ext(uint8_t nh)
 
 int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 {
-	size_t end, off;
+	size_t end, off, nh_off;
 	uint32_t vtf;
 	uint8_t nh;
 	int n;
 
+	h->pp = IPV6_PP_NONE;
 	if (len < IPV6_HLEN)
 		return -WIRE_ETRUNC;
 	vtf = rd32(buf);
@@ -68,17 +83,29 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 	if (end > len)
 		return -WIRE_ELEN;
 
-	/* Extension headers must lie inside the payload the fixed header declares. */
+	/* Extension headers must lie inside the payload the fixed header
+	 * declares. proto and hdr_len follow the walk, so a rejected packet
+	 * says where it stopped. */
 	off = IPV6_HLEN;
 	nh = h->next_hdr;
-	for (n = 0; is_ext(nh); n++) {
+	nh_off = 6;
+	for (n = 0;; n++) {
 		size_t elen;
 
+		h->proto = nh;
+		h->hdr_len = (uint16_t)off;
+		h->proto_off = (uint16_t)nh_off;
+		if (!is_ext(nh))
+			break;
 		if (n == IPV6_MAX_EXT)
 			return -WIRE_EEXT;
-		/* RFC 8200 §4.1: Hop-by-Hop only right after the fixed header. */
-		if (nh == NH_HOPOPTS && n != 0)
+		/* RFC 8200 §4.1: Hop-by-Hop only right after the fixed header;
+		 * §4: a Next Header of 0 anywhere else is answered as one not
+		 * recognised (code 1, at that field). */
+		if (nh == NH_HOPOPTS && n != 0) {
+			param_problem(h, IPV6_PP_UNICAST, 1, nh_off);
 			return -WIRE_EEXT;
+		}
 		if (end - off < 8)
 			return -WIRE_EEXT;
 		if (nh == NH_FRAGMENT) {
@@ -94,7 +121,8 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 			if (fo & 0xfff8u) {
 				h->proto = buf[off];
 				h->hdr_len = (uint16_t)(off + 8);
-				return (int)(off + 8);
+				h->proto_off = (uint16_t)off;
+				return h->pp != IPV6_PP_NONE ? -WIRE_EEXT : (int)(off + 8);
 			}
 			elen = 8;
 		} else if (nh == NH_AH) {
@@ -106,23 +134,35 @@ int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h)
 		} else {
 			/* RFC 8200 §4.3-4.6: length in 8-octet units, first 8 excluded. */
 			elen = ((size_t)buf[off + 1] + 1) * 8;
+			if (elen > end - off)
+				return -WIRE_EEXT;
 			/* §4.4: a Routing header with segments left asks us to
 			 * forward; a host recognises no routing type (type 0 is
-			 * deprecated, RFC 5095), so the packet is discarded. */
-			if (nh == NH_ROUTING && elen <= end - off && buf[off + 3] != 0)
-				return -WIRE_EEXT;
-			if ((nh == NH_HOPOPTS || nh == NH_DSTOPTS) && elen <= end - off &&
-			    !options_ok(buf + off, elen))
-				return -WIRE_EEXT;
+			 * deprecated, RFC 5095): discard, and a Parameter Problem
+			 * (code 0) at the Routing Type. */
+			if (nh == NH_ROUTING && buf[off + 3] != 0)
+				param_problem(h, IPV6_PP_UNICAST, 0, off + 2);
+			size_t at;
+			int act = nh == NH_HOPOPTS || nh == NH_DSTOPTS
+					  ? options_check(buf + off, elen, &at)
+					  : 0;
+			/* Options after a fault were never looked at by a host
+			 * that stopped there: only the first fault counts. */
+			if (act != 0 && h->pp == IPV6_PP_NONE) {
+				if (act < 0 || act == 1)
+					return -WIRE_EEXT; /* malformed, or 01: discard quietly */
+				/* §4.2: 10 answers even a multicast destination, 11 not. */
+				param_problem(h, act == 2 ? IPV6_PP_ALWAYS : IPV6_PP_UNICAST, 2,
+					      off + at);
+			}
 		}
 		if (elen > end - off)
 			return -WIRE_EEXT;
+		nh_off = off;
 		nh = buf[off];
 		off += elen;
 	}
-	h->proto = nh;
-	h->hdr_len = (uint16_t)off;
-	return (int)off;
+	return h->pp != IPV6_PP_NONE ? -WIRE_EEXT : (int)off;
 }
 
 size_t ipv6_emit(const struct ipv6_hdr *h, uint8_t *buf)

@@ -84,6 +84,13 @@ size_t ipv4_emit(const struct ipv4_hdr *h, uint8_t *buf);
 /* ---- IPv6 (RFC 8200) ---- */
 #define IPV6_HLEN 40
 #define IPV6_MAX_EXT 8 /* extension headers walked before giving up */
+/* Whether RFC 8200 asks for an ICMPv6 Parameter Problem (RFC 4443 §3.4)
+ * about a packet the walk rejects. */
+enum ipv6_pp {
+	IPV6_PP_NONE,    /* discard it silently */
+	IPV6_PP_UNICAST, /* answer, unless it was sent to a multicast address */
+	IPV6_PP_ALWAYS,  /* answer even then (§4.2: option type 10xxxxxx) */
+};
 struct ipv6_hdr {
 	uint8_t tclass;
 	uint32_t flow;
@@ -92,18 +99,27 @@ struct ipv6_hdr {
 	uint8_t hop_limit;
 	uint8_t src[16], dst[16];
 	/* Filled by the walk over extension headers: */
-	uint8_t proto;     /* upper-layer protocol */
-	uint16_t hdr_len;  /* 40 + extension headers: offset of the upper layer */
-	bool fragment;     /* a Fragment header was present */
-	uint16_t frag_off; /* its offset field (bytes) and M flag in bit 0 */
+	uint8_t proto;      /* upper-layer protocol */
+	uint16_t hdr_len;   /* 40 + extension headers: offset of the upper layer */
+	uint16_t proto_off; /* offset of the Next Header field that names proto */
+	bool fragment;      /* a Fragment header was present */
+	uint16_t frag_off;  /* its offset field (bytes) and M flag in bit 0 */
 	uint32_t frag_id;
 	uint16_t frag_end; /* offset of the fragmentable part (after the Fragment header) */
 	uint8_t frag_next; /* the Fragment header's Next Header */
+	/* When the walk rejects the packet for a reason RFC 8200 answers: */
+	uint8_t pp;      /* enum ipv6_pp */
+	uint8_t pp_code; /* RFC 4443 §3.4: 0 erroneous field, 1 Next Header, 2 option */
+	uint32_t pp_ptr; /* offset of the octet at fault */
 };
 /* Walks Hop-by-Hop (0), Routing (43), Fragment (44), Destination Options
  * (60), AH (51); stops at any other Next Header, 59 (No Next Header) included.
  * Rejects (-WIRE_EEXT) what RFC 8200 tells a host to discard: a Routing
- * header with segments left, an unrecognised option marked "discard".
+ * header with segments left, an unrecognised option marked "discard", a
+ * Hop-by-Hop header not first. Where RFC 8200 asks for a Parameter Problem
+ * (pp not IPV6_PP_NONE), the walk goes on past the fault as far as it can,
+ * so proto and hdr_len say where it stopped: at the upper layer if the rest
+ * is sound (the caller must not answer an ICMPv6 error, RFC 4443 §2.4 (e)).
  * The walk also stops after a Fragment header whose offset is not zero:
  * what follows it is the middle of a payload (proto is then frag_next). */
 int ipv6_parse(const uint8_t *buf, size_t len, struct ipv6_hdr *h);

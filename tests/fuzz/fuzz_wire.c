@@ -269,10 +269,20 @@ static void fuzz_ipv6(const uint8_t *d, size_t len)
 
 	check_result(r, len);
 	free(b);
-	if (r < 0)
+	if (r < 0) {
+		/* A Parameter Problem points inside the packet; the walk
+		 * stopped inside it too. */
+		if (h.pp != IPV6_PP_NONE) {
+			end = IPV6_HLEN + (size_t)h.payload_len;
+			CHECK(r == -WIRE_EEXT && end <= len && h.pp_ptr < end && h.pp_code <= 2);
+			CHECK(h.hdr_len >= IPV6_HLEN && h.hdr_len <= end &&
+			      h.proto_off < h.hdr_len);
+		}
 		return;
+	}
 	end = IPV6_HLEN + (size_t)h.payload_len;
 	CHECK(r == h.hdr_len && h.hdr_len >= IPV6_HLEN && h.hdr_len <= end && end <= len);
+	CHECK(h.proto_off < h.hdr_len && h.pp == IPV6_PP_NONE);
 	CHECK(ipv6_emit(&h, out) == IPV6_HLEN);
 	CHECK(memcmp(out, d, IPV6_HLEN) == 0);
 

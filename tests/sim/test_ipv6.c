@@ -643,15 +643,15 @@ static void nd_advertisement_only_when_asked(void **state)
 }
 
 /* Nobody answers A's solicitations: its SYNs wait, a solicitation goes out
- * at most once a second however many packets wait, each held packet is
- * dropped once it has waited 3 s (counted), and the connections time out. */
-static void nd_unanswered_is_counted_and_rate_limited(void **state)
+ * once a second (RFC 4861 §7.2.2: MAX_MULTICAST_SOLICIT = 3, RetransTimer
+ * 1 s) however many packets wait, and when the third goes unanswered,
+ * address resolution has failed: the held SYNs are dropped (counted) and
+ * both connects fail with -EHOSTUNREACH, the one begun half a second later
+ * too (RFC 1122 §4.2.3.9; Linux does the same). */
+static void nd_unanswered_connects_fail_with_host_unreachable(void **state)
 {
 	(void)state;
-	struct ustcp_config ca;
-	h_init_cfg(&ca, 3);
-	ca.syn_retries = 3; /* 1 + 2 + 4 + 8 s */
-	struct h_net *n = h_new_net(&ca, NULL, true, 0);
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct cap *c = cap_new(n);
 	n->blackhole[H_B] = true; /* B hears but never answers */
 	struct ustcp_sock *k1, *k2;
@@ -663,17 +663,18 @@ static void nd_unanswered_is_counted_and_rate_limited(void **state)
 	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k2), 0);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 2);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 1); /* asked less than 1 s ago */
-	h_run(n, 2 * SEC);
-	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 0); /* none waited 3 s yet */
-	h_run(n, 18 * SEC);
+	h_run(n, 2400 * MS);
+	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 0); /* still asking */
+	assert_int_equal(ustcp_sock_state(k1), USTCP_SYN_SENT);
+	h_run(n, 100 * MS + 10 * MS); /* 3 s after the first solicitation */
 	for (int i = 0; i < 2; i++) {
 		struct ustcp_sock *k = i ? k2 : k1;
 		assert_int_equal(ustcp_sock_state(k), USTCP_CLOSED);
-		assert_int_equal(ustcp_sock_error(k), -ETIMEDOUT);
+		assert_int_equal(ustcp_sock_error(k), -EHOSTUNREACH);
 	}
-	/* Four SYNs each, all held; never more than one solicitation a second. */
-	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 8);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_attempt_fails), 2);
 	uint64_t ns = ctr(n, H_A, USTCP_C_nd_ns_out);
+	assert_int_equal(ns, 3);
 	assert_int_equal(cap_count6(c, H_A, ND_NS), (int)ns);
 	uint8_t b[16], a[16], sn[16], snmac[6];
 	gl6(H_B, b);
@@ -692,18 +693,70 @@ static void nd_unanswered_is_counted_and_rate_limited(void **state)
 			assert_true(s.f->t - last >= 1 * SEC);
 		last = s.f->t;
 	}
-	assert_true(ns >= 2 && ns <= 8);
-	/* Every held SYN is dropped and counted once it has waited 3 s, the
-	 * last ones by the queue's own timer, with nothing else happening. */
-	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), 8);
+	/* Every held SYN is dropped and counted, with nothing else happening. */
+	assert_true(ctr(n, H_A, USTCP_C_nd_queued) >= 4);
+	assert_int_equal(drops(n, H_A, USTCP_DROP_nd_unresolved), ctr(n, H_A, USTCP_C_nd_queued));
 	assert_int_equal(ctr(n, H_B, USTCP_C_tcp_in), 0); /* no SYN ever left A */
 	assert_int_equal(ctr(n, H_B, USTCP_C_nd_ns_in), ns);
 	assert_int_equal(ctr(n, H_B, USTCP_C_nd_na_out), ns); /* lost in the blackhole */
 	ustcp_close(k1);
 	ustcp_close(k2);
 	cap_free(c);
-	h_free(n);
+	n->blackhole[H_B] = false;
+	h_finish(n, NULL);
 }
+
+/* The same for an address on the link nobody has (fd00::10.0.0.9): the
+ * connect fails with -EHOSTUNREACH 3 s after it began. */
+static void nd_connect_to_nobody_fails_with_host_unreachable(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *k;
+	struct ustcp_endpoint any = {.port = 0}, to = {.port = 80, .v6 = 1};
+	host6(9, to.ip6);
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), 0);
+	while (ustcp_sock_state(k) != USTCP_CLOSED && h_now(n) < 100 * SEC)
+		h_run(n, 10 * MS);
+	assert_int_equal(ustcp_sock_error(k), -EHOSTUNREACH);
+	assert_true(h_now(n) >= 3 * SEC && h_now(n) <= 3 * SEC + 100 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 3);
+	assert_true(drops(n, H_A, USTCP_DROP_nd_unresolved) >= 2);
+	ustcp_close(k);
+	h_finish(n, NULL);
+}
+
+/* An established IPv6 connection whose peer vanishes: once its neighbour
+ * entry ages out and neighbour discovery gets no answer, the connection
+ * has a soft error -EHOSTUNREACH, keeps retrying, and ends with it. */
+static void nd_failure_is_soft_for_an_established_connection(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 10;
+	struct h_net *n = h_new_net(&ca, NULL, true, 0);
+	struct ustcp_sock *a, *b, *l;
+	establish6(n, &a, &b, &l);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "anyone there?");
+	while (h_info(a).soft_error == 0 && h_now(n) < 200 * SEC)
+		h_run(n, 100 * MS);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	while (ustcp_sock_state(a) != USTCP_CLOSED && h_now(n) < 600 * SEC)
+		h_run(n, 100 * MS);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_true(drops(n, H_A, USTCP_DROP_nd_unresolved) > 0);
+	assert_true(ctr(n, H_A, USTCP_C_tcp_neigh_unreachable) >= 2); /* told each time */
+	ustcp_close(a);
+	ustcp_abort(b);
+	n->blackhole[H_B] = false;
+	h_run(n, 5 * SEC); /* A's last RST waited for an answer: it comes now */
+	h_finish(n, l);
+}
+
 /* Drop the first neighbour advertisement B sends. */
 static int na_dropped;
 static bool drop_first_na(void *ctx, int port, const uint8_t *frame, size_t len)
@@ -940,6 +993,34 @@ static void icmp6_hard_and_soft_errors(void **state)
 	n->blackhole[H_B] = false;
 	h_finish(n, l);
 }
+/* RFC 1122 §4.2.3.9 over IPv6: "address unreachable" (code 3) about A's SYN
+ * is a soft error the program sees at once (ustcp_sock_take_error), and
+ * the connect that then times out fails with -EHOSTUNREACH, not
+ * -ETIMEDOUT. */
+static void connect_after_address_unreachable_fails_with_it(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.syn_retries = 2;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	n->blackhole[H_B] = true;
+	struct ustcp_endpoint any = {.port = 0}, to = h_ep6(H_B, PORT_B);
+	struct ustcp_sock *a;
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp6_error_to_a(n, 1, 3, 0, ia.local.port, ia.iss);
+	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), 0);
+	h_run(n, 10 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	ustcp_close(a);
+	h_free(n);
+}
+
 /* ---- both families, link-local peers ---- */
 
 static void accept_n(struct h_net *n, struct ustcp_sock *l, struct ustcp_sock **out, int want)
@@ -1643,7 +1724,8 @@ static void echo_larger_than_mtu_unanswered(void **state)
 }
 
 /* RFC 8200 §4.4: a Routing header with segments left (type 0, deprecated
- * by RFC 5095) is discarded. */
+ * by RFC 5095) is discarded, and answered with a Parameter Problem, code 0,
+ * pointing at the Routing Type. */
 static void routing_header_discarded(void **state)
 {
 	(void)state;
@@ -1664,6 +1746,12 @@ static void routing_header_discarded(void **state)
 	memcpy(p + 24, m, ml);
 	inject6(n, H_B, mac_of[H_A], mac_of[H_B], a, b, 43, 64, p, 24 + ml);
 	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, 4, 0, &s));
+	assert_int_equal(s.ic.code, 0);
+	assert_int_equal(s.ic.rest, IPV6_HLEN + 2);
+	assert_int_equal(s.l4len, ICMP_HLEN + IPV6_HLEN + 24 + ml);
+	assert_memory_equal(s.l4 + ICMP_HLEN + IPV6_HLEN, p, 24 + ml);
 	cap_free(c);
 	h_free(n);
 }
@@ -1732,6 +1820,245 @@ static void ipv6_default_mss_without_option(void **state)
 	h_free(n);
 }
 
+/* ---- Parameter Problem (RFC 8200 §4, RFC 4443 §3.4) ---- */
+
+#define ICMP6_PARAM_PROBLEM 4
+#define NH_DSTOPTS 60
+#define NH_UDP 17
+#define NH_NONE 59
+
+/* An IPv6 packet (fixed header, then payload) into pkt; returns its length. */
+static size_t build6(uint8_t *pkt, const uint8_t src[16], const uint8_t dst[16], uint8_t next,
+		     const uint8_t *payload, size_t plen)
+{
+	struct ipv6_hdr ih = {.payload_len = (uint16_t)plen, .next_hdr = next, .hop_limit = 64};
+	memcpy(ih.src, src, 16);
+	memcpy(ih.dst, dst, 16);
+	ipv6_emit(&ih, pkt);
+	memcpy(pkt + IPV6_HLEN, payload, plen);
+	return IPV6_HLEN + plen;
+}
+
+static void inject_pkt6(struct h_net *n, int to, const uint8_t dmac[6], const uint8_t *pkt,
+			size_t len)
+{
+	uint8_t *f = malloc(ETH_HLEN + len);
+	assert_non_null(f);
+	struct eth_hdr eh = {.type = ETHERTYPE_IPV6};
+	memcpy(eh.dst, dmac, 6);
+	memcpy(eh.src, mac_of[!to], 6);
+	eth_emit(&eh, f);
+	memcpy(f + ETH_HLEN, pkt, len);
+	ustcp_input(n->st[to], 0, f, ETH_HLEN + len, h_now(n));
+	free(f);
+}
+
+/* A Destination Options header (8 bytes: a PadN of 2, then an option of
+ * type opt with 0 bytes of data, then a Pad1... padding to 8) before an
+ * echo request from src to dst; returns the payload length. The option
+ * type sits at offset 40 + 4 of the packet. */
+static size_t dstopts_echo(uint8_t *pl, uint8_t opt, const uint8_t src[16], const uint8_t dst[16])
+{
+	memset(pl, 0, 8);
+	pl[0] = IPPROTO_ICMPV6_;
+	pl[1] = 0;
+	pl[2] = 1; /* PadN */
+	pl[3] = 0;
+	pl[4] = opt;
+	pl[5] = 0;
+	/* pl[6], pl[7]: Pad1 Pad1 */
+	return 8 + icmp6_msg(pl + 8, ICMP6_ECHO, 0, 0x77, "opt", 3, src, dst);
+}
+
+/* B's nth Parameter Problem: its code and pointer, from B's address to
+ * A's, quoting the invoking packet whole (what fits in 1280 bytes). */
+static void assert_param_problem(const struct cap *c, int nth, uint8_t code, uint32_t ptr,
+				 const uint8_t *pkt, size_t len, const uint8_t src[16])
+{
+	struct seen6 s;
+	uint8_t a[16];
+	gl6(H_A, a);
+	assert_true(cap_icmp6(c, H_B, ICMP6_PARAM_PROBLEM, nth, &s)); /* checksum checked */
+	assert_int_equal(s.ic.code, code);
+	assert_int_equal(s.ic.rest, ptr);
+	assert_memory_equal(s.ih.src, src, 16);
+	assert_memory_equal(s.ih.dst, pkt + 8, 16); /* to the invoking packet's source */
+	assert_memory_equal(s.eh.dst, mac_of[H_A], 6);
+	size_t quote = len < 1280 - IPV6_HLEN - ICMP_HLEN ? len : 1280 - IPV6_HLEN - ICMP_HLEN;
+	assert_int_equal(s.l4len, ICMP_HLEN + quote);
+	assert_memory_equal(s.l4 + ICMP_HLEN, pkt, quote);
+}
+
+/* RFC 8200 §4.2: an option B does not know whose type's high bits are 10
+ * is answered with a Parameter Problem, code 2, pointing at the option's
+ * type octet, even to a multicast destination; 11 likewise, but not to a
+ * multicast destination; 01 is dropped silently. None is echoed. */
+static void param_problem_for_unrecognised_option(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[64], pkt[128];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	size_t len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, b));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 2, IPV6_HLEN + 4, pkt, len, b);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0xde, a, b)); /* 11 */
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 1, 2, IPV6_HLEN + 4, pkt, len, b);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x5e, a, b)); /* 01 */
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	/* To all-nodes: 11 gets nothing, 10 an answer from B's own address. */
+	len = build6(pkt, a, all_nodes, NH_DSTOPTS, pl, dstopts_echo(pl, 0xde, a, all_nodes));
+	inject_pkt6(n, H_B, all_nodes_mac, pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	len = build6(pkt, a, all_nodes, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, all_nodes));
+	inject_pkt6(n, H_B, all_nodes_mac, pkt, len);
+	assert_param_problem(c, 2, 2, IPV6_HLEN + 4, pkt, len, b);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_ECHO_REPLY), 0);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_bad_ext), 5);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_out), 3);
+	h_run(n, 10 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_icmp6_in), 3); /* the errors arrived */
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 8200 §4: a Next Header B does not know (UDP: B speaks TCP only) is
+ * answered with code 1, pointing at the field that names it: the fixed
+ * header's (offset 6), or the last extension header's. No Next Header (59)
+ * means the packet ends there: nothing to answer. */
+static void param_problem_for_unrecognised_next_header(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[64], pkt[128];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	memset(pl, 0x55, sizeof(pl));
+	size_t len = build6(pkt, a, b, NH_UDP, pl, 20);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 1, 6, pkt, len, b);
+	/* Behind a Destination Options header (next header at offset 40). */
+	memset(pl, 0, 8);
+	pl[0] = NH_UDP;
+	pl[2] = 1; /* PadN of 4 */
+	pl[3] = 4;
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, 28);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 1, 1, IPV6_HLEN, pkt, len, b);
+	len = build6(pkt, a, b, NH_NONE, pl, 8);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 2);
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_unknown_proto), 3);
+	/* A Hop-by-Hop header anywhere but first (RFC 8200 §4.1): a Next
+	 * Header of 0 there is answered as unrecognised (§4), code 1 at that
+	 * field. */
+	memset(pl, 0, 16);
+	pl[0] = 0; /* Hop-by-Hop next: not allowed here */
+	pl[2] = 1;
+	pl[3] = 4;
+	pl[8] = IPPROTO_ICMPV6_;
+	pl[10] = 1;
+	pl[11] = 4;
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, 16);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 2, 1, IPV6_HLEN, pkt, len, b);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (c): the error quotes as much of the invoking packet as
+ * fits in the IPv6 minimum MTU: the error packet is 1280 bytes, its quote
+ * the first 1232 bytes of a 1440-byte packet. */
+static void param_problem_quote_fills_1280(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	static uint8_t pl[1400], pkt[1500];
+	for (size_t i = 0; i < sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 13);
+	size_t len = build6(pkt, a, b, NH_UDP, pl, sizeof(pl));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_param_problem(c, 0, 1, 6, pkt, len, b);
+	struct seen6 s;
+	assert_true(cap_icmp6(c, H_B, ICMP6_PARAM_PROBLEM, 0, &s));
+	assert_int_equal(s.f->len, ETH_HLEN + 1280);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (e): no error about an ICMPv6 error, a packet from the
+ * unspecified address, or a packet sent to a link-layer group (broadcast)
+ * unless its option says "even to multicast" (e.3's exception). */
+static void param_problem_not_about_errors_or_groups(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[128], pkt[192];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	/* An ICMPv6 error (destination unreachable) behind a bad option. */
+	size_t plen = dstopts_echo(pl, 0x9e, a, b);
+	uint8_t quoted[IPV6_HLEN + 8] = {0x60};
+	plen = 8 + icmp6_msg(pl + 8, 1, 3, 0, quoted, sizeof(quoted), a, b);
+	size_t len = build6(pkt, a, b, NH_DSTOPTS, pl, plen);
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	/* From the unspecified address. */
+	len = build6(pkt, unspecified, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, unspecified, b));
+	inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	/* To B's address but as an Ethernet broadcast: an unknown Next
+	 * Header gets nothing, an option of type 10 gets its answer. */
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	memset(pl, 0, 20);
+	len = build6(pkt, a, b, NH_UDP, pl, 20);
+	inject_pkt6(n, H_B, bcast, pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 0);
+	len = build6(pkt, a, b, NH_DSTOPTS, pl, dstopts_echo(pl, 0x9e, a, b));
+	inject_pkt6(n, H_B, bcast, pkt, len);
+	assert_param_problem(c, 0, 2, IPV6_HLEN + 4, pkt, len, b);
+	cap_free(c);
+	h_free(n);
+}
+
+/* RFC 4443 §2.4 (f): errors are rate limited, a burst of 10, then 10 a
+ * second; what the limit holds back is counted. */
+static void param_problem_rate_limited(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct cap *c = cap_new(n);
+	uint8_t a[16], b[16], pl[32], pkt[96];
+	gl6(H_A, a);
+	gl6(H_B, b);
+	memset(pl, 0, sizeof(pl));
+	size_t len = build6(pkt, a, b, NH_UDP, pl, sizeof(pl));
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 10);
+	h_run(n, 500 * MS);
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 15);
+	h_run(n, 5 * SEC);
+	for (int i = 0; i < 30; i++)
+		inject_pkt6(n, H_B, mac_of[H_B], pkt, len);
+	assert_int_equal(cap_count6(c, H_B, ICMP6_PARAM_PROBLEM), 25); /* a burst, not 50 */
+	assert_int_equal(drops(n, H_B, USTCP_DROP_ip_unknown_proto), 90);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_out), 25);
+	assert_int_equal(ctr(n, H_B, USTCP_C_icmp6_errors_limited), 90 - 25);
+	cap_free(c);
+	h_free(n);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tcp_over_ipv6),
 	cmocka_unit_test(neighbour_discovery_resolves),
@@ -1741,10 +2068,13 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(nd_advertisement_only_when_asked),
 	cmocka_unit_test(nd_answer_waits_for_unknown_solicitor),
 	cmocka_unit_test(ipv6_default_mss_without_option),
-	cmocka_unit_test(nd_unanswered_is_counted_and_rate_limited),
+	cmocka_unit_test(nd_unanswered_connects_fail_with_host_unreachable),
+	cmocka_unit_test(nd_connect_to_nobody_fails_with_host_unreachable),
+	cmocka_unit_test(nd_failure_is_soft_for_an_established_connection),
 	cmocka_unit_test(nd_asks_again_while_packets_wait),
 	cmocka_unit_test(packet_too_big_lowers_the_segment_size),
 	cmocka_unit_test(icmp6_hard_and_soft_errors),
+	cmocka_unit_test(connect_after_address_unreachable_fails_with_it),
 	cmocka_unit_test(dual_stack_listener),
 	cmocka_unit_test(link_local_connection),
 	cmocka_unit_test(fragments_reassembled),
@@ -1761,6 +2091,11 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(ns_without_slla_not_answered),
 	cmocka_unit_test(echo_larger_than_mtu_unanswered),
 	cmocka_unit_test(routing_header_discarded),
+	cmocka_unit_test(param_problem_for_unrecognised_option),
+	cmocka_unit_test(param_problem_for_unrecognised_next_header),
+	cmocka_unit_test(param_problem_quote_fills_1280),
+	cmocka_unit_test(param_problem_not_about_errors_or_groups),
+	cmocka_unit_test(param_problem_rate_limited),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -48,28 +48,130 @@ static void arp_held_frame_keeps_its_offload(void **state)
 	h_finish(n, l);
 }
 
-/* Nobody answers: the held SYN is dropped after the wait and counted, and
- * the requests are limited to one per second however often TCP retries. */
-static void arp_unanswered_is_counted_and_rate_limited(void **state)
+/* Run until k is CLOSED (at most limit); returns the time it took. */
+static uint64_t run_until_closed(struct h_net *n, struct ustcp_sock *k, uint64_t limit)
+{
+	uint64_t t0 = h_now(n);
+	while (ustcp_sock_state(k) != USTCP_CLOSED && h_now(n) - t0 < limit)
+		h_run(n, 10 * MS);
+	return h_now(n) - t0;
+}
+
+/* A connect to an address on the link that nobody has (RFC 1122 §2.3.2.1,
+ * §4.2.3.9): ARP asks once a second, gives up after 3 s, and the connect
+ * fails then with -EHOSTUNREACH (as Linux's does), not 78 s later with
+ * -ETIMEDOUT; the SYNs that waited are dropped and counted. */
+static void arp_unanswered_connect_fails_with_host_unreachable(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *a;
+	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	uint64_t took = run_until_closed(n, a, 100 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_true(took >= 3 * SEC && took <= 3 * SEC + 100 * MS);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_attempt_fails), 1);
+	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_neigh_unreachable), 1);
+	/* Asked at 0, 1 and 2 s; every SYN held meanwhile dropped and counted. */
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 3);
+	assert_true(ctr(n, H_A, USTCP_C_arp_queued) >= 2);
+	assert_int_equal(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved),
+			 ctr(n, H_A, USTCP_C_arp_queued));
+	ustcp_close(a);
+	h_finish(n, NULL);
+}
+
+/* More connects to the silent neighbour than the 16 frames the hold queue
+ * keeps (the oldest SYNs are pushed out of it): every one of them still
+ * fails with -EHOSTUNREACH when ARP gives up, one that begins later fails
+ * 3 s after it began, and a connect to B, who answers, is not touched. The
+ * requests stay at one a second however many SYNs wait. */
+static void arp_failure_reaches_every_waiting_connect(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new_net(NULL, NULL, true, 0);
+	struct ustcp_sock *l = h_listen(n), *k[24], *late, *ok = h_connect_start(n);
+	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
+	for (int i = 0; i < 24; i++) {
+		assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k[i]), 0);
+		if (i == 11)
+			h_run(n, 500 * MS);
+	}
+	assert_true(ctr(n, H_A, USTCP_C_arp_queued) > 16);
+	h_run(n, 2400 * MS); /* 2.9 s after the first request */
+	for (int i = 0; i < 24; i++)
+		assert_int_equal(ustcp_sock_state(k[i]), USTCP_SYN_SENT);
+	h_run(n, 100 * MS); /* 3 s after the first request */
+	for (int i = 0; i < 24; i++) {
+		assert_int_equal(ustcp_sock_state(k[i]), USTCP_CLOSED);
+		assert_int_equal(ustcp_sock_error(k[i]), -EHOSTUNREACH);
+		ustcp_close(k[i]);
+	}
+	assert_int_equal(ustcp_sock_state(ok), USTCP_ESTABLISHED);
+	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 1 + 3); /* B, then 10.0.0.9 */
+	assert_true(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved) >= 24);
+	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &late), 0);
+	uint64_t took = run_until_closed(n, late, 100 * SEC);
+	assert_int_equal(ustcp_sock_error(late), -EHOSTUNREACH);
+	assert_true(took >= 3 * SEC && took <= 3 * SEC + 100 * MS);
+	ustcp_close(late);
+	ustcp_abort(ok);
+	h_finish(n, l);
+}
+
+/* The events of one socket seen by a handler that takes soft errors as
+ * they come (as a program would). */
+static struct ustcp_sock *err_sock;
+static int err_taken, err_events;
+static void take_soft_errors(void *ctx, struct ustcp_sock *k, unsigned events)
+{
+	(void)ctx;
+	if (k != err_sock || !(events & USTCP_EV_ERROR))
+		return;
+	err_events++;
+	int e = ustcp_sock_take_error(k);
+	if (e)
+		err_taken = e;
+}
+
+/* An established connection whose peer vanishes: its ARP entry ages out
+ * (unconfirmed for 90 s), the next retransmission finds nobody answering,
+ * and the connection hears of it as a soft error (RFC 1122 §4.2.3.9): it
+ * goes on retrying, and when it finally gives up it reports -EHOSTUNREACH,
+ * not -ETIMEDOUT. */
+static void arp_failure_is_soft_for_an_established_connection(void **state)
 {
 	(void)state;
 	struct ustcp_config ca;
 	h_init_cfg(&ca, 3);
-	ca.syn_retries = 3; /* 1 + 2 + 4 + 8 s */
+	ca.data_retries = 10; /* about 160 s */
 	struct h_net *n = h_new_net(&ca, NULL, true, 0);
-	n->blackhole[H_B] = true; /* B hears but never answers */
-	struct ustcp_sock *a;
-	struct ustcp_endpoint any = {.ip = 0, .port = 0}, to = {.ip = h_ip(H_B), .port = PORT_B};
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
-	h_run(n, 20 * SEC);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	err_sock = a;
+	err_taken = err_events = 0;
+	ustcp_set_event_handler(n->st[H_A], take_soft_errors, NULL);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "anyone there?");
+	while (err_events == 0 && h_now(n) < 200 * SEC)
+		h_run(n, 100 * MS);
+	assert_int_equal(err_taken, -EHOSTUNREACH);
+	assert_true(h_now(n) > 90 * SEC); /* the entry was used until it expired */
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	run_until_closed(n, a, 300 * SEC);
 	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
-	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
-	/* Four SYNs, each held; each held frame waits 3 s at most. */
-	assert_int_equal(ctr(n, H_A, USTCP_C_arp_queued), 4);
-	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 4);
-	assert_true(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved) >= 3);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_true(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved) > 0);
+	assert_true(ctr(n, H_A, USTCP_C_tcp_neigh_unreachable) >= 2); /* told each time */
+	ustcp_set_event_handler(n->st[H_A], NULL, NULL);
 	ustcp_close(a);
-	h_free(n);
+	ustcp_abort(b);
+	n->blackhole[H_B] = false;
+	h_run(n, 5 * SEC); /* A's last RST waited for an answer: it comes now */
+	h_finish(n, l);
 }
 
 /* A learned entry grows stale: after a minute it is asked for again while
@@ -256,6 +358,97 @@ static void icmp_hard_and_soft_errors(void **state)
 	h_finish(n, l);
 }
 
+/* The events the stack delivered for one socket, or'ed together. */
+static struct ustcp_sock *watched;
+static unsigned watched_events;
+static void watch_events(void *ctx, struct ustcp_sock *k, unsigned events)
+{
+	(void)ctx;
+	if (k == watched)
+		watched_events |= events;
+}
+
+/* RFC 1122 §4.2.3.9: a soft error is reported to the program. A "host
+ * unreachable" about data in flight leaves the connection established, and
+ * the program learns of it: an event, the error in ustcp_sock_info, and
+ * ustcp_sock_take_error (SO_ERROR's way: taken once, then 0). The ending
+ * error stays 0. Once the peer acknowledges data again the error is over;
+ * a later timeout is a plain -ETIMEDOUT. */
+static void soft_error_reported_to_the_program(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 3;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	struct ustcp_sock *a, *b, *l;
+	h_establish(n, &a, &b, &l);
+	watched = a;
+	watched_events = 0;
+	ustcp_set_event_handler(n->st[H_A], watch_events, NULL);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "hello");
+	struct ustcp_sock_info ia = h_info(a);
+	assert_int_equal(ia.soft_error, 0);
+	assert_int_equal(ustcp_sock_take_error(a), 0);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.snd_una); /* host unreachable */
+	assert_true(watched_events & USTCP_EV_ERROR);
+	assert_int_equal(ustcp_sock_state(a), USTCP_ESTABLISHED);
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_take_error(a), 0); /* taken */
+	assert_int_equal(h_info(a).soft_error, -EHOSTUNREACH);
+	assert_int_equal(ustcp_sock_error(a), 0);
+
+	/* The peer answers again: the data is acknowledged, the error is past. */
+	n->blackhole[H_B] = false;
+	h_run(n, 2 * SEC);
+	h_expect_read(b, "hello");
+	assert_int_equal(h_info(a).bytes_in_flight, 0);
+	assert_int_equal(h_info(a).soft_error, 0);
+	n->blackhole[H_B] = true;
+	h_send_all(a, "again");
+	h_run(n, 30 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
+	assert_int_equal(ustcp_sock_take_error(a), -ETIMEDOUT); /* the ending error, kept */
+	assert_int_equal(ustcp_sock_error(a), -ETIMEDOUT);
+	ustcp_set_event_handler(n->st[H_A], NULL, NULL);
+	ustcp_close(a);
+	ustcp_abort(b);
+	n->blackhole[H_B] = false;
+	h_finish(n, l);
+}
+
+/* A connect whose SYN drew a "host unreachable" and then timed out fails
+ * with -EHOSTUNREACH, not -ETIMEDOUT (RFC 1122 §4.2.3.9), even after the
+ * program took the soft error when it came. */
+static void connect_after_host_unreachable_fails_with_it(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.syn_retries = 2;
+	struct h_net *n = h_new_cfg(&ca, NULL);
+	n->blackhole[H_B] = true;
+	struct ustcp_sock *a = h_connect_start(n);
+	watched = a;
+	watched_events = 0;
+	ustcp_set_event_handler(n->st[H_A], watch_events, NULL);
+	struct ustcp_sock_info ia = h_info(a);
+	icmp_to_a(n, 3, 1, 0, ia.local.port, ia.iss);
+	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
+	assert_true(watched_events & USTCP_EV_ERROR);
+	assert_int_equal(ustcp_sock_take_error(a), -EHOSTUNREACH);
+	h_run(n, 10 * SEC);
+	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_attempt_fails), 1);
+	ustcp_set_event_handler(n->st[H_A], NULL, NULL);
+	ustcp_close(a);
+	h_free(n);
+}
+
 /* Send A's next data segment ("payload", in order) to B as IPv4 fragments
  * of the given payload offsets (multiples of 8), in the order given. */
 static void fragments_to_b(struct h_net *n, struct ustcp_sock *a, const char *payload,
@@ -354,12 +547,16 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(ip_fragments_reassembled),
 	cmocka_unit_test(arp_resolves_and_holds_the_first_segment),
 	cmocka_unit_test(arp_held_frame_keeps_its_offload),
-	cmocka_unit_test(arp_unanswered_is_counted_and_rate_limited),
+	cmocka_unit_test(arp_unanswered_connect_fails_with_host_unreachable),
+	cmocka_unit_test(arp_failure_reaches_every_waiting_connect),
+	cmocka_unit_test(arp_failure_is_soft_for_an_established_connection),
 	cmocka_unit_test(arp_stale_entry_is_asked_again),
 	cmocka_unit_test(arp_announcement_refreshes),
 	cmocka_unit_test(icmp_frag_needed_lowers_the_segment_size),
 	cmocka_unit_test(icmp_errors_validated),
 	cmocka_unit_test(icmp_hard_and_soft_errors),
+	cmocka_unit_test(soft_error_reported_to_the_program),
+	cmocka_unit_test(connect_after_host_unreachable_fails_with_it),
 };
 
 USTCP_TEST_MAIN(tests)

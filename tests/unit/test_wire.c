@@ -765,6 +765,73 @@ static void test_ipv6_options(void **state)
 	assert_int_equal(ipv6_parse(buf, n, &h), 72);
 }
 
+/* RFC 8200 §4 and RFC 4443 §3.4: when the walk rejects a packet RFC 8200
+ * answers with a Parameter Problem, it says how (even to multicast, or not
+ * to multicast), the code and the pointer; the walk goes on to name the
+ * upper layer (so an ICMPv6 error is never answered), and proto_off names
+ * the Next Header field of the upper layer. */
+static void test_ipv6_param_problem(void **state)
+{
+	uint8_t buf[128];
+	struct ipv6_hdr h;
+	size_t n;
+
+	(void)state;
+	n = v6_chain(buf);
+	assert_int_equal(ipv6_parse(buf, n, &h), 72);
+	assert_int_equal(h.pp, IPV6_PP_NONE);
+	assert_int_equal(h.proto_off, IPV6_HLEN + 8 + 16); /* the Fragment header's */
+	/* Action 10 in the Destination Options header (its type at 40+8+2). */
+	buf[IPV6_HLEN + 8 + 2] = 0x80 | 0x1f;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_ALWAYS);
+	assert_int_equal(h.pp_code, 2);
+	assert_int_equal(h.pp_ptr, IPV6_HLEN + 8 + 2);
+	assert_int_equal(h.proto, IPPROTO_TCP_); /* walked on to the fragment's */
+	assert_true(h.fragment);
+	/* Action 11 in the Hop-by-Hop header, behind a Pad1. */
+	n = v6_chain(buf);
+	buf[IPV6_HLEN + 2] = 0;
+	buf[IPV6_HLEN + 3] = 0xc0 | 0x1f;
+	buf[IPV6_HLEN + 4] = 2;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_UNICAST);
+	assert_int_equal(h.pp_code, 2);
+	assert_int_equal(h.pp_ptr, IPV6_HLEN + 3);
+	/* Action 01: discarded without a word. */
+	n = v6_chain(buf);
+	buf[IPV6_HLEN + 2] = 0x40 | 0x1f;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_NONE);
+	/* A Hop-by-Hop header after another one: Next Header 0 where it is
+	 * not allowed, code 1 at the field that says 0. */
+	n = v6_chain(buf);
+	buf[IPV6_HLEN + 8] = 0;
+	assert_int_equal(ipv6_parse(buf, n, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_UNICAST);
+	assert_int_equal(h.pp_code, 1);
+	assert_int_equal(h.pp_ptr, IPV6_HLEN + 8);
+	/* A Routing header with segments left: code 0 at its Routing Type. */
+	memset(buf, 0, sizeof(buf));
+	struct ipv6_hdr r = {.payload_len = 24 + 8, .next_hdr = 43, .hop_limit = 64};
+	ipv6_emit(&r, buf);
+	buf[IPV6_HLEN] = IPPROTO_ICMPV6_;
+	buf[IPV6_HLEN + 1] = 2;
+	buf[IPV6_HLEN + 3] = 1;    /* segments left */
+	buf[IPV6_HLEN + 24] = 128; /* an echo request follows */
+	assert_int_equal(ipv6_parse(buf, IPV6_HLEN + 32, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_UNICAST);
+	assert_int_equal(h.pp_code, 0);
+	assert_int_equal(h.pp_ptr, IPV6_HLEN + 2);
+	assert_int_equal(h.proto, IPPROTO_ICMPV6_);
+	assert_int_equal(h.hdr_len, IPV6_HLEN + 24);
+	assert_int_equal(h.proto_off, IPV6_HLEN);
+	/* A header running past the packet: nothing to say. */
+	buf[IPV6_HLEN + 1] = 9;
+	assert_int_equal(ipv6_parse(buf, IPV6_HLEN + 32, &h), -WIRE_EEXT);
+	assert_int_equal(h.pp, IPV6_PP_NONE);
+}
+
 static void test_ipv6_roundtrip(void **state)
 {
 	uint8_t buf[128], got[IPV6_HLEN];
@@ -1042,6 +1109,7 @@ const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_ipv4_options_hlen24),
 	cmocka_unit_test(test_ipv6_ext_chain),
 	cmocka_unit_test(test_ipv6_options),
+	cmocka_unit_test(test_ipv6_param_problem),
 	cmocka_unit_test(test_ipv6_roundtrip),
 	cmocka_unit_test(test_ipv6_no_next_header),
 	cmocka_unit_test(test_ipv6_reject_ext_truncated),
