@@ -85,7 +85,8 @@ static void setup(struct bench *k, uint32_t window)
 	ustcp_sim_set_filter(k->sim, drop_when_silent, k);
 	struct ustcp_sock *l;
 	struct ustcp_endpoint any = {.port = 0}, lb = {.ip = inet_addr(ip[B]), .port = PORT};
-	if (ustcp_listen(k->st[B], lb, 4, &l) < 0 || ustcp_connect(k->st[A], any, lb, &k->a) < 0)
+	if (ustcp_listen_on(k->st[B], lb, 4, &l) < 0 ||
+	    ustcp_connect_to(k->st[A], any, lb, &k->a) < 0)
 		die("cannot connect");
 	for (int i = 0; i < 100 && !k->b; i++) {
 		run_for(k, 1 * MS);

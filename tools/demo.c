@@ -173,14 +173,14 @@ static int conversation(struct demo *d)
 {
 	struct side *a = &d->side[A], *b = &d->side[B];
 	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = 54321};
-	int rc = ustcp_listen(b->stack, bl, 8, &d->lb);
+	int rc = ustcp_listen_on(b->stack, bl, 8, &d->lb);
 	if (rc < 0)
 		return fprintf(stderr, "ustcp demo: listen: %s\n", strerror(-rc)), -1;
 	b->state = USTCP_LISTEN;
 	say(d, B, "listen on %s", "10.0.0.1.54321");
 	say(d, A, "connect to %s", "10.0.0.1.54321");
 	struct ustcp_endpoint al = {.ip = 0, .port = 45815};
-	rc = ustcp_connect(a->stack, al, bl, &d->ca);
+	rc = ustcp_connect_to(a->stack, al, bl, &d->ca);
 	if (rc < 0)
 		return fprintf(stderr, "ustcp demo: connect: %s\n", strerror(-rc)), -1;
 	if (run(d, cond_connected, d, 10 * USTCP_NS_PER_SEC, "the handshake") < 0)

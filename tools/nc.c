@@ -700,7 +700,7 @@ static int open_conn(struct nc *nc)
 	if (nc->listen) {
 		struct ustcp_endpoint local = nc->lhost;
 		local.port = nc->lport;
-		rc = ustcp_listen(nc->env.s, local, 8, &nc->l);
+		rc = ustcp_listen_on(nc->env.s, local, 8, &nc->l);
 		if (rc == 0)
 			rc = set_bufs(nc->l);
 		if (rc < 0) {
@@ -718,8 +718,10 @@ static int open_conn(struct nc *nc)
 	rc = ustcp_socket(nc->env.s, &nc->k);
 	if (rc == 0)
 		rc = set_bufs(nc->k);
-	if (rc == 0)
-		rc = ustcp_connect_sock(nc->k, local, remote);
+	if (rc == 0 && nc->lport)
+		rc = ustcp_bind(nc->k, local);
+	if (rc == 0 && (rc = ustcp_connect(nc->k, remote)) == -EINPROGRESS)
+		rc = 0;
 	if (rc < 0) {
 		fprintf(stderr, "ustcp nc: connect to %s port %u: %s\n", nc->rhost_str, nc->rport,
 			strerror(-rc));

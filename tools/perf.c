@@ -453,16 +453,15 @@ static int set_bufs(struct ustcp_sock *k, uint64_t buf, bool rcv)
 
 /* B listens, A connects; the buffers and congestion control are set on
  * B's listener before the SYN arrives (its children inherit them) and on
- * A's socket before its SYN (ustcp_socket, then ustcp_connect_sock). */
+ * A's socket before its SYN (ustcp_socket, then ustcp_connect). */
 static int open_conn(struct perf *p)
 {
-	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = PERF_PORT},
-			      any = {.ip = 0, .port = 0};
+	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = PERF_PORT};
 	if (p->a.ipv6) {
 		bl.v6 = 1;
 		ustcp_sim_ip6(bl.ip, bl.ip6);
 	}
-	int rc = ustcp_listen(p->st[B], bl, 8, &p->lb);
+	int rc = ustcp_listen_on(p->st[B], bl, 8, &p->lb);
 	if (rc == 0)
 		rc = set_bufs(p->lb, p->a.buf, true);
 	if (rc == 0 && p->a.cc)
@@ -476,8 +475,8 @@ static int open_conn(struct perf *p)
 		rc = set_bufs(p->ca, p->a.buf, true);
 	if (rc == 0 && p->a.cc)
 		rc = ustcp_set_cc(p->ca, p->a.cc);
-	if (rc == 0)
-		rc = ustcp_connect_sock(p->ca, any, bl);
+	if (rc == 0 && (rc = ustcp_connect(p->ca, bl)) == -EINPROGRESS)
+		rc = 0;
 	if (rc < 0)
 		return fprintf(stderr, "ustcp perf: connect: %s\n", strerror(-rc)), rc;
 	p->touched[A] = true;

@@ -41,6 +41,12 @@ struct ustcp_tap_config {
 	 * impairments) and as the stack received it (after the incoming
 	 * ones), with wall-clock times; NULL for none. */
 	const char *pcap_path;
+	/* Instead of a TAP device: a datagram socket whose every message is
+	 * one Ethernet frame (one end of socketpair(AF_UNIX, SOCK_DGRAM), to
+	 * join two stacks in one process). The runtime closes it. No offloads;
+	 * ifname only names it in messages. */
+	bool use_link_fd;
+	int link_fd;
 };
 
 /* A runtime for stack s (which it does not own). NULL + errno on failure. */

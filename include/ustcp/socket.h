@@ -1,10 +1,10 @@
-/* ustcp/socket.h — TCP sockets: the non-blocking event API.
+/* ustcp/socket.h — TCP sockets.
  *
- * A socket is a pointer to a connection owned by the stack. Calls never
- * block: they return 0 or a byte count, or a negative errno (-EAGAIN when
- * nothing can be done yet). After ustcp_close() the pointer is no longer the
- * caller's: the stack finishes the connection (FIN, TIME-WAIT) on its own.
- * Calls made between inputs and polls use the time of the last one. */
+ * A socket is a pointer to a connection owned by the stack. Calls return 0
+ * or a byte count, or a negative errno. After ustcp_close() the pointer is
+ * no longer the caller's: the stack finishes the connection (FIN,
+ * TIME-WAIT) on its own. Without a host, calls made between inputs and
+ * polls use the time of the last one; with a host, the time now. */
 #ifndef USTCP_SOCKET_H
 #define USTCP_SOCKET_H
 
@@ -52,41 +52,106 @@ int ustcp_addr_parse(const char *text, struct ustcp_endpoint *ep);
 #define USTCP_ENDPOINT_STRLEN 56
 char *ustcp_endpoint_str(const struct ustcp_endpoint *ep, int with_port, char *buf, size_t size);
 
-/* Listen on ip:port (unspecified address = every local address, IPv4 and
- * IPv6). backlog is capped by config. */
-int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
-		 struct ustcp_sock **out);
-/* A completed connection, or -EAGAIN. */
-int ustcp_accept(struct ustcp_sock *listener, struct ustcp_sock **out);
-/* A socket not yet connected, so options (buffer sizes, which the window
- * scale in the SYN depends on) can be set before ustcp_connect_sock(). A
- * socket that is never connected is given back with ustcp_close(). */
-int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out);
-int ustcp_connect_sock(struct ustcp_sock *k, struct ustcp_endpoint local,
-		       struct ustcp_endpoint remote);
-/* Start an active open; the SYN leaves at once. local may be {0,0}.
- * Progress shows in ustcp_sock_state(); failure in ustcp_sock_error(). */
-int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
-		  struct ustcp_sock **out);
+/* ---- opening: the BSD calls ----
+ *
+ * Blocking. On a stack with a host (ustcp/host.h: a thread drives it), a
+ * socket blocks as a POSIX one does: connect until the handshake ends,
+ * accept until a connection comes, send until all is queued, recv until
+ * there is something, close (with USTCP_SO_LINGER) until the FIN is
+ * acknowledged; USTCP_SO_RCVTIMEO / SNDTIMEO bound the waits (then
+ * -EAGAIN, or -EINPROGRESS for connect). USTCP_SO_NONBLOCK makes it
+ * return -EAGAIN (-EINPROGRESS for connect) instead. Calls are safe from
+ * many threads at once; one thread may read a socket while another writes
+ * it. On a stack without a host (the simulator, a program that feeds the
+ * stack itself) nothing could wake a waiting call, so every call acts as
+ * on a non-blocking socket. Calls from the event handler never block.
+ *
+ * Errors are negative errno values with their POSIX meanings; a NULL
+ * socket, or one already closed, gives -EBADF. */
 
-/* Queue bytes to send: returns bytes taken (maybe fewer than len), or
- * -EAGAIN when the buffer is full, -ENOTCONN on a listener or a socket that
- * never connected, -EPIPE after shutdown, or the connection's error. Data
- * given during the handshake is queued and sent once established. */
+/* A new socket, not yet bound or connected. -EMFILE: the pool is full. */
+int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out);
+/* The local address and port: the unspecified address for every local one
+ * (of both families, for a listener), port 0 for one the stack picks at
+ * listen or connect. -EADDRNOTAVAIL: not an address of ours; -EADDRINUSE:
+ * the port is taken (by TIME-WAIT connections too, unless
+ * USTCP_SO_REUSEADDR); -EINVAL: already bound or connected. */
+int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local);
+/* Take connections on the bound address (unbound: any address, an
+ * ephemeral port). backlog is capped by config; calling it again on a
+ * listener changes the backlog. */
+int ustcp_listen(struct ustcp_sock *k, int backlog);
+/* A completed connection: 0 and *out, or -EAGAIN (non-blocking, or
+ * SO_RCVTIMEO ran out), -EINVAL on a socket that is not listening. */
+int ustcp_accept(struct ustcp_sock *listener, struct ustcp_sock **out);
+/* Active open (RFC 9293 §3.10.1); the SYN leaves at once, from the bound
+ * address or the route's source, and the bound port or an ephemeral one
+ * (RFC 6056). Blocking: 0 once established, or -ECONNREFUSED,
+ * -ETIMEDOUT, -EHOSTUNREACH ...; non-blocking: -EINPROGRESS, and the end
+ * shows as POLLOUT (or POLLERR) and in ustcp_sock_state(). -EISCONN,
+ * -EALREADY: connected, or connecting. */
+int ustcp_connect(struct ustcp_sock *k, struct ustcp_endpoint remote);
+/* The local and the remote address of k (-ENOTCONN: no peer). */
+int ustcp_getsockname(const struct ustcp_sock *k, struct ustcp_endpoint *out);
+int ustcp_getpeername(const struct ustcp_sock *k, struct ustcp_endpoint *out);
+/* socket + bind + listen on ip:port (port not 0). */
+int ustcp_listen_on(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
+		    struct ustcp_sock **out);
+/* socket + bind (when local is not all zero) + connect: 0 and *out when
+ * established, or still connecting on a socket that cannot block. */
+int ustcp_connect_to(struct ustcp_stack *s, struct ustcp_endpoint local,
+		     struct ustcp_endpoint remote, struct ustcp_sock **out);
+
+/* ---- data ---- */
+
+/* Queue bytes to send: returns bytes taken (blocking: all of len, unless
+ * SO_SNDTIMEO ran out or an error came; else maybe fewer), or -EAGAIN when
+ * the buffer is full, -ENOTCONN on a listener or a socket that never
+ * connected, -EPIPE after shutdown, or the connection's error. Data given
+ * during the handshake is queued and sent once established. */
 long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len);
-/* Read bytes: returns count, 0 at end of stream (peer's FIN), -EAGAIN when
- * nothing is buffered yet, -ENOTCONN on a listener or a socket that never
- * connected, or the connection's error (-ECONNRESET ...). */
+/* Read bytes: returns count, 0 at end of stream (peer's FIN, or after
+ * SHUT_RD), -EAGAIN when nothing is there (non-blocking, or SO_RCVTIMEO
+ * ran out), -ENOTCONN on a listener or a socket that never connected, or
+ * the connection's error (-ECONNRESET ...). */
 long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len);
 
-#define USTCP_SHUT_WR 1
-/* Close the sending side: the FIN follows the queued data. Receiving goes on. */
+/* ---- closing ---- */
+
+#define USTCP_SHUT_RD 0   /* no more reading: what comes is acknowledged and dropped */
+#define USTCP_SHUT_WR 1   /* the FIN follows the queued data; receiving goes on */
+#define USTCP_SHUT_RDWR 2 /* both */
 int ustcp_shutdown(struct ustcp_sock *k, int how);
 /* Release the socket. Queued data is still sent, then FIN; if received data
- * was left unread, the connection is reset instead (RFC 1122 §4.2.2.13). */
+ * was left unread, the connection is reset instead (RFC 1122 §4.2.2.13).
+ * With USTCP_SO_LINGER of 0 it resets; of more, a blocking socket waits
+ * that long for the FIN to be acknowledged. The connection finishes alone
+ * (FIN, TIME-WAIT) after. */
 int ustcp_close(struct ustcp_sock *k);
 /* Reset the connection now and release the socket. */
 int ustcp_abort(struct ustcp_sock *k);
+
+/* ---- readiness ---- */
+
+/* What k is ready for now, as poll(2) says it of a TCP socket (POLLIN,
+ * POLLOUT, POLLHUP, POLLERR from <poll.h>; POLLNVAL for a closed one). */
+short ustcp_sock_events(const struct ustcp_sock *k);
+struct ustcp_pollfd {
+	struct ustcp_sock *sock; /* NULL: skipped */
+	short events;            /* POLLIN, POLLOUT */
+	short revents;           /* those ready, and POLLHUP, POLLERR, POLLNVAL */
+};
+/* poll(2) over sockets of one stack: the number with revents, 0 when
+ * timeout_ms (-1: none) ran out. Waits only on a stack with a host. */
+int ustcp_poll(struct ustcp_pollfd *fds, size_t n, int timeout_ms);
+/* A file descriptor (an eventfd) that poll, epoll and select report
+ * readable while k is ready for one of events (POLLIN and/or POLLOUT) or
+ * has POLLHUP or POLLERR: a program waits on ustcp sockets and its own
+ * descriptors in one call. The stack owns it (valid until ustcp_close);
+ * reading it is not needed. -EOPNOTSUPP on a stack without a host. */
+int ustcp_sock_fd(struct ustcp_sock *k, short events);
+
+/* ---- state ---- */
 
 int ustcp_sock_state(const struct ustcp_sock *k);
 /* The error that ended the connection (negative errno) or 0. */
@@ -132,8 +197,10 @@ struct ustcp_sock_info {
 	char cc[16];    /* congestion control name */
 	int soft_error; /* the last soft error since data was last acknowledged, or 0
 			 * (see ustcp_sock_take_error; reading it here takes nothing) */
+	uint32_t snd_queued, rcv_queued; /* bytes in the send buffer, and unread */
 };
-void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
+/* 0, or -EBADF. */
+int ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
 
 /* Per-socket options. Set on a listener, they pass to its children.
  * Values are integers (times in ns); ustcp_setsockopt returns 0, -EINVAL
@@ -152,6 +219,16 @@ enum ustcp_sockopt {
 	USTCP_TCP_KEEPCNT,      /* unanswered keepalives before -ETIMEDOUT, 1 .. 255 */
 	USTCP_TCP_USER_TIMEOUT, /* data unacknowledged this long gives -ETIMEDOUT; 0 = off */
 	USTCP_TCP_RTO_MIN,      /* lower bound of the RTO, 1 ms .. rto_max */
+	USTCP_TCP_CORK,         /* 1: send only full segments until set to 0 again (or
+				 * an RTO passes), as Linux's TCP_CORK */
+	USTCP_TCP_MAXSEG,       /* cap on the segment size, 88 .. 65495 (0: none);
+				 * set before connect it is the MSS our SYN announces */
+	USTCP_SO_NONBLOCK,      /* 1: calls return -EAGAIN (-EINPROGRESS) instead of waiting */
+	USTCP_SO_REUSEADDR,     /* 1: bind may take a port held by TIME-WAIT connections */
+	USTCP_SO_RCVTIMEO,      /* bound on a blocking recv or accept (ns; 0: none) */
+	USTCP_SO_SNDTIMEO,      /* bound on a blocking send or connect (ns; 0: none) */
+	USTCP_SO_LINGER,        /* close: UINT64_MAX (default) returns at once; 0 resets;
+				 * else waits up to this long (ns) for the FIN's ACK */
 };
 int ustcp_setsockopt(struct ustcp_sock *k, int opt, uint64_t value);
 int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *value);
@@ -184,7 +261,8 @@ long ustcp_sock_urgent(const struct ustcp_sock *k);
 #define USTCP_EV_ERROR 16u /* a soft error came (ustcp_sock_take_error) */
 typedef void (*ustcp_event_fn)(void *ctx, struct ustcp_sock *k, unsigned events);
 void ustcp_set_event_handler(struct ustcp_stack *s, ustcp_event_fn fn, void *ctx);
-void ustcp_sock_set_user(struct ustcp_sock *k, void *user);
+/* The user's pointer of a socket (listeners' children start with NULL). */
+int ustcp_sock_set_user(struct ustcp_sock *k, void *user);
 void *ustcp_sock_user(const struct ustcp_sock *k);
 
 #endif

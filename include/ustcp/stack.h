@@ -3,7 +3,7 @@
  * The stack is sans-I/O: it reads no clock and makes no system call. Frames
  * come in through ustcp_input(), go out through each interface's transmit
  * callback, and time (monotonic nanoseconds) comes in as `now` on every
- * input and poll. Call ustcp_poll() no later than ustcp_next_deadline().
+ * input and poll. Call ustcp_stack_poll() no later than ustcp_next_deadline().
  * Many stacks may live in one process; none shares state with another. */
 #ifndef USTCP_STACK_H
 #define USTCP_STACK_H
@@ -92,8 +92,8 @@ void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t 
 void ustcp_input_flags(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len,
 		       uint64_t now, unsigned flags);
 /* Run the timers that are due at `now` and send what is pending. */
-void ustcp_poll(struct ustcp_stack *s, uint64_t now);
-/* When ustcp_poll() must next be called; UINT64_MAX if nothing is pending. */
+void ustcp_stack_poll(struct ustcp_stack *s, uint64_t now);
+/* When ustcp_stack_poll() must next be called; UINT64_MAX if nothing is pending. */
 uint64_t ustcp_next_deadline(const struct ustcp_stack *s);
 /* The latest time the stack was given. */
 uint64_t ustcp_now(const struct ustcp_stack *s);
@@ -233,6 +233,8 @@ struct ustcp_pool_usage {
 	uint32_t conns_max;
 	uint64_t buffer_bytes; /* send + receive buffers allocated */
 	uint32_t timers;       /* timers armed */
+	uint32_t closing;      /* connections the program closed that still have data
+				* or a FIN to send and see acknowledged */
 };
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u);
 

@@ -3,6 +3,8 @@
 #define USTCP_USTCP_H
 
 #include "config.h"
+#include "host.h"
+#include "runtime.h"
 #include "sim.h"
 #include "socket.h"
 #include "stack.h"

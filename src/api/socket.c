@@ -1,14 +1,17 @@
 /* socket.c — the user calls of RFC 9293 §3.10.1-3.10.6 (OPEN, SEND,
- * RECEIVE, CLOSE, ABORT, STATUS) as a non-blocking socket API. */
+ * RECEIVE, CLOSE, ABORT) in the shape of BSD sockets: socket, bind,
+ * listen, accept, connect, send, recv, shutdown, close. With a host
+ * (stack_sync) they block as POSIX sockets do, unless the socket is
+ * non-blocking; without one they never block (call.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 
+#include "api/call.h"
 #include "net/net.h"
 #include "tcp/tcp.h"
-#include "tcp/tcp_conn.h"
 #include "ustcp/ustcp.h"
 
 static const char *const state_names[USTCP_STATE_COUNT] = {
@@ -21,12 +24,14 @@ const char *ustcp_state_name(int state)
 	return state >= 0 && state < USTCP_STATE_COUNT ? state_names[state] : "?";
 }
 
-static struct ipaddr ep_addr(const struct ustcp_endpoint *e)
+/* ---- entering, leaving and blocking (call.h) ---- */
+
+struct ipaddr api_ep_addr(const struct ustcp_endpoint *e)
 {
 	return e->v6 ? ip_from6(e->ip6) : ip_from4(ntohl(e->ip));
 }
 
-static void ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t port)
+void api_ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t port)
 {
 	memset(e, 0, sizeof(*e));
 	e->port = port;
@@ -38,122 +43,307 @@ static void ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t po
 	}
 }
 
-/* Every user call is an event on one connection. */
-static void call_begin(struct ustcp_sock *k)
+int api_peek(const struct ustcp_sock *k)
 {
-	stack_event_begin(k->stack);
-	tcp_event_begin(k);
+	if (!k)
+		return -EBADF;
+	/* A socket's stack never changes: it can be read before the lock. */
+	stack_lock(k->stack);
+	if (!k->in_use || !k->user_owned) {
+		stack_unlock(k->stack);
+		return -EBADF;
+	}
+	return 0;
 }
 
-int ustcp_listen(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
-		 struct ustcp_sock **out)
+void api_unpeek(const struct ustcp_sock *k) { stack_unlock(k->stack); }
+
+int api_enter(struct ustcp_sock *k)
 {
-	struct ipaddr ip = ep_addr(&local);
-	if (local.port == 0 || backlog < 0)
+	int rc = api_peek(k);
+	if (rc < 0)
+		return rc;
+	stack_event_begin(k->stack);
+	tcp_event_begin(k);
+	return 0;
+}
+
+void api_leave(struct ustcp_sock *k)
+{
+	struct ustcp_stack *s = k->stack;
+	stack_event_end(s);
+	/* What the call did may change what k is ready for. */
+	if (s->sync && k->in_use && k->user_owned && k->notice.waiter)
+		s->sync->ready(s->sync->ctx, &k->notice, false);
+	stack_unlock(s);
+}
+
+uint64_t api_deadline(const struct ustcp_sock *k, uint64_t timeout)
+{
+	uint64_t now = k->stack->now;
+	return timeout && timeout < UINT64_MAX - now ? now + timeout : UINT64_MAX;
+}
+
+int api_block(struct ustcp_sock *k, uint64_t deadline)
+{
+	struct ustcp_stack *s = k->stack;
+	k->callers++; /* not freed while we sleep, even if closed meanwhile */
+	stack_event_end(s);
+	int rc = s->sync->wait(s->sync->ctx, &k->notice, deadline);
+	stack_advance(s, s->sync->clock(s->sync->ctx));
+	stack_event_begin(s);
+	tcp_event_begin(k);
+	k->callers--;
+	return k->user_owned ? rc : -EBADF;
+}
+
+/* ---- opening ---- */
+
+int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out)
+{
+	if (!s || !out)
 		return -EINVAL;
-	if (ip_is_any(&ip))
-		memset(&ip, 0, sizeof(ip)); /* every address, both families */
-	else if (!net_is_local(s, &ip))
-		return -EADDRNOTAVAIL;
-	if (tcp_port_in_use(s, &ip, local.port))
-		return -EADDRINUSE;
-	struct ustcp_sock *l = tcp_conn_alloc(s);
-	if (!l)
-		return -EMFILE;
-	l->laddr = ip;
-	l->lport = local.port;
-	l->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
-	l->user_owned = true;
-	l->state = USTCP_LISTEN;
-	dlist_insert_tail(&s->tcp->listeners, &l->link);
+	stack_lock(s);
+	struct ustcp_sock *c = tcp_conn_alloc(s);
+	if (c) {
+		c->user_owned = true;
+		c->unopened = true;
+		*out = c;
+	}
+	stack_unlock(s);
+	return c ? 0 : -EMFILE;
+}
+
+/* Whether lport on laddr is held by another socket: a listener on it, or a
+ * connection from it (one in TIME-WAIT only without reuseaddr). */
+static bool port_taken(struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport)
+{
+	struct ustcp_stack *s = k->stack;
+	bool any = ip_is_any(laddr);
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+		const struct ustcp_sock *c = &s->tcp->pool[i];
+		if (c == k || !c->in_use || c->lport != lport ||
+		    (c->state == USTCP_CLOSED && !c->bound) ||
+		    (c->state == USTCP_TIME_WAIT && k->reuseaddr))
+			continue;
+		if (any || ip_is_any(&c->laddr) || ip_eq(&c->laddr, laddr))
+			return true;
+	}
+	return false;
+}
+
+int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local)
+{
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	struct ipaddr ip = api_ep_addr(&local);
+	if (!k->unopened || k->bound)
+		rc = -EINVAL; /* POSIX: already bound */
+	else if (!ip_is_any(&ip) && !net_is_local(k->stack, &ip))
+		rc = -EADDRNOTAVAIL;
+	else if (local.port && port_taken(k, &ip, local.port))
+		rc = -EADDRINUSE;
+	if (rc == 0) {
+		k->laddr = ip_is_any(&ip) ? (struct ipaddr){0} : ip;
+		k->lport = local.port;
+		k->bound = true;
+	}
+	api_leave(k);
+	return rc;
+}
+
+/* A free port for a listener on laddr, from the ephemeral range. */
+static int pick_listen_port(struct ustcp_sock *k, uint16_t *port)
+{
+	const struct ustcp_config *cfg = &k->stack->cfg;
+	uint32_t num = (uint32_t)cfg->ephemeral_hi - cfg->ephemeral_lo + 1;
+	uint32_t start = (uint32_t)rng_next(&k->stack->rng);
+	for (uint32_t i = 0; i < num; i++) {
+		uint16_t p = (uint16_t)(cfg->ephemeral_lo + (start + i) % num);
+		if (!port_taken(k, &k->laddr, p)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+int ustcp_listen(struct ustcp_sock *k, int backlog)
+{
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	struct ustcp_stack *s = k->stack;
+	if (k->state == USTCP_LISTEN) {
+		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+	} else if (!k->unopened || backlog < 0) {
+		rc = -EINVAL;
+	} else if (k->lport == 0) {
+		rc = pick_listen_port(k, &k->lport);
+	} else if (port_taken(k, &k->laddr, k->lport)) {
+		rc = -EADDRINUSE;
+	}
+	if (rc == 0 && k->state != USTCP_LISTEN) {
+		k->unopened = false;
+		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+		tcp_set_state(k, USTCP_LISTEN);
+		dlist_insert_tail(&s->tcp->listeners, &k->link);
+	}
+	api_leave(k);
+	return rc;
+}
+
+int ustcp_listen_on(struct ustcp_stack *s, struct ustcp_endpoint local, int backlog,
+		    struct ustcp_sock **out)
+{
+	struct ustcp_sock *l;
+	if (!out || local.port == 0)
+		return -EINVAL;
+	int rc = ustcp_socket(s, &l);
+	if (rc < 0)
+		return rc;
+	if ((rc = ustcp_bind(l, local)) < 0 || (rc = ustcp_listen(l, backlog)) < 0) {
+		ustcp_close(l);
+		return rc;
+	}
 	*out = l;
 	return 0;
 }
 
-int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
+/* A completed child of l, taken off its queue for the user. */
+static struct ustcp_sock *take_child(struct ustcp_sock *l)
 {
-	if (l->state != USTCP_LISTEN)
-		return -EINVAL;
 	for (struct dlist *n = l->children.next; n != &l->children; n = n->next) {
 		struct ustcp_sock *c = container_of(n, struct ustcp_sock, link);
 		if (c->state == USTCP_SYN_RECEIVED)
 			continue;
 		tcp_child_unlink(c);
 		c->user_owned = true;
-		*out = c;
-		return 0;
+		return c;
 	}
-	return -EAGAIN;
+	return NULL;
 }
 
-int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out)
+int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
 {
-	struct ustcp_sock *c = tcp_conn_alloc(s);
-	if (!c)
-		return -EMFILE;
-	c->user_owned = true;
-	c->unopened = true;
-	*out = c;
-	return 0;
+	int rc = api_enter(l);
+	if (rc < 0)
+		return rc;
+	uint64_t deadline = api_deadline(l, l->rcvtimeo);
+	struct ustcp_sock *c = NULL;
+	while (rc == 0) {
+		if (l->state != USTCP_LISTEN || !out) {
+			rc = -EINVAL;
+		} else if ((c = take_child(l))) {
+			*out = c;
+		} else if (!api_can_block(l)) {
+			rc = -EAGAIN;
+		} else if ((rc = api_block(l, deadline)) == -ETIMEDOUT) {
+			rc = -EAGAIN; /* POSIX: SO_RCVTIMEO ran out */
+		}
+		if (c)
+			break;
+	}
+	api_leave(l);
+	return rc;
 }
 
-int ustcp_connect_sock(struct ustcp_sock *c, struct ustcp_endpoint local,
-		       struct ustcp_endpoint remote)
+/* Where k's SYN goes from, and its port: the bound address (or the route's
+ * source) and the bound port (or an ephemeral one, RFC 6056). */
+static int choose_source(struct ustcp_sock *k, const struct ipaddr *rip, uint16_t rport,
+			 struct ipaddr *lip, uint16_t *lport)
 {
-	struct ustcp_stack *s = c->stack;
-	struct ipaddr rip = ep_addr(&remote), lip = ep_addr(&local), src;
+	struct ustcp_stack *s = k->stack;
+	struct ipaddr src;
 	int iface;
-	if (!c->unopened)
-		return c->state == USTCP_CLOSED ? -EINVAL : -EISCONN;
-	if (ip_is_any(&rip) || remote.port == 0 || (remote.v6 && ip6_is_multicast(rip.b)))
-		return -EINVAL;
-	if (!ip_is_any(&lip) && ip_is4(&lip) != ip_is4(&rip))
+	if (!ip_is_any(&k->laddr) && ip_is4(&k->laddr) != ip_is4(rip))
 		return -EINVAL; /* the two ends of one family */
-	if (net_route(s, &rip, &iface, &src) < 0)
+	if (net_route(s, rip, &iface, &src) < 0)
 		return -ENETUNREACH;
-	if (ip_is_any(&lip))
-		lip = src;
-	else if (!net_is_local(s, &lip))
-		return -EADDRNOTAVAIL;
-	uint16_t lport = local.port;
-	if (lport == 0) {
-		int rc = tcp_pick_port(s, &lip, &rip, remote.port, &lport);
-		if (rc < 0)
-			return rc;
-	} else if (tcp_conn_lookup(s, &lip, lport, &rip, remote.port)) {
-		return -EADDRINUSE;
-	}
-	c->unopened = false;
-	tcp_conn_set_tuple(c, &lip, lport, &rip, remote.port);
-	c->iss = tcp_new_iss(s, c);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-	c->snd_buf_seq = c->iss + 1;
-	tcp_conn_hash(c);
-	call_begin(c);
-	tcp_set_state(c, USTCP_SYN_SENT);
-	stat_inc(s, USTCP_C_tcp_active_opens);
-	tcp_send_syn(c);
-	stack_event_end(s);
+	*lip = ip_is_any(&k->laddr) ? src : k->laddr;
+	*lport = k->lport;
+	if (*lport == 0)
+		return tcp_pick_port(s, lip, rip, rport, lport);
+	return tcp_conn_lookup(s, lip, *lport, rip, rport) ? -EADDRINUSE : 0;
+}
+
+/* The result of a connect once the handshake is over. */
+static int connect_result(const struct ustcp_sock *k)
+{
+	if (k->state == USTCP_SYN_SENT || k->state == USTCP_SYN_RECEIVED)
+		return -EINPROGRESS;
+	if (k->state == USTCP_CLOSED)
+		return k->error ? k->error : -ECONNABORTED;
 	return 0;
 }
 
-int ustcp_connect(struct ustcp_stack *s, struct ustcp_endpoint local, struct ustcp_endpoint remote,
-		  struct ustcp_sock **out)
+int ustcp_connect(struct ustcp_sock *k, struct ustcp_endpoint remote)
+{
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	struct ustcp_stack *s = k->stack;
+	struct ipaddr rip = api_ep_addr(&remote), lip;
+	uint16_t lport;
+	if (!k->unopened) {
+		rc = k->state == USTCP_SYN_SENT || k->state == USTCP_SYN_RECEIVED ? -EALREADY
+		     : k->state == USTCP_LISTEN                                   ? -EINVAL
+										  : -EISCONN;
+	} else if (ip_is_any(&rip) || remote.port == 0 || (remote.v6 && ip6_is_multicast(rip.b))) {
+		rc = -EINVAL;
+	} else {
+		rc = choose_source(k, &rip, remote.port, &lip, &lport);
+	}
+	if (rc == 0) {
+		k->unopened = false;
+		tcp_conn_set_tuple(k, &lip, lport, &rip, remote.port);
+		k->iss = tcp_new_iss(s, k);
+		k->snd_una = k->snd_nxt = k->snd_max = k->iss;
+		k->snd_buf_seq = k->iss + 1;
+		tcp_conn_hash(k);
+		tcp_set_state(k, USTCP_SYN_SENT);
+		stat_inc(s, USTCP_C_tcp_active_opens);
+		tcp_send_syn(k);
+		rc = -EINPROGRESS;
+		/* Blocking: wait for the handshake (Linux: SO_SNDTIMEO bounds it). */
+		uint64_t deadline = api_deadline(k, k->sndtimeo);
+		while (rc == -EINPROGRESS && api_can_block(k)) {
+			int w = api_block(k, deadline);
+			rc = connect_result(k);
+			if (w == -EBADF || (w == -ETIMEDOUT && rc == -EINPROGRESS)) {
+				rc = w == -EBADF ? w : rc;
+				break;
+			}
+		}
+	}
+	api_leave(k);
+	return rc;
+}
+
+int ustcp_connect_to(struct ustcp_stack *s, struct ustcp_endpoint local,
+		     struct ustcp_endpoint remote, struct ustcp_sock **out)
 {
 	struct ustcp_sock *c;
+	if (!out)
+		return -EINVAL;
 	int rc = ustcp_socket(s, &c);
 	if (rc < 0)
 		return rc;
-	rc = ustcp_connect_sock(c, local, remote);
-	if (rc < 0) {
-		stack_event_begin(s);
-		tcp_conn_release(c);
-		stack_event_end(s);
+	if ((local.port || local.ip || local.v6) && (rc = ustcp_bind(c, local)) < 0) {
+		ustcp_abort(c);
+		return rc;
+	}
+	rc = ustcp_connect(c, remote);
+	if (rc < 0 && rc != -EINPROGRESS) {
+		ustcp_abort(c);
 		return rc;
 	}
 	*out = c;
 	return 0;
 }
+
+/* ---- data ---- */
 
 /* The error a call on a dead or closing connection reports. */
 static long conn_error(const struct ustcp_sock *k, long otherwise)
@@ -161,7 +351,8 @@ static long conn_error(const struct ustcp_sock *k, long otherwise)
 	return k->error ? k->error : otherwise;
 }
 
-static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool urgent)
+/* Queue what fits of buf now: bytes taken, or -EAGAIN or an error. */
+static long send_now(struct ustcp_sock *k, const void *buf, size_t len, bool urgent)
 {
 	switch (k->state) {
 	case USTCP_SYN_SENT:
@@ -174,7 +365,7 @@ static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool ur
 			return -EPIPE;
 		break;
 	case USTCP_CLOSED:
-		return conn_error(k, -ENOTCONN);
+		return conn_error(k, k->unopened ? -ENOTCONN : -EPIPE);
 	case USTCP_LISTEN:
 		return -ENOTCONN;
 	default:
@@ -188,15 +379,41 @@ static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool ur
 	uint32_t n = ring_write(&k->sndbuf, buf, want);
 	if (n == 0)
 		return -EAGAIN;
-	call_begin(k);
 	if (urgent) {
 		/* RFC 6093: the urgent pointer names the byte after the urgent data. */
 		k->snd_up = k->snd_buf_seq + k->sndbuf.len;
 		k->snd_up_valid = true;
 	}
 	tcp_output(k);
-	stack_event_end(k->stack);
 	return n;
+}
+
+/* A blocking send returns once all of buf is queued (POSIX), or with what
+ * was queued when SO_SNDTIMEO ran out or an error came. */
+static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool urgent)
+{
+	if (!buf && len)
+		return -EFAULT;
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	uint64_t deadline = api_deadline(k, k->sndtimeo);
+	size_t done = 0;
+	long r;
+	for (;;) {
+		r = send_now(k, (const uint8_t *)buf + done, len - done, urgent);
+		if (r > 0)
+			done += (size_t)r;
+		if (done == len || (r < 0 && r != -EAGAIN) || !api_can_block(k))
+			break;
+		int w = api_block(k, deadline);
+		if (w < 0) {
+			r = w == -ETIMEDOUT ? -EAGAIN : w;
+			break;
+		}
+	}
+	api_leave(k);
+	return done ? (long)done : r;
 }
 
 long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len)
@@ -218,10 +435,16 @@ static uint32_t first_unread(const struct ustcp_sock *k)
 
 long ustcp_sock_urgent(const struct ustcp_sock *k)
 {
-	if (!k->rcv_up_valid)
-		return -1;
-	uint32_t from = first_unread(k);
-	return seq_gt(k->rcv_up, from) ? (long)(k->rcv_up - from) : -1;
+	int rc = api_peek(k);
+	if (rc < 0)
+		return rc;
+	long r = -1;
+	if (k->rcv_up_valid) {
+		uint32_t from = first_unread(k);
+		r = seq_gt(k->rcv_up, from) ? (long)(k->rcv_up - from) : -1;
+	}
+	api_unpeek(k);
+	return r;
 }
 
 /* After a read: announce the window if it opened far enough to move its
@@ -234,21 +457,22 @@ static void maybe_window_update(struct ustcp_sock *k)
 		tcp_send_ack(k);
 }
 
-long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
+/* Read what is there now: a count, 0 at the end, -EAGAIN, or an error. */
+static long recv_now(struct ustcp_sock *k, void *buf, size_t len)
 {
 	/* RFC 9293 §3.10.3: RECEIVE on a connection that does not exist. */
 	if (k->state == USTCP_LISTEN || k->unopened)
 		return -ENOTCONN;
+	if (k->rcv_shut)
+		return 0;
 	if (k->rcvbuf.len > 0 && len > 0) {
 		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-		call_begin(k);
 		uint32_t n = ring_read(&k->rcvbuf, buf, want);
 		/* Read past the urgent data: the mark is done with (kept, it
 		 * would look ahead again once 2^31 more bytes had passed). */
 		if (k->rcv_up_valid && !seq_gt(k->rcv_up, first_unread(k)))
 			k->rcv_up_valid = false;
 		maybe_window_update(k);
-		stack_event_end(k->stack);
 		return n;
 	}
 	if (k->error)
@@ -257,6 +481,28 @@ long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 		return 0;
 	return len == 0 ? 0 : -EAGAIN;
 }
+
+long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
+{
+	if (!buf && len)
+		return -EFAULT;
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	uint64_t deadline = api_deadline(k, k->rcvtimeo);
+	long r;
+	while ((r = recv_now(k, buf, len)) == -EAGAIN && api_can_block(k)) {
+		int w = api_block(k, deadline);
+		if (w < 0) {
+			r = w == -ETIMEDOUT ? -EAGAIN : w; /* POSIX: SO_RCVTIMEO ran out */
+			break;
+		}
+	}
+	api_leave(k);
+	return r;
+}
+
+/* ---- closing ---- */
 
 /* RFC 9293 §3.10.4 CLOSE for the sending side. */
 static void shut_send(struct ustcp_sock *k)
@@ -281,16 +527,32 @@ static void shut_send(struct ustcp_sock *k)
 	}
 }
 
+/* shutdown(SHUT_RD): reads see the end; what is unread and what still
+ * comes is acknowledged and dropped (as BSD does). */
+static void shut_recv(struct ustcp_sock *k)
+{
+	k->rcv_shut = true;
+	if (k->rcvbuf.buf)
+		ring_drop(&k->rcvbuf, k->rcvbuf.len);
+	maybe_window_update(k);
+	tcp_notify(k, USTCP_EV_READABLE);
+}
+
 int ustcp_shutdown(struct ustcp_sock *k, int how)
 {
-	if (how != USTCP_SHUT_WR)
-		return -EINVAL;
-	if (k->state == USTCP_LISTEN || k->state == USTCP_CLOSED)
-		return conn_error(k, -ENOTCONN);
-	call_begin(k);
-	shut_send(k);
-	stack_event_end(k->stack);
-	return 0;
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	if (how != USTCP_SHUT_RD && how != USTCP_SHUT_WR && how != USTCP_SHUT_RDWR)
+		rc = -EINVAL;
+	else if (k->state == USTCP_LISTEN || k->state == USTCP_CLOSED)
+		rc = (int)conn_error(k, -ENOTCONN);
+	if (rc == 0 && how != USTCP_SHUT_WR)
+		shut_recv(k);
+	if (rc == 0 && how != USTCP_SHUT_RD)
+		shut_send(k);
+	api_leave(k);
+	return rc;
 }
 
 /* Children of a closing listener: half-open ones vanish, completed ones
@@ -309,10 +571,44 @@ static void close_listener(struct ustcp_sock *l)
 	tcp_conn_closed(l, 0);
 }
 
+/* RFC 9293 §3.10.5: a RST from SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and
+ * CLOSE-WAIT; CLOSING, LAST-ACK and TIME-WAIT (our FIN is out, the peer's
+ * is in) just delete the TCB. */
+static void abort_conn(struct ustcp_sock *k)
+{
+	if (k->state == USTCP_LISTEN) {
+		close_listener(k);
+		return;
+	}
+	if (k->state == USTCP_CLOSED)
+		return;
+	if (tcp_synchronized(k->state) && k->state != USTCP_CLOSING && k->state != USTCP_LAST_ACK &&
+	    k->state != USTCP_TIME_WAIT)
+		tcp_send_rst_conn(k);
+	tcp_conn_closed(k, -ECONNABORTED);
+}
+
+/* Our FIN is acknowledged (or the connection is over). */
+static bool fin_done(const struct ustcp_sock *k)
+{
+	return k->state == USTCP_FIN_WAIT_2 || k->state == USTCP_TIME_WAIT ||
+	       k->state == USTCP_CLOSED;
+}
+
+/* Close with linger (SO_LINGER): wait until the FIN is acknowledged or the
+ * linger time runs out; the connection goes on alone after that. */
+static void linger(struct ustcp_sock *k)
+{
+	uint64_t deadline = api_deadline(k, k->linger);
+	while (!fin_done(k) && api_can_block(k) && api_block(k, deadline) == 0)
+		;
+}
+
 int ustcp_close(struct ustcp_sock *k)
 {
-	struct ustcp_stack *s = k->stack;
-	call_begin(k);
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
 	switch (k->state) {
 	case USTCP_LISTEN:
 		close_listener(k);
@@ -322,7 +618,7 @@ int ustcp_close(struct ustcp_sock *k)
 	case USTCP_SYN_SENT:
 		/* RFC 9293 §3.10.4 deletes the TCB; but data the user queued is
 		 * not thrown away: it goes, then the FIN, once established. */
-		if (k->sndbuf.len == 0) {
+		if (k->sndbuf.len == 0 || k->linger == 0) {
 			tcp_conn_closed(k, 0);
 			break;
 		}
@@ -330,6 +626,10 @@ int ustcp_close(struct ustcp_sock *k)
 		shut_send(k);
 		break;
 	default:
+		if (k->linger == 0) {
+			abort_conn(k); /* SO_LINGER with no time: reset (POSIX) */
+			break;
+		}
 		if (k->rcvbuf.len > 0 && k->state != USTCP_TIME_WAIT) {
 			/* RFC 1122 §4.2.2.13: closing with unread data resets. */
 			tcp_send_rst_conn(k);
@@ -338,230 +638,37 @@ int ustcp_close(struct ustcp_sock *k)
 		}
 		k->rcv_closed = true;
 		shut_send(k);
+		if (k->linger != UINT64_MAX)
+			linger(k);
 	}
-	tcp_conn_release(k);
-	tcp_arm_fin_wait2(k);
-	stack_event_end(s);
+	if (k->user_owned) {
+		tcp_conn_release(k);
+		tcp_arm_fin_wait2(k);
+	}
+	api_leave(k);
 	return 0;
 }
 
 int ustcp_abort(struct ustcp_sock *k)
 {
-	struct ustcp_stack *s = k->stack;
-	call_begin(k);
-	if (k->state == USTCP_LISTEN) {
-		close_listener(k);
-	} else if (k->state != USTCP_CLOSED) {
-		/* RFC 9293 §3.10.5: a RST from SYN-RECEIVED, ESTABLISHED,
-		 * FIN-WAIT-1/2 and CLOSE-WAIT; CLOSING, LAST-ACK and TIME-WAIT
-		 * (our FIN is out, the peer's is in) just delete the TCB. */
-		if (tcp_synchronized(k->state) && k->state != USTCP_CLOSING &&
-		    k->state != USTCP_LAST_ACK && k->state != USTCP_TIME_WAIT)
-			tcp_send_rst_conn(k);
-		tcp_conn_closed(k, -ECONNABORTED);
-	}
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	abort_conn(k);
 	tcp_conn_release(k);
-	stack_event_end(s);
+	api_leave(k);
 	return 0;
 }
 
-int ustcp_sock_state(const struct ustcp_sock *k) { return k->state; }
-int ustcp_sock_error(const struct ustcp_sock *k) { return k->error; }
-int ustcp_sock_take_error(struct ustcp_sock *k)
+void api_close_all(struct ustcp_stack *s)
 {
-	if (k->error)
-		return k->error;
-	if (!k->soft_error_untaken)
-		return 0;
-	k->soft_error_untaken = false;
-	return k->soft_error;
-}
-size_t ustcp_sock_readable(const struct ustcp_sock *k) { return k->rcvbuf.len; }
-size_t ustcp_sock_writable(const struct ustcp_sock *k)
-{
-	if (!k->sndbuf.buf)
-		return k->opt_sndbuf;
-	return ring_space(&k->sndbuf);
-}
-int ustcp_sock_eof(const struct ustcp_sock *k) { return k->fin_rcvd && k->rcvbuf.len == 0; }
-
-void ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->state = k->state;
-	ep_set(&info->local, &k->laddr, k->lport);
-	ep_set(&info->remote, &k->raddr, k->rport);
-	info->iss = k->iss;
-	info->irs = k->irs;
-	info->snd_una = k->snd_una;
-	info->snd_nxt = k->snd_nxt;
-	info->snd_max = k->snd_max;
-	info->snd_wnd = k->snd_wnd;
-	info->rcv_nxt = k->rcv_nxt;
-	info->rcv_wnd = tcp_rcv_window(k);
-	info->snd_mss = k->snd_mss;
-	info->rcv_mss = k->rcv_mss;
-	info->snd_wscale = k->snd_wscale;
-	info->rcv_wscale = k->rcv_wscale;
-	info->timestamps = k->ts_ok;
-	info->sack_ok = k->sack_ok;
-	info->in_recovery = tcp_in_fast_recovery(k);
-	info->cwnd = k->cwnd;
-	info->ssthresh = k->ssthresh;
-	info->srtt = k->srtt;
-	info->rttvar = k->rttvar;
-	info->rto = tcp_rto_now(k);
-	info->min_rtt = k->min_rtt;
-	info->bytes_in_flight = k->snd_max - k->snd_una;
-	info->retransmits = k->retransmits;
-	info->fast_retransmits = k->fast_retransmits;
-	info->rto_expirations = k->rto_expirations;
-	info->dup_acks = k->dup_acks_total;
-	info->zero_window_probes = k->zw_probes;
-	info->keepalive_probes = k->keep_probes;
-	info->backoff = tcp_backoff_now(k);
-	info->rcv_ooo_bytes = tcp_reass_bytes(&k->reass);
-	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
-	info->rcvbuf = k->opt_rcvbuf;
-	info->bytes_acked = k->bytes_acked;
-	info->bytes_received = k->bytes_received;
-	info->segs_out = k->segs_out;
-	info->segs_in = k->segs_in;
-	info->conn_id = k->id;
-	info->soft_error = k->soft_error;
-	if (k->cc)
-		snprintf(info->cc, sizeof(info->cc), "%s", k->cc->name);
-}
-
-/* A buffer size can change until the buffer exists; the receive buffer
- * also not after our SYN, whose window scale was chosen for it. */
-static int set_bufsize(struct ustcp_sock *k, uint32_t *field, const struct ring *r, uint64_t v)
-{
-	if (v < 1024 || v > k->stack->cfg.max_sockbuf)
-		return -EINVAL;
-	if (r->buf ||
-	    (field == &k->opt_rcvbuf && k->state != USTCP_CLOSED && k->state != USTCP_LISTEN))
-		return -EISCONN;
-	*field = (uint32_t)v;
-	return 0;
-}
-
-static int set_bool(bool *field, uint64_t v)
-{
-	if (v > 1)
-		return -EINVAL;
-	*field = v != 0;
-	return 0;
-}
-
-static int set_time(uint64_t *field, uint64_t v, uint64_t lo, uint64_t hi)
-{
-	if (v < lo || v > hi)
-		return -EINVAL;
-	*field = v;
-	return 0;
-}
-
-int ustcp_setsockopt(struct ustcp_sock *k, int opt, uint64_t v)
-{
-	const uint64_t ms = USTCP_NS_PER_MS, sec = USTCP_NS_PER_SEC;
-	int rc;
-	switch (opt) {
-	case USTCP_SO_SNDBUF:
-		return set_bufsize(k, &k->opt_sndbuf, &k->sndbuf, v);
-	case USTCP_SO_RCVBUF:
-		return set_bufsize(k, &k->opt_rcvbuf, &k->rcvbuf, v);
-	case USTCP_TCP_NODELAY:
-		call_begin(k);
-		rc = set_bool(&k->nodelay, v);
-		if (rc == 0 && k->nodelay)
-			tcp_output(k); /* what Nagle held back goes now */
-		stack_event_end(k->stack);
-		return rc;
-	case USTCP_TCP_QUICKACK:
-		return set_bool(&k->quickack, v);
-	case USTCP_TCP_ACK_DELAY:
-		return set_time(&k->ack_delay, v, 1 * ms, 500 * ms);
-	case USTCP_SO_KEEPALIVE:
-		rc = set_bool(&k->keepalive, v);
-		if (rc == 0)
-			tcp_keepalive_arm(k);
-		return rc;
-	case USTCP_TCP_KEEPIDLE:
-		rc = set_time(&k->keep_idle, v, 1 * sec, UINT64_MAX / 4);
-		if (rc == 0)
-			tcp_keepalive_arm(k);
-		return rc;
-	case USTCP_TCP_KEEPINTVL:
-		return set_time(&k->keep_intvl, v, 1 * sec, UINT64_MAX / 4);
-	case USTCP_TCP_KEEPCNT:
-		if (v < 1 || v > 255)
-			return -EINVAL;
-		k->keep_cnt = (uint8_t)v;
-		return 0;
-	case USTCP_TCP_USER_TIMEOUT:
-		return set_time(&k->user_timeout, v, 0, UINT64_MAX / 4);
-	case USTCP_TCP_RTO_MIN:
-		return set_time(&k->rto_min, v, 1 * ms, k->stack->cfg.rto_max);
-	default:
-		return -ENOPROTOOPT;
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+		struct ustcp_sock *k = &s->tcp->pool[i];
+		if (k->in_use && k->user_owned) {
+			k->nonblock = true;
+			if (k->linger != 0)
+				k->linger = UINT64_MAX;
+			ustcp_close(k);
+		}
 	}
 }
-
-int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *v)
-{
-	switch (opt) {
-	case USTCP_SO_SNDBUF:
-		*v = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
-		return 0;
-	case USTCP_SO_RCVBUF:
-		*v = k->opt_rcvbuf;
-		return 0;
-	case USTCP_TCP_NODELAY:
-		*v = k->nodelay;
-		return 0;
-	case USTCP_TCP_QUICKACK:
-		*v = k->quickack;
-		return 0;
-	case USTCP_TCP_ACK_DELAY:
-		*v = k->ack_delay;
-		return 0;
-	case USTCP_SO_KEEPALIVE:
-		*v = k->keepalive;
-		return 0;
-	case USTCP_TCP_KEEPIDLE:
-		*v = k->keep_idle;
-		return 0;
-	case USTCP_TCP_KEEPINTVL:
-		*v = k->keep_intvl;
-		return 0;
-	case USTCP_TCP_KEEPCNT:
-		*v = k->keep_cnt;
-		return 0;
-	case USTCP_TCP_USER_TIMEOUT:
-		*v = k->user_timeout;
-		return 0;
-	case USTCP_TCP_RTO_MIN:
-		*v = k->rto_min;
-		return 0;
-	default:
-		return -ENOPROTOOPT;
-	}
-}
-
-int ustcp_set_cc(struct ustcp_sock *k, const char *name)
-{
-	const struct tcp_cc_ops *cc = tcp_cc_find(name);
-	if (!cc)
-		return -ENOENT;
-	if (cc == k->cc)
-		return 0;
-	k->cc = cc;
-	memset(k->cc_priv, 0, sizeof(k->cc_priv));
-	if (tcp_synchronized(k->state))
-		cc->init(k);
-	return 0;
-}
-
-void ustcp_sock_set_user(struct ustcp_sock *k, void *user) { k->user = user; }
-void *ustcp_sock_user(const struct ustcp_sock *k) { return k->user; }

@@ -77,12 +77,6 @@ void ustcp_stack_free(struct ustcp_stack *s)
 
 const struct ustcp_config *ustcp_stack_config(const struct ustcp_stack *s) { return &s->cfg; }
 
-static void advance(struct ustcp_stack *s, uint64_t now)
-{
-	if (now > s->now)
-		s->now = now;
-}
-
 void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len, uint64_t now)
 {
 	ustcp_input_flags(s, iface, frame, len, now, 0);
@@ -91,7 +85,7 @@ void ustcp_input(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t 
 void ustcp_input_flags(struct ustcp_stack *s, int iface, const uint8_t *frame, size_t len,
 		       uint64_t now, unsigned flags)
 {
-	advance(s, now);
+	stack_advance(s, now);
 	struct ustcp_trace_event ev = {
 		.stack = s,
 		.now = s->now,
@@ -109,9 +103,9 @@ void ustcp_input_flags(struct ustcp_stack *s, int iface, const uint8_t *frame, s
 	stack_event_end(s);
 }
 
-void ustcp_poll(struct ustcp_stack *s, uint64_t now)
+void ustcp_stack_poll(struct ustcp_stack *s, uint64_t now)
 {
-	advance(s, now);
+	stack_advance(s, now);
 	stack_event_begin(s);
 	tw_run(&s->wheel, s->now);
 	stack_event_end(s);
@@ -121,7 +115,10 @@ uint64_t ustcp_next_deadline(const struct ustcp_stack *s) { return tw_next(&s->w
 
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
 {
+	struct ustcp_stack *m = (struct ustcp_stack *)s; /* the lock is not the stack's state */
+	stack_lock(m);
 	tcp_pool_usage(s, u);
+	stack_unlock(m);
 }
 
 void ustcp_set_event_handler(struct ustcp_stack *s, ustcp_event_fn fn, void *ctx)

@@ -52,21 +52,34 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	cfg->tx_queue = 64;
 }
 
+/* Counters are read with the stack taken (a host's thread writes them). */
+static uint64_t read_locked(const struct ustcp_stack *s, const uint64_t *v)
+{
+	struct ustcp_stack *m = (struct ustcp_stack *)s; /* the lock is not the stack's state */
+	stack_lock(m);
+	uint64_t x = *v;
+	stack_unlock(m);
+	return x;
+}
+
 uint64_t ustcp_counter(const struct ustcp_stack *s, enum ustcp_counter c)
 {
-	return (unsigned)c < USTCP_C_COUNT ? s->counters[c] : 0;
+	return (unsigned)c < USTCP_C_COUNT ? read_locked(s, &s->counters[c]) : 0;
 }
 
 uint64_t ustcp_drops(const struct ustcp_stack *s, enum ustcp_drop d)
 {
-	return (unsigned)d < USTCP_DROP_COUNT ? s->drops[d] : 0;
+	return (unsigned)d < USTCP_DROP_COUNT ? read_locked(s, &s->drops[d]) : 0;
 }
 
 uint64_t ustcp_drops_total(const struct ustcp_stack *s)
 {
+	struct ustcp_stack *m = (struct ustcp_stack *)s;
 	uint64_t n = 0;
+	stack_lock(m);
 	for (int i = 1; i < USTCP_DROP_COUNT; i++)
 		n += s->drops[i];
+	stack_unlock(m);
 	return n;
 }
 
@@ -165,7 +178,7 @@ void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb)
 
 void stack_notify(struct ustcp_stack *s, struct stack_notice *n, unsigned events)
 {
-	if (!s->on_event || !events)
+	if ((!s->on_event && !s->sync) || !events)
 		return;
 	n->events |= events;
 	if (n->queued)
@@ -193,6 +206,8 @@ static bool deliver_events(struct ustcp_stack *s)
 		n->next = NULL;
 		n->queued = false;
 		n->events = 0;
+		if (events && s->sync)
+			s->sync->ready(s->sync->ctx, n, true);
 		if (events && s->on_event)
 			s->on_event(s->event_ctx, n->sock, events);
 		n = next;

@@ -54,10 +54,38 @@ struct stack_notice {
 	struct ustcp_sock *sock;   /* what the handler is given */
 	unsigned events;           /* USTCP_EV_* bits; 0: withdrawn */
 	bool queued;
+	void *waiter; /* the host's per-socket wait state (stack_sync), or NULL */
 };
 
 /* What the layer above frees once an event has ended. */
 typedef void (*stack_reaper_fn)(struct ustcp_stack *s);
+
+/* How calls from many threads meet the thread that drives the stack. A
+ * host (src/runtime/host.c) installs these; without them (the simulator,
+ * a program that drives the stack itself) calls never block. The core
+ * stays free of threads: it only calls these. All but lock run with the
+ * stack locked. */
+struct stack_sync {
+	void *ctx;
+	/* Take the stack (recursively: an event handler's calls nest). */
+	void (*lock)(void *ctx);
+	/* The monotonic time now (ns), the stack's clock. */
+	uint64_t (*clock)(void *ctx);
+	/* Give it back; the driving thread learns of earlier deadlines. */
+	void (*unlock)(void *ctx);
+	/* Sleep, the stack given back meanwhile, until n's socket is woken
+	 * (n NULL: any socket) or the deadline (UINT64_MAX: none) passes.
+	 * Returns 0, or -ETIMEDOUT. */
+	int (*wait)(void *ctx, struct stack_notice *n, uint64_t deadline);
+	/* n's socket may be ready for something else now (its readiness
+	 * descriptor follows); wake: it had events (its waiters look again). */
+	void (*ready)(void *ctx, struct stack_notice *n, bool wake);
+	/* n's socket is being freed: drop its wait state. */
+	void (*forget)(void *ctx, struct stack_notice *n);
+	/* A descriptor readable while n's socket is ready for one of events
+	 * (POLLIN, POLLOUT) or has POLLHUP or POLLERR; or a negative errno. */
+	int (*fd)(void *ctx, struct stack_notice *n, short events);
+};
 
 /* One frame waiting in the transmit queue. */
 struct txbuf {
@@ -101,7 +129,8 @@ struct ustcp_stack {
 	struct net *net;
 	struct tcp *tcp;
 	stack_reaper_fn reaper;
-	int depth; /* events in progress (see stack_event_begin) */
+	const struct stack_sync *sync; /* NULL: no host, calls never block */
+	int depth;                     /* events in progress (see stack_event_begin) */
 };
 
 static inline void stat_inc(struct ustcp_stack *s, enum ustcp_counter c) { s->counters[c]++; }
@@ -120,6 +149,25 @@ void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb);
  * an event handler); when the outermost one ends, queued user events are
  * delivered, the transmit queue is flushed and the reaper frees what ended. */
 static inline void stack_event_begin(struct ustcp_stack *s) { s->depth++; }
+/* Time only moves forward: inputs, polls and (with a host) calls bring it. */
+static inline void stack_advance(struct ustcp_stack *s, uint64_t now)
+{
+	if (now > s->now)
+		s->now = now;
+}
+/* Calls on a stack with a host take its lock (stack_sync), and the time. */
+static inline void stack_lock(struct ustcp_stack *s)
+{
+	if (s->sync) {
+		s->sync->lock(s->sync->ctx);
+		stack_advance(s, s->sync->clock(s->sync->ctx));
+	}
+}
+static inline void stack_unlock(struct ustcp_stack *s)
+{
+	if (s->sync)
+		s->sync->unlock(s->sync->ctx);
+}
 void stack_event_end(struct ustcp_stack *s);
 /* Queue events for n's socket, delivered when the outermost event ends
  * (nothing is queued without an event handler). */

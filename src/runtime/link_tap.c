@@ -102,6 +102,8 @@ int tap_open(struct tap_dev *t, const char *ifname, bool want_vnet, bool want_ts
  * queue discipline drops everything, our first ARP's reply included). */
 int tap_wait_running(const struct tap_dev *t, int timeout_ms)
 {
+	if (t->adopted)
+		return 0; /* not a device: nothing to wait for */
 	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sk < 0)
 		return -errno;
@@ -130,6 +132,19 @@ int tap_wait_running(const struct tap_dev *t, int timeout_ms)
 	}
 	close(sk);
 	return rc;
+}
+
+int tap_adopt(struct tap_dev *t, int fd, const char *name)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	t->fd = fd;
+	t->adopted = true;
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "link");
+	return 0;
 }
 
 void tap_close(struct tap_dev *t)

@@ -28,6 +28,7 @@ struct tap_dev {
 	bool vnet;             /* frames carry a struct virtio_net_hdr */
 	bool tso;              /* the kernel may send TCP segments of up to 64 KiB */
 	char name[16];         /* IFNAMSIZ */
+	bool adopted;          /* a datagram socket given by the caller, not a device */
 	uint64_t rx_malformed; /* frames dropped: bad vnet header, or GSO we did not ask for */
 };
 
@@ -45,6 +46,10 @@ struct tap_rx {
  * failed in err. */
 int tap_open(struct tap_dev *t, const char *ifname, bool want_vnet, bool want_tso, char *err,
 	     size_t errlen);
+/* Uses fd, a datagram socket whose every message is one Ethernet frame
+ * (one end of socketpair(AF_UNIX, SOCK_DGRAM)), as the link: no vnet
+ * header, no offloads. It is closed with the link. Returns 0 or -errno. */
+int tap_adopt(struct tap_dev *t, int fd, const char *name);
 void tap_close(struct tap_dev *t);
 /* Waits up to timeout_ms for the kernel's side of the device to run (it
  * drops what it would send until then). Returns 0, -ENETDOWN when the

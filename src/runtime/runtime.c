@@ -37,10 +37,12 @@
 #include <unistd.h>
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
 #include "core/util.h"
 #include "runtime/link_tap.h"
+#include "runtime/runtime_int.h"
 #include "sim/delay_queue.h"
 #include "sim/impair.h"
 #include "ustcp/trace.h"
@@ -60,7 +62,7 @@
 #define RUNNING_WAIT_MS 1000
 
 enum { DIR_OUT = 0, DIR_IN = 1 };
-enum { SRC_TAP = 1, SRC_TIMER, SRC_WATCH };
+enum { SRC_TAP = 1, SRC_TIMER, SRC_WATCH, SRC_KICK };
 
 struct rt_tap {
 	struct ustcp_runtime *rt;
@@ -83,6 +85,11 @@ struct rt_watch {
 struct ustcp_runtime {
 	struct ustcp_stack *s;
 	int epfd, tfd;
+	int kickfd; /* an eventfd another thread writes to wake the loop (stop) */
+	/* With a host, the loop holds the stack's lock but while it waits. */
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	void *lock_ctx;
 	uint64_t now;
 	int64_t wall_offset; /* CLOCK_REALTIME - CLOCK_MONOTONIC, for pcap times */
 	uint64_t armed;      /* when the timerfd fires; UINT64_MAX: disarmed */
@@ -133,19 +140,24 @@ struct ustcp_runtime *ustcp_runtime_new(struct ustcp_stack *s)
 		return NULL;
 	rt->s = s;
 	rt->tfd = -1;
+	rt->kickfd = -1;
 	rt->armed = UINT64_MAX;
 	dq_init(&rt->dq, DELAY_QUEUE_BYTES);
 	rt->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (rt->epfd >= 0)
 		rt->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (rt->epfd < 0 || rt->tfd < 0) {
+	if (rt->tfd >= 0)
+		rt->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rt->epfd < 0 || rt->tfd < 0 || rt->kickfd < 0) {
 		int e = errno;
 		ustcp_runtime_free(rt);
 		errno = e;
 		return NULL;
 	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = epoll_key(SRC_TIMER, 0)};
-	if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, rt->tfd, &ev) < 0) {
+	struct epoll_event kev = {.events = EPOLLIN, .data.u64 = epoll_key(SRC_KICK, 0)};
+	if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, rt->tfd, &ev) < 0 ||
+	    epoll_ctl(rt->epfd, EPOLL_CTL_ADD, rt->kickfd, &kev) < 0) {
 		int e = errno;
 		ustcp_runtime_free(rt);
 		errno = e;
@@ -154,7 +166,7 @@ struct ustcp_runtime *ustcp_runtime_new(struct ustcp_stack *s)
 	rt->now = clock_ns(CLOCK_MONOTONIC);
 	rt->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - rt->now);
 	/* User calls made before the first run happen now, not at time 0. */
-	ustcp_poll(s, rt->now);
+	ustcp_stack_poll(s, rt->now);
 	return rt;
 }
 
@@ -171,6 +183,8 @@ void ustcp_runtime_free(struct ustcp_runtime *rt)
 	free(rt->watches);
 	if (rt->tfd >= 0)
 		close(rt->tfd);
+	if (rt->kickfd >= 0)
+		close(rt->kickfd);
 	if (rt->epfd >= 0)
 		close(rt->epfd);
 	free(rt);
@@ -180,7 +194,39 @@ const char *ustcp_runtime_error(const struct ustcp_runtime *rt) { return rt->err
 
 uint64_t ustcp_runtime_now(const struct ustcp_runtime *rt) { return rt->now; }
 
-void ustcp_runtime_stop(struct ustcp_runtime *rt) { rt->stopped = true; }
+void ustcp_runtime_stop(struct ustcp_runtime *rt)
+{
+	__atomic_store_n(&rt->stopped, true, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	/* From another thread the loop may be asleep: wake it. */
+	if (write(rt->kickfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return; /* the counter is full: the loop is woken already */
+}
+
+static bool stopped(const struct ustcp_runtime *rt)
+{
+	return __atomic_load_n(&rt->stopped, __ATOMIC_ACQUIRE);
+}
+
+void runtime_set_lock(struct ustcp_runtime *rt, void (*lock)(void *), void (*unlock)(void *),
+		      void *ctx)
+{
+	rt->lock = lock;
+	rt->unlock = unlock;
+	rt->lock_ctx = ctx;
+}
+
+static void rt_lock(struct ustcp_runtime *rt)
+{
+	if (rt->lock)
+		rt->lock(rt->lock_ctx);
+}
+
+static void rt_unlock(struct ustcp_runtime *rt)
+{
+	if (rt->unlock)
+		rt->unlock(rt->lock_ctx);
+}
 
 void ustcp_runtime_set_turn(struct ustcp_runtime *rt, ustcp_turn_fn fn, void *ctx)
 {
@@ -219,12 +265,12 @@ static void stack_input(struct rt_tap *t, const uint8_t *frame, size_t len, unsi
 
 /* Decides the frame's fate in direction dir and queues its copies. rx is
  * what the device said of a frame coming in (NULL going out). */
-static void impair_frame(struct rt_tap *t, int dir, const uint8_t *frame, size_t len,
+static void impair_frame(struct rt_tap *t, int dir, uint64_t now, const uint8_t *frame, size_t len,
 			 const struct tap_rx *rx)
 {
 	struct ustcp_runtime *rt = t->rt;
 	struct impair_delivery dv[2];
-	int n = impair_decide(&t->imp[dir], rt->now, len, dv);
+	int n = impair_decide(&t->imp[dir], now, len, dv);
 	for (int i = 0; i < n; i++) {
 		unsigned flags = rx && rx->csum_ok ? USTCP_RX_CSUM_OK : 0;
 		if (dv[i].corrupt)
@@ -242,24 +288,27 @@ static void impair_frame(struct rt_tap *t, int dir, const uint8_t *frame, size_t
 	}
 }
 
-/* The stack's transmit callbacks: with offloads (meta) and without. */
+/* The stack's transmit callbacks: with offloads (meta) and without. They
+ * run on whatever thread made the call that sent (with a host, any thread
+ * holding the stack), at the stack's time. */
 static int tap_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 			     const struct ustcp_tx_meta *meta)
 {
 	struct rt_tap *t = ctx;
 	if (t->pcap)
-		ustcp_pcap_write(t->pcap, wall(t->rt, t->rt->now), frame, len);
+		ustcp_pcap_write(t->pcap, wall(t->rt, ustcp_now(t->rt->s)), frame, len);
 	return device_write(t, frame, len, meta);
 }
 
 static int tap_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct rt_tap *t = ctx;
+	uint64_t now = ustcp_now(t->rt->s);
 	if (t->pcap)
-		ustcp_pcap_write(t->pcap, wall(t->rt, t->rt->now), frame, len);
+		ustcp_pcap_write(t->pcap, wall(t->rt, now), frame, len);
 	if (!t->impaired)
 		return device_write(t, frame, len, NULL);
-	impair_frame(t, DIR_OUT, frame, len, NULL);
+	impair_frame(t, DIR_OUT, now, frame, len, NULL);
 	return 0;
 }
 
@@ -298,7 +347,7 @@ static int tap_receive(struct ustcp_runtime *rt, struct rt_tap *t)
 		t->rx_gso += rx.gso;
 		t->rx_csum_trusted += rx.csum_ok;
 		if (t->impaired)
-			impair_frame(t, DIR_IN, frame, (size_t)n, &rx);
+			impair_frame(t, DIR_IN, rt->now, frame, (size_t)n, &rx);
 		else
 			stack_input(t, frame, (size_t)n, rx.csum_ok ? USTCP_RX_CSUM_OK : 0);
 	}
@@ -321,9 +370,12 @@ int ustcp_runtime_add_tap(struct ustcp_runtime *rt, const struct ustcp_tap_confi
 	}
 	t->rt = rt;
 	t->impaired = tc->impair != NULL;
-	int rc = tap_open(&t->dev, tc->ifname, tc->vnet_hdr, tc->tso && !t->impaired, rt->err,
-			  sizeof(rt->err));
+	int rc = tc->use_link_fd ? tap_adopt(&t->dev, tc->link_fd, tc->ifname)
+				 : tap_open(&t->dev, tc->ifname, tc->vnet_hdr,
+					    tc->tso && !t->impaired, rt->err, sizeof(rt->err));
 	if (rc < 0) {
+		if (tc->use_link_fd)
+			set_error(rt, "link: %s", strerror(-rc));
 		free(t);
 		return rc;
 	}
@@ -493,7 +545,7 @@ static uint64_t stack_deadline(const struct ustcp_runtime *rt)
 
 static void poll_stack(struct ustcp_runtime *rt)
 {
-	ustcp_poll(rt->s, rt->now);
+	ustcp_stack_poll(rt->s, rt->now);
 	rt->stuck = ustcp_next_deadline(rt->s) <= rt->now;
 	rt->stuck_at = rt->now;
 }
@@ -553,6 +605,12 @@ static int dispatch(struct ustcp_runtime *rt, const struct epoll_event *ev)
 			return -errno;
 		return 0;
 	}
+	case SRC_KICK: {
+		uint64_t n;
+		if (read(rt->kickfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			return -errno;
+		return 0;
+	}
 	case SRC_TAP:
 		return tap_receive(rt, rt->taps[index]);
 	case SRC_WATCH:
@@ -563,32 +621,48 @@ static int dispatch(struct ustcp_runtime *rt, const struct epoll_event *ev)
 	}
 }
 
+/* The earliest moment the loop must wake for the stack or a delayed frame. */
+static uint64_t next_wake(const struct ustcp_runtime *rt)
+{
+	return MIN(stack_deadline(rt), dq_next(&rt->dq));
+}
+
+void runtime_rearm(struct ustcp_runtime *rt)
+{
+	uint64_t d = next_wake(rt);
+	if (d < rt->armed)
+		(void)arm_timer(rt, d);
+}
+
 int ustcp_runtime_run(struct ustcp_runtime *rt, uint64_t timeout_ns)
 {
-	rt->stopped = false;
+	rt_lock(rt);
 	rt->now = clock_ns(CLOCK_MONOTONIC);
 	uint64_t end = timeout_ns ? sat_add(rt->now, timeout_ns) : UINT64_MAX;
 	poll_stack(rt);
 	int rc = 0;
 	while (rc == 0) {
 		run_due(rt);
-		if (rt->turn_fn && !rt->stopped)
+		if (rt->turn_fn && !stopped(rt))
 			rt->turn_fn(rt->turn_ctx);
-		if (rt->stopped)
+		if (stopped(rt))
 			break;
 		if (rt->now >= end) {
 			rc = -ETIMEDOUT;
 			break;
 		}
-		uint64_t d = MIN(MIN(stack_deadline(rt), dq_next(&rt->dq)), end);
+		uint64_t d = MIN(next_wake(rt), end);
 		int wait_ms = d <= rt->now ? 0 : -1;
 		if (wait_ms && (rc = arm_timer(rt, d)) < 0)
 			break;
 		struct epoll_event evs[MAX_EVENTS];
+		rt_unlock(rt);
 		int n = epoll_wait(rt->epfd, evs, MAX_EVENTS, wait_ms);
-		if (n < 0 && errno != EINTR) {
-			rc = -errno;
-			set_error(rt, "epoll_wait: %s", strerror(errno));
+		int e = errno;
+		rt_lock(rt);
+		if (n < 0 && e != EINTR) {
+			rc = -e;
+			set_error(rt, "epoll_wait: %s", strerror(e));
 			break;
 		}
 		rt->now = clock_ns(CLOCK_MONOTONIC);
@@ -596,9 +670,11 @@ int ustcp_runtime_run(struct ustcp_runtime *rt, uint64_t timeout_ns)
 		for (int i = 0; i < n && rc == 0; i++)
 			rc = dispatch(rt, &evs[i]);
 	}
+	__atomic_store_n(&rt->stopped, false, __ATOMIC_RELEASE); /* the next run goes on */
 	/* Calls made before the next run happen at the time this one ended. */
 	rt->now = clock_ns(CLOCK_MONOTONIC);
-	ustcp_poll(rt->s, rt->now);
+	ustcp_stack_poll(rt->s, rt->now);
 	drain_delayed(rt);
+	rt_unlock(rt);
 	return rc;
 }

@@ -244,7 +244,7 @@ size_t ustcp_sim_in_flight(const struct ustcp_sim *sim) { return sim->inflight.n
 
 /* ---- running ---- */
 
-/* When the port's stack next wants ustcp_poll(), as used to pick events. */
+/* When the port's stack next wants ustcp_stack_poll(), as used to pick events. */
 static uint64_t port_deadline(const struct sim_port *p)
 {
 	uint64_t d = ustcp_next_deadline(p->stack);
@@ -304,7 +304,7 @@ static void poll_due(struct ustcp_sim *sim, uint64_t deadline)
 		struct sim_port *p = sim->ports[i];
 		if (p->owner != p || port_deadline(p) > sim->now)
 			continue;
-		ustcp_poll(p->stack, sim->now);
+		ustcp_stack_poll(p->stack, sim->now);
 		if (ustcp_next_deadline(p->stack) <= sim->now) {
 			p->stuck = true;
 			p->stuck_at = sim->now;
@@ -336,7 +336,7 @@ static void sync_clocks(struct ustcp_sim *sim)
 {
 	for (int i = 0; i < sim->nports; i++)
 		if (sim->ports[i]->owner == sim->ports[i])
-			ustcp_poll(sim->ports[i]->stack, sim->now);
+			ustcp_stack_poll(sim->ports[i]->stack, sim->now);
 }
 
 void ustcp_sim_run_until(struct ustcp_sim *sim, uint64_t t)

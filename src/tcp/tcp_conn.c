@@ -27,6 +27,7 @@ int tcp_create(struct ustcp_stack *s)
 	t->hash_mask = n - 1;
 	s->reaper = tcp_reap;
 	for (uint32_t i = s->cfg.max_conns; i-- > 0;) {
+		t->pool[i].stack = s;
 		t->pool[i].hnext = t->free;
 		t->free = &t->pool[i];
 	}
@@ -46,6 +47,8 @@ void tcp_destroy(struct ustcp_stack *s)
 		return;
 	if (t->pool) {
 		for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+			if (t->pool[i].notice.waiter)
+				s->sync->forget(s->sync->ctx, &t->pool[i].notice);
 			ring_free(&t->pool[i].sndbuf);
 			ring_free(&t->pool[i].rcvbuf);
 			tcp_reass_free(&t->pool[i].reass);
@@ -68,9 +71,12 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 		return NULL;
 	t->free = c->hnext;
 	t->n_used++;
-	memset(c, 0, sizeof(*c));
-	c->stack = s;
+	/* All but the stack pointer, which never changes: a thread may read it
+	 * without the stack's lock to find the lock. */
+	memset((char *)c + sizeof(c->stack), 0, sizeof(*c) - sizeof(c->stack));
+	c->in_use = true;
 	c->notice.sock = c;
+	c->linger = UINT64_MAX;
 	c->id = ++t->next_id;
 	dlist_init(&c->link);
 	dlist_init(&c->children);
@@ -192,7 +198,7 @@ bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t
 		return true;
 	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
 		struct ustcp_sock *c = &s->tcp->pool[i];
-		if (c->stack && c->state != USTCP_CLOSED && c->lport == lport &&
+		if (c->in_use && c->state != USTCP_CLOSED && c->lport == lport &&
 		    (any || ip_eq(&c->laddr, laddr)))
 			return true;
 	}
@@ -347,26 +353,37 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 	ring_free(&c->rcvbuf);
 	tcp_reass_free(&c->reass);
 	seqset_free(&c->sacked);
-	c->stack = NULL;
+	if (c->notice.waiter)
+		s->sync->forget(s->sync->ctx, &c->notice);
+	c->in_use = false;
 	c->hnext = t->free;
 	t->free = c;
 	t->n_used--;
 }
 
+/* A connection a thread is still blocked on waits for it to leave. */
 void tcp_reap(struct ustcp_stack *s)
 {
 	struct tcp *t = s->tcp;
-	for (uint32_t i = 0; i < t->n_reap; i++)
-		conn_free(s, t->reap[i]);
-	t->n_reap = 0;
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < t->n_reap; i++) {
+		if (t->reap[i]->callers)
+			t->reap[kept++] = t->reap[i];
+		else
+			conn_free(s, t->reap[i]);
+	}
+	t->n_reap = kept;
 }
 
 /* A user-owned connection released by the user: free now if closed,
  * otherwise it becomes an orphan that is freed when it reaches CLOSED. */
 void tcp_conn_release(struct ustcp_sock *c)
 {
+	const struct stack_sync *sync = c->stack->sync;
 	c->user_owned = false;
 	stack_notice_withdraw(&c->notice);
+	if (sync && c->notice.waiter)
+		sync->ready(sync->ctx, &c->notice, true); /* threads blocked on it: it is gone */
 	if (c->state == USTCP_CLOSED && !c->reaped_pending) {
 		struct tcp *t = c->stack->tcp;
 		c->reaped_pending = true;
@@ -374,10 +391,33 @@ void tcp_conn_release(struct ustcp_sock *c)
 	}
 }
 
+/* Closed by the user (not a listener's child waiting to be accepted), and
+ * its FIN not yet acknowledged. */
+static bool closing(const struct ustcp_sock *c)
+{
+	if (!c->in_use || c->user_owned || c->listener)
+		return false;
+	switch (c->state) {
+	case USTCP_SYN_SENT:
+	case USTCP_SYN_RECEIVED:
+	case USTCP_ESTABLISHED:
+	case USTCP_CLOSE_WAIT:
+	case USTCP_FIN_WAIT_1:
+	case USTCP_CLOSING:
+	case USTCP_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void tcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
 {
 	u->conns = s->tcp->n_used;
 	u->conns_max = s->cfg.max_conns;
+	u->closing = 0;
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++)
+		u->closing += closing(&s->tcp->pool[i]);
 	u->buffer_bytes = s->tcp->buffer_bytes;
 	u->timers = (uint32_t)s->wheel.count;
 }

@@ -218,8 +218,18 @@ struct ustcp_sock {
 	bool rcv_closed; /* user closed: no more data may be delivered */
 	bool hashed;
 	bool reaped_pending;
+	bool in_use;                /* the slot holds a connection (the pool's free ones do not) */
+	bool rcv_shut;              /* shutdown(SHUT_RD): nothing more is read, data is dropped */
+	bool bound;                 /* ustcp_bind gave the local address and port */
+	uint16_t callers;           /* threads inside a blocking call on it: not freed meanwhile */
 	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
+
+	/* Socket-level options of the blocking API (ustcp_setsockopt). */
+	bool nonblock, reuseaddr, cork;
+	uint16_t user_mss;           /* USTCP_TCP_MAXSEG; 0: none */
+	uint64_t rcvtimeo, sndtimeo; /* 0: none */
+	uint64_t linger;             /* UINT64_MAX: off (close returns at once) */
 
 	bool soft_error_untaken; /* soft_error is not yet taken by ustcp_sock_take_error */
 };
@@ -277,6 +287,8 @@ void tcp_output(struct ustcp_sock *c);
 /* A segment with no data: ACK, SYN, SYN+ACK, FIN+ACK as the state asks. */
 void tcp_send_ack(struct ustcp_sock *c);
 void tcp_send_syn(struct ustcp_sock *c);
+/* The MSS we announce (the MTU's, under USTCP_TCP_MAXSEG). */
+uint16_t tcp_our_mss(const struct ustcp_sock *c);
 /* RFC 5961 §7: an ACK sent in answer to a suspect segment, rate limited. */
 void tcp_send_challenge_ack(struct ustcp_sock *c);
 void tcp_send_rst_conn(struct ustcp_sock *c);

@@ -117,7 +117,7 @@ static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
 	struct ustcp_stack *s = c->stack;
 	const struct tcp_opts *o = &g->th.opts;
 	if (!c->rcv_mss)
-		c->rcv_mss = (uint16_t)(net_mtu(s, &c->raddr) - TCP_HLEN);
+		c->rcv_mss = tcp_our_mss(c);
 	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss
 		       : ip_is4(&c->raddr)        ? s->cfg.default_mss
 						  : TCP_DEFAULT_MSS6;
@@ -160,6 +160,11 @@ static void inherit_options(struct ustcp_sock *c, const struct ustcp_sock *l)
 	c->quickack = l->quickack;
 	c->keepalive = l->keepalive;
 	c->cc = l->cc;
+	c->cork = l->cork;
+	c->user_mss = l->user_mss;
+	c->rcvtimeo = l->rcvtimeo;
+	c->sndtimeo = l->sndtimeo;
+	c->linger = l->linger;
 }
 
 /* A segment that passed the checks came from the peer: it is alive
@@ -802,6 +807,8 @@ static bool advance_in_order(struct ustcp_sock *c, uint32_t n)
 		ring_commit(&c->rcvbuf, more);
 		c->rcv_nxt += more;
 	}
+	if (c->rcv_shut) /* shutdown(SHUT_RD): acknowledged, and dropped (as BSD) */
+		ring_drop(&c->rcvbuf, c->rcvbuf.len);
 	stat_add(c->stack, USTCP_C_tcp_data_in_bytes, n + more);
 	c->bytes_received += n + more;
 	return more || !tcp_reass_empty(&c->reass);

@@ -269,10 +269,20 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len, bool syn)
 		tcp_tlp_schedule(c); /* RFC 8985 §7.2: the probe timer follows new data */
 }
 
+/* The MSS we announce: the path's MTU less the headers (RFC 9293 §3.7.1),
+ * under the user's cap (USTCP_TCP_MAXSEG). */
+uint16_t tcp_our_mss(const struct ustcp_sock *c)
+{
+	uint32_t mss = net_mtu(c->stack, &c->raddr) - TCP_HLEN;
+	if (c->user_mss && c->user_mss < mss)
+		mss = c->user_mss;
+	return (uint16_t)mss;
+}
+
 void tcp_send_syn(struct ustcp_sock *c)
 {
 	if (!c->rcv_mss)
-		c->rcv_mss = (uint16_t)(net_mtu(c->stack, &c->raddr) - TCP_HLEN);
+		c->rcv_mss = tcp_our_mss(c);
 	if (c->snd_max == c->iss) /* our first SYN: the timestamp clock towards this peer */
 		c->ts_offset = tcp_ts_offset(c->stack, c);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
@@ -380,6 +390,8 @@ static bool short_segment_ok(const struct ustcp_sock *c, uint32_t len, uint32_t 
 {
 	if (force || seq_lt(c->snd_nxt, c->snd_max))
 		return true;
+	if (c->cork)
+		return false; /* TCP_CORK: full segments only; the persist timer ends the wait */
 	if (len == unsent && (c->nodelay || c->snd_una == c->snd_max))
 		return true;
 	return len >= c->max_snd_wnd / 2 && c->max_snd_wnd > 0;

@@ -104,9 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      peer7 = {.ip = inet_addr("10.0.0.3"), .port = 7},
 			      peer7v6 = {.port = 7, .v6 = 1};
 	memcpy(peer7v6.ip6, ip6_peer, 16);
-	ustcp_listen(s, any80, 4, &l);
-	ustcp_connect(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7, &k);
-	ustcp_connect(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7v6, &k6);
+	ustcp_listen_on(s, any80, 4, &l);
+	ustcp_connect_to(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7, &k);
+	ustcp_connect_to(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7v6, &k6);
 
 	uint64_t now = 0;
 	uint8_t frame[1600], buf[512];
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size - i)
 			len = (uint8_t)(size - i);
 		now += (uint64_t)(op >> 2) * USTCP_NS_PER_MS;
-		ustcp_poll(s, now);
+		ustcp_stack_poll(s, now);
 		if ((op & 3) == 3)
 			ustcp_input(s, 0, frame, wrap_tcp6(frame, data + i, len), now);
 		else if (op & 1)
@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Run past every timer: retransmissions give up, TIME-WAIT ends. */
 	for (int n = 0; n < 1000 && ustcp_next_deadline(s) != UINT64_MAX; n++) {
 		now = ustcp_next_deadline(s) > now ? ustcp_next_deadline(s) : now + 1;
-		ustcp_poll(s, now);
+		ustcp_stack_poll(s, now);
 	}
 	struct ustcp_pool_usage u;
 	ustcp_pool_usage(s, &u);

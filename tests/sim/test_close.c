@@ -316,7 +316,7 @@ static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct 
 {
 	struct ustcp_endpoint from = {.port = 40000}, to = {.ip = h_ip(H_B), .port = PORT_B};
 	*l = h_listen(n);
-	assert_int_equal(ustcp_connect(n->st[H_A], from, to, a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], from, to, a), 0);
 	struct ustcp_sock *b = NULL;
 	for (int i = 0; i < 100 && !b; i++) {
 		h_run(n, 1 * MS);
@@ -328,7 +328,9 @@ static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct 
 	else
 		bulk(n, *a, b, 4u << 20);
 	n->nlog = 0;
-	assert_int_equal(ustcp_close(b), 0);
+	/* B shuts down rather than closes: it keeps its socket, to look at
+	 * the TIME-WAIT connection. */
+	assert_int_equal(ustcp_shutdown(b, USTCP_SHUT_WR), 0);
 	wait_eof(n, *a);
 	assert_int_equal(ustcp_close(*a), 0);
 	h_run(n, 10 * MS);
@@ -339,11 +341,11 @@ static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct 
 	assert_int_equal(h_conns(n, H_A), 0);
 	/* B's TIME-WAIT connection is the one left beside the listener. */
 	assert_int_equal(h_conns(n, H_B), 2);
-	*old = h_info(b); /* b's slot is the stack's until TIME-WAIT ends */
+	*old = h_info(b);
 	assert_int_equal(old->state, USTCP_TIME_WAIT);
 	h_run(n, 100 * MS);
 	n->nlog = 0;
-	assert_int_equal(ustcp_connect(n->st[H_A], from, to, a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], from, to, a), 0);
 	struct ustcp_sock *b2 = NULL;
 	for (int i = 0; i < 100 && !b2; i++) {
 		h_run(n, 1 * MS);
@@ -352,6 +354,8 @@ static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct 
 	assert_non_null(b2);
 	assert_int_equal(ustcp_counter(n->st[H_B], USTCP_C_tcp_timewait_reused), 1);
 	assert_int_equal(h_count(n, H_A, TCP_RST, TCP_RST), 0);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED); /* the new SYN ended it */
+	assert_int_equal(ustcp_close(b), 0);
 	return b2;
 }
 

@@ -284,9 +284,9 @@ static void establish6(struct h_net *n, struct ustcp_sock **ca, struct ustcp_soc
 		       struct ustcp_sock **lb)
 {
 	struct ustcp_endpoint any = {.port = PORT_B}, to = h_ep6(H_B, PORT_B);
-	assert_int_equal(ustcp_listen(n->st[H_B], any, 16, lb), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], any, 16, lb), 0);
 	struct ustcp_endpoint local = {.port = 0};
-	assert_int_equal(ustcp_connect(n->st[H_A], local, to, ca), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], local, to, ca), 0);
 	*cb = NULL;
 	for (int i = 0; i < 100 && !*cb; i++) {
 		h_run(n, 1 * MS);
@@ -656,11 +656,11 @@ static void nd_unanswered_connects_fail_with_host_unreachable(void **state)
 	n->blackhole[H_B] = true; /* B hears but never answers */
 	struct ustcp_sock *k1, *k2;
 	struct ustcp_endpoint any = {.port = 0}, to = h_ep6(H_B, PORT_B);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k1), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k1), 0);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 1);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 1);
 	h_run(n, 500 * MS);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k2), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k2), 0);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_queued), 2);
 	assert_int_equal(ctr(n, H_A, USTCP_C_nd_ns_out), 1); /* asked less than 1 s ago */
 	h_run(n, 2400 * MS);
@@ -715,7 +715,7 @@ static void nd_connect_to_nobody_fails_with_host_unreachable(void **state)
 	struct ustcp_sock *k;
 	struct ustcp_endpoint any = {.port = 0}, to = {.port = 80, .v6 = 1};
 	host6(9, to.ip6);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k), 0);
 	while (ustcp_sock_state(k) != USTCP_CLOSED && h_now(n) < 100 * SEC)
 		h_run(n, 10 * MS);
 	assert_int_equal(ustcp_sock_error(k), -EHOSTUNREACH);
@@ -943,7 +943,7 @@ static void icmp6_hard_and_soft_errors(void **state)
 	} hard[] = {{4, -ECONNREFUSED}, {1, -EACCES}};
 	for (int i = 0; i < 2; i++) {
 		struct ustcp_sock *a;
-		assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+		assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 		struct ustcp_sock_info ia = h_info(a);
 		/* Quoting the wrong sequence number: not believed. */
 		icmp6_error_to_a(n, 1, hard[i].code, 0, ia.local.port, ia.iss + 1);
@@ -959,14 +959,14 @@ static void icmp6_hard_and_soft_errors(void **state)
 
 	/* Address unreachable (code 3) while B is silent: soft. */
 	struct ustcp_sock *a, *b = NULL, *l;
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 	struct ustcp_sock_info ia = h_info(a);
 	uint64_t soft = ctr(n, H_A, USTCP_C_tcp_icmp_soft_errors);
 	icmp6_error_to_a(n, 1, 3, 0, ia.local.port, ia.iss);
 	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
 	assert_int_equal(ctr(n, H_A, USTCP_C_tcp_icmp_soft_errors), soft + 1);
 	struct ustcp_endpoint lany = {.port = PORT_B};
-	assert_int_equal(ustcp_listen(n->st[H_B], lany, 4, &l), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], lany, 4, &l), 0);
 	n->blackhole[H_B] = false;
 	for (int i = 0; i < 300 && !b; i++) {
 		h_run(n, 10 * MS);
@@ -1007,7 +1007,7 @@ static void connect_after_address_unreachable_fails_with_it(void **state)
 	n->blackhole[H_B] = true;
 	struct ustcp_endpoint any = {.port = 0}, to = h_ep6(H_B, PORT_B);
 	struct ustcp_sock *a;
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 	struct ustcp_sock_info ia = h_info(a);
 	icmp6_error_to_a(n, 1, 3, 0, ia.local.port, ia.iss);
 	assert_int_equal(ustcp_sock_state(a), USTCP_SYN_SENT);
@@ -1047,9 +1047,9 @@ static void dual_stack_listener(void **state)
 	struct ustcp_sock *l, *a4, *a6, *acc[2];
 	struct ustcp_endpoint any = {.port = 0}, lany = {.port = PORT_B};
 	struct ustcp_endpoint to4 = {.ip = h_ip(H_B), .port = PORT_B}, to6 = h_ep6(H_B, PORT_B);
-	assert_int_equal(ustcp_listen(n->st[H_B], lany, 16, &l), 0);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to4, &a4), 0);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to6, &a6), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], lany, 16, &l), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to4, &a4), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to6, &a6), 0);
 	accept_n(n, l, acc, 2);
 	struct ustcp_sock_info i0 = h_info(acc[0]);
 	struct ustcp_sock *b6 = i0.remote.v6 ? acc[0] : acc[1];
@@ -1083,10 +1083,10 @@ static void dual_stack_listener(void **state)
 	struct ustcp_sock *l4, *l6, *k;
 	struct ustcp_endpoint only4 = {.ip = h_ip(H_B), .port = PORT_B + 1};
 	struct ustcp_endpoint only6 = h_ep6(H_B, PORT_B + 2);
-	assert_int_equal(ustcp_listen(n->st[H_B], only4, 4, &l4), 0);
-	assert_int_equal(ustcp_listen(n->st[H_B], only6, 4, &l6), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], only4, 4, &l4), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], only6, 4, &l6), 0);
 	int rst = h_count(n, H_B, TCP_RST, TCP_RST);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, h_ep6(H_B, PORT_B + 1), &k), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, h_ep6(H_B, PORT_B + 1), &k), 0);
 	h_run(n, 20 * MS);
 	assert_int_equal(ustcp_sock_state(k), USTCP_CLOSED);
 	assert_int_equal(ustcp_sock_error(k), -ECONNREFUSED);
@@ -1095,7 +1095,7 @@ static void dual_stack_listener(void **state)
 	assert_int_equal(r->sport, PORT_B + 1);
 	ustcp_close(k);
 	struct ustcp_endpoint v4_port2 = {.ip = h_ip(H_B), .port = PORT_B + 2};
-	assert_int_equal(ustcp_connect(n->st[H_A], any, v4_port2, &k), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, v4_port2, &k), 0);
 	h_run(n, 20 * MS);
 	assert_int_equal(ustcp_sock_error(k), -ECONNREFUSED);
 	assert_int_equal(h_count(n, H_B, TCP_RST, TCP_RST), rst + 2);
@@ -1103,8 +1103,8 @@ static void dual_stack_listener(void **state)
 	/* The right family is taken. */
 	struct ustcp_sock *k4, *k6, *c4 = NULL, *c6 = NULL;
 	struct ustcp_endpoint v4_port1 = {.ip = h_ip(H_B), .port = PORT_B + 1};
-	assert_int_equal(ustcp_connect(n->st[H_A], any, v4_port1, &k4), 0);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, only6, &k6), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, v4_port1, &k4), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, only6, &k6), 0);
 	accept_n(n, l4, &c4, 1);
 	accept_n(n, l6, &c6, 1);
 	assert_false(h_info(c4).local.v6);
@@ -1114,8 +1114,8 @@ static void dual_stack_listener(void **state)
 
 	/* One family per connection. */
 	struct ustcp_endpoint local4 = {.ip = h_ip(H_A)}, local6 = h_ep6(H_A, 0);
-	assert_int_equal(ustcp_connect(n->st[H_A], local4, to6, &k), -EINVAL);
-	assert_int_equal(ustcp_connect(n->st[H_A], local6, to4, &k), -EINVAL);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], local4, to6, &k), -EINVAL);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], local6, to4, &k), -EINVAL);
 
 	struct ustcp_sock *all[] = {a4, a6, b4, b6, k4, k6, c4, c6};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -1145,8 +1145,8 @@ static void link_local_connection(void **state)
 		struct ustcp_endpoint lany = {.port = PORT_B}, any = {.port = 0};
 		struct ustcp_endpoint to = {.port = PORT_B, .v6 = 1};
 		memcpy(to.ip6, bl, 16);
-		assert_int_equal(ustcp_listen(n->st[H_B], lany, 4, &l), 0);
-		assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+		assert_int_equal(ustcp_listen_on(n->st[H_B], lany, 4, &l), 0);
+		assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 		for (int i = 0; i < 100 && !b; i++) {
 			h_run(n, 1 * MS);
 			ustcp_accept(l, &b);
@@ -1436,7 +1436,7 @@ static void bad_sources_and_groups_dropped(void **state)
 	struct cap *c = cap_new(n);
 	struct ustcp_sock *l;
 	struct ustcp_endpoint any = {.port = PORT_B};
-	assert_int_equal(ustcp_listen(n->st[H_B], any, 4, &l), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], any, 4, &l), 0);
 	uint8_t b[16], a[16], mapped[16] = {[10] = 0xff, [11] = 0xff, 10, 0, 0, 3};
 	gl6(H_B, b);
 	gl6(H_A, a);
@@ -1802,7 +1802,7 @@ static void ipv6_default_mss_without_option(void **state)
 	n->blackhole[H_B] = true;
 	struct ustcp_sock *a;
 	struct ustcp_endpoint local = {.port = 0}, to = h_ep6(H_B, PORT_B);
-	assert_int_equal(ustcp_connect(n->st[H_A], local, to, &a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], local, to, &a), 0);
 	struct ustcp_sock_info ia = h_info(a);
 	uint8_t src[16], dst[16];
 	gl6(H_B, src);

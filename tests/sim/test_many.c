@@ -13,7 +13,7 @@ static struct ustcp_sock *listen_backlog(struct h_net *n, int backlog)
 {
 	struct ustcp_sock *l = NULL;
 	struct ustcp_endpoint ep = {.ip = h_ip(H_B), .port = PORT_B};
-	assert_int_equal(ustcp_listen(n->st[H_B], ep, backlog, &l), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], ep, backlog, &l), 0);
 	return l;
 }
 
@@ -164,11 +164,11 @@ static void max_conns_refuses_ninth(void **state)
 	int syns = h_count(n, H_A, TCP_SYN, TCP_SYN);
 	struct ustcp_sock *k = NULL;
 	struct ustcp_endpoint any = {.ip = 0, .port = 0}, to = {.ip = h_ip(H_B), .port = PORT_B};
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), -EMFILE);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k), -EMFILE);
 	assert_null(k);
 	/* A listener needs a slot too. */
 	struct ustcp_endpoint ep = {.ip = h_ip(H_A), .port = 8080};
-	assert_int_equal(ustcp_listen(n->st[H_A], ep, 4, &k), -EMFILE);
+	assert_int_equal(ustcp_listen_on(n->st[H_A], ep, 4, &k), -EMFILE);
 	h_run(n, 5 * MS);
 	assert_int_equal(h_count(n, H_A, TCP_SYN, TCP_SYN), syns);
 	assert_int_equal(h_conns(n, H_A), 8);
@@ -178,10 +178,10 @@ static void max_conns_refuses_ninth(void **state)
 	assert_int_equal(ustcp_close(cb[0]), 0);
 	h_run(n, 10 * MS);
 	assert_int_equal(h_conns(n, H_A), 8);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k), -EMFILE);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k), -EMFILE);
 	h_run(n, 2 * SEC);
 	assert_int_equal(h_conns(n, H_A), 7);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &ca[0]), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &ca[0]), 0);
 	accept_n(n, lb, cb, 1);
 	assert_int_equal(ustcp_sock_state(ca[0]), USTCP_ESTABLISHED);
 	h_send_all(ca[0], "fits");

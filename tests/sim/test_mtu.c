@@ -80,8 +80,8 @@ static void establish6(struct h_net *n, struct ustcp_sock **ca, struct ustcp_soc
 		       struct ustcp_sock **lb)
 {
 	struct ustcp_endpoint any = {.port = PORT6}, to = h_ep6(H_B, PORT6), local = {.port = 0};
-	assert_int_equal(ustcp_listen(n->st[H_B], any, 16, lb), 0);
-	assert_int_equal(ustcp_connect(n->st[H_A], local, to, ca), 0);
+	assert_int_equal(ustcp_listen_on(n->st[H_B], any, 16, lb), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], local, to, ca), 0);
 	*cb = NULL;
 	for (int i = 0; i < 100 && !*cb; i++) {
 		h_run(n, 1 * MS);
@@ -173,7 +173,7 @@ static void mtu_68_carries_ipv4_only(void **state)
 	assert_int_equal(ustcp_iface_linklocal6(n->st[H_A], 0, ll), -EADDRNOTAVAIL);
 	struct ustcp_sock *a, *b, *l, *k;
 	struct ustcp_endpoint any = {.port = 0}, to6 = h_ep6(H_B, PORT_B);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to6, &k), -ENETUNREACH);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to6, &k), -ENETUNREACH);
 	h_establish(n, &a, &b, &l);
 	struct ustcp_sock_info ia = h_info(a), ib = h_info(b);
 	assert_int_equal(ia.rcv_mss, 28);

@@ -67,7 +67,7 @@ static void arp_unanswered_connect_fails_with_host_unreachable(void **state)
 	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *a;
 	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &a), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 	uint64_t took = run_until_closed(n, a, 100 * SEC);
 	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
 	assert_int_equal(ustcp_sock_error(a), -EHOSTUNREACH);
@@ -95,7 +95,7 @@ static void arp_failure_reaches_every_waiting_connect(void **state)
 	struct ustcp_sock *l = h_listen(n), *k[24], *late, *ok = h_connect_start(n);
 	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
 	for (int i = 0; i < 24; i++) {
-		assert_int_equal(ustcp_connect(n->st[H_A], any, to, &k[i]), 0);
+		assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k[i]), 0);
 		if (i == 11)
 			h_run(n, 500 * MS);
 	}
@@ -112,7 +112,7 @@ static void arp_failure_reaches_every_waiting_connect(void **state)
 	assert_int_equal(ustcp_sock_state(ok), USTCP_ESTABLISHED);
 	assert_int_equal(ctr(n, H_A, USTCP_C_arp_requests_out), 1 + 3); /* B, then 10.0.0.9 */
 	assert_true(ustcp_drops(n->st[H_A], USTCP_DROP_arp_unresolved) >= 24);
-	assert_int_equal(ustcp_connect(n->st[H_A], any, to, &late), 0);
+	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &late), 0);
 	uint64_t took = run_until_closed(n, late, 100 * SEC);
 	assert_int_equal(ustcp_sock_error(late), -EHOSTUNREACH);
 	assert_true(took >= 3 * SEC && took <= 3 * SEC + 100 * MS);

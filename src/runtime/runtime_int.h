@@ -1,0 +1,17 @@
+/* runtime_int.h — what a host (host.c) needs of the runtime beyond its
+ * public API: the stack's lock around the loop's work, and a wake-up when
+ * another thread's call moved the stack's next deadline earlier. */
+#ifndef USTCP_RUNTIME_INT_H
+#define USTCP_RUNTIME_INT_H
+
+#include "ustcp/runtime.h"
+
+/* The loop takes lock(ctx) for each turn's work and gives it back while it
+ * waits; NULL: no lock (one thread drives everything). */
+void runtime_set_lock(struct ustcp_runtime *rt, void (*lock)(void *), void (*unlock)(void *),
+		      void *ctx);
+/* With the lock held: arm the loop's timer earlier if the stack (or a
+ * delayed frame) now wants the loop sooner than it will wake. */
+void runtime_rearm(struct ustcp_runtime *rt);
+
+#endif
