@@ -626,15 +626,16 @@ void netenv_close(struct netenv *e)
 	e->sigfd = -1;
 }
 
-void netenv_print_addrs(const struct netenv *e)
+/* The interface's addresses on one line to stderr. */
+static void print_addrs(const char *cmd, const char *tap, struct ustcp_stack *s, int iface,
+			const struct ustcp_iface_config *ic)
 {
-	const struct ustcp_iface_config *ic = &e->ic;
 	static const uint8_t zero[16];
 	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], ll[INET6_ADDRSTRLEN + 16] = "";
 	char gw[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 16] = "";
 	uint8_t ll6[16];
 	inet_ntop(AF_INET, &ic->ip4, a4, sizeof(a4));
-	if (e->s && ustcp_iface_linklocal6(e->s, e->iface, ll6) == 0) {
+	if (s && ustcp_iface_linklocal6(s, iface, ll6) == 0) {
 		inet_ntop(AF_INET6, ll6, a6, sizeof(a6));
 		snprintf(ll, sizeof(ll), ", %s/64", a6);
 	}
@@ -649,7 +650,7 @@ void netenv_print_addrs(const struct netenv *e)
 			snprintf(gw + n, sizeof(gw) - n, " %s", a6);
 		}
 	}
-	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x:", e->cmd, e->tap, ic->mac[0],
+	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x:", cmd, tap, ic->mac[0],
 		ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5]);
 	const char *sep = " ";
 	if (ic->ip4) {
@@ -667,15 +668,19 @@ void netenv_print_addrs(const struct netenv *e)
 	fprintf(stderr, "%s%s\n", ll, gw);
 }
 
-void netenv_report(const struct netenv *e)
+void netenv_print_addrs(const struct netenv *e) { print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic); }
+
+/* The device's counters and the stack's drops, to stderr. */
+static void report(const char *cmd, struct ustcp_stack *s, const struct ustcp_runtime *rt,
+		   int iface)
 {
 	struct ustcp_tap_stats st;
-	if (!e->rt || ustcp_runtime_tap_stats(e->rt, e->iface, &st) < 0)
+	if (!rt || ustcp_runtime_tap_stats(rt, iface, &st) < 0)
 		return;
 	fprintf(stderr,
 		"ustcp %s: device: %llu frames in (%llu larger than the MTU), %llu out (%llu), "
 		"%llu refused, %llu malformed; vnet header %s, TSO %s, %llu checksums trusted\n",
-		e->cmd, (unsigned long long)st.rx_frames, (unsigned long long)st.rx_gso_frames,
+		cmd, (unsigned long long)st.rx_frames, (unsigned long long)st.rx_gso_frames,
 		(unsigned long long)st.tx_frames, (unsigned long long)st.tx_gso_frames,
 		(unsigned long long)st.tx_dropped, (unsigned long long)st.rx_malformed,
 		st.vnet_hdr ? "on" : "off", st.tso ? "on" : "off",
@@ -687,16 +692,117 @@ void netenv_report(const struct netenv *e)
 			fprintf(stderr,
 				"ustcp %s: impair %s: %llu frames, %llu lost, %llu duplicated, "
 				"%llu reordered, %llu corrupted, %llu queue drops\n",
-				e->cmd, i ? "in" : "out", (unsigned long long)dir[i]->frames,
+				cmd, i ? "in" : "out", (unsigned long long)dir[i]->frames,
 				(unsigned long long)dir[i]->lost,
 				(unsigned long long)dir[i]->duplicated,
 				(unsigned long long)dir[i]->reordered,
 				(unsigned long long)dir[i]->corrupted,
 				(unsigned long long)dir[i]->queue_drops);
 	for (int d = 1; d < USTCP_DROP_COUNT; d++) {
-		uint64_t n = ustcp_drops(e->s, (enum ustcp_drop)d);
+		uint64_t n = ustcp_drops(s, (enum ustcp_drop)d);
 		if (n)
-			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", e->cmd,
+			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", cmd,
 				(unsigned long long)n, ustcp_drop_desc((enum ustcp_drop)d));
 	}
+}
+
+void netenv_report(const struct netenv *e) { report(e->cmd, e->s, e->rt, e->iface); }
+
+/* ---- a host: the stack on its own thread ---- */
+
+static void host_trace(void *ctx, const struct ustcp_trace_event *ev)
+{
+	const struct nethost *e = ctx;
+	struct ustcp_trace_event rel = *ev;
+	rel.now = ev->now >= e->t0 ? ev->now - e->t0 : 0;
+	ustcp_print_event(stderr, &rel);
+}
+
+/* SIGINT, SIGTERM and SIGHUP, blocked in this thread and so in the host's
+ * (it inherits the mask), arrive on a descriptor the tool's loop polls. */
+static int signal_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE */
+	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int nethost_open(struct nethost *e, const char *cmd, const struct netopts *o,
+		 const struct ustcp_config *cfg)
+{
+	memset(e, 0, sizeof(*e));
+	e->cmd = cmd;
+	e->tap = o->tap;
+	e->sigfd = signal_fd();
+	if (e->sigfd < 0) {
+		fprintf(stderr, "ustcp %s: cannot watch signals: %s\n", cmd, strerror(-e->sigfd));
+		return 1;
+	}
+	netopts_iface_config(o, &e->ic);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	e->t0 = (uint64_t)ts.tv_sec * USTCP_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+	struct ustcp_host_config hc = {
+		.tap = o->tap,
+		.iface = &e->ic,
+		.no_offloads = !o->vnet_hdr,
+		.pcap = o->pcap,
+		.impair = o->have_impair ? &o->impair : NULL,
+		/* Not the stack's seed itself, so the two sequences are unrelated. */
+		.impair_seed = o->seed ^ 0x696d70616972ull,
+		.stack = cfg,
+		.trace = o->trace ? host_trace : NULL,
+		.trace_ctx = e,
+	};
+	char err[256];
+	int rc = ustcp_host_open(&hc, &e->h, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "ustcp %s: %s\n", cmd, err);
+		close(e->sigfd);
+		e->sigfd = -1;
+		return 1;
+	}
+	e->s = ustcp_host_stack(e->h);
+	e->iface = ustcp_host_iface(e->h);
+	return 0;
+}
+
+bool nethost_signalled(struct nethost *e)
+{
+	struct signalfd_siginfo si;
+	if (read(e->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	e->signo = (int)si.ssi_signo;
+	return true;
+}
+
+void nethost_close(struct nethost *e)
+{
+	ustcp_host_close(e->h);
+	/* The signals stay blocked: one that comes on the way out must not
+	 * kill the process. */
+	if (e->sigfd >= 0)
+		close(e->sigfd);
+	e->h = NULL;
+	e->s = NULL;
+	e->sigfd = -1;
+}
+
+void nethost_print_addrs(const struct nethost *e)
+{
+	print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic);
+}
+
+void nethost_report(const struct nethost *e)
+{
+	ustcp_host_lock(e->h);
+	report(e->cmd, e->s, ustcp_host_runtime(e->h), e->iface);
+	ustcp_host_unlock(e->h);
 }

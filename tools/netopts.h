@@ -91,4 +91,29 @@ void netenv_print_addrs(const struct netenv *e);
 /* Prints the device's counters and the stack's drops to stderr. */
 void netenv_report(const struct netenv *e);
 
+/* The same network on a host (ustcp/host.h): the stack on its own thread,
+ * the tool's sockets blocking or polled from its own loop. SIGINT, SIGTERM
+ * and SIGHUP come on sigfd (poll it; nethost_signalled reads it). */
+struct nethost {
+	const char *cmd;
+	const char *tap;
+	struct ustcp_host *h;
+	struct ustcp_stack *s;
+	int iface;
+	int sigfd;
+	int signo; /* the signal that came, 0 if none */
+	uint64_t t0; /* trace times are from here */
+	struct ustcp_iface_config ic;
+};
+
+/* Returns 0, or 1 after printing why the host could not be brought up. */
+int nethost_open(struct nethost *e, const char *cmd, const struct netopts *o,
+		 const struct ustcp_config *cfg);
+/* Closes what is open and waits (bounded) for closed connections to finish. */
+void nethost_close(struct nethost *e);
+/* Reads sigfd: true (and signo) when a signal came. */
+bool nethost_signalled(struct nethost *e);
+void nethost_print_addrs(const struct nethost *e);
+void nethost_report(const struct nethost *e);
+
 #endif

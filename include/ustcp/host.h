@@ -29,6 +29,7 @@
 #include "runtime.h"
 #include "sim.h"
 #include "stack.h"
+#include "trace.h"
 
 struct ustcp_host;
 
@@ -45,14 +46,23 @@ struct ustcp_host_config {
 	 * there when the MTU allows IPv6. At least one of ip and ip6. */
 	const char *ip;
 	const char *ip6;
-	const char *gateway;               /* an IPv4 router on the link, or NULL */
-	const char *gateway6;              /* an IPv6 router on the link, or NULL */
-	const char *mac;                   /* "02:00:0a:00:00:02"; NULL: 02:00 and the IPv4
-			       * address (or the IPv6 one's last 4 bytes) */
-	unsigned mtu;                      /* 68..65535; 0: 1500 */
-	int no_offloads;                   /* 1: no vnet header: no checksum offload, no TSO */
-	const char *pcap;                  /* record every frame in and out (NULL: none) */
-	const struct ustcp_impair *impair; /* impair frames both ways (NULL: none) */
+	const char *gateway;  /* an IPv4 router on the link, or NULL */
+	const char *gateway6; /* an IPv6 router on the link, or NULL */
+	/* "02:00:0a:00:00:02"; NULL: 02:00 and the IPv4 address (or the IPv6
+	 * one's last 4 bytes). */
+	const char *mac;
+	unsigned mtu; /* 68..65535; 0: 1500 */
+	/* Or all of the above as the stack takes it (NULL: from the text). */
+	const struct ustcp_iface_config *iface;
+	int no_offloads;  /* 1: no vnet header: no checksum offload, no TSO */
+	const char *pcap; /* record every frame in and out (NULL: none) */
+	/* Impair frames both ways (NULL: none), seeded (0: the stack's seed). */
+	const struct ustcp_impair *impair;
+	uint64_t impair_seed;
+	/* A trace hook (ustcp/trace.h), in place before the thread starts; it
+	 * runs on whichever thread sends or receives. NULL: none. */
+	ustcp_trace_fn trace;
+	void *trace_ctx;
 	/* The stack's configuration; NULL: defaults, with a random seed. */
 	const struct ustcp_config *stack;
 	/* ustcp_host_close waits at most this long (ns) for connections the

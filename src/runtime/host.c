@@ -265,6 +265,10 @@ static int parse_mac(const char *v, uint8_t mac[6], char *err, size_t errlen)
 static int iface_config(const struct ustcp_host_config *hc, struct ustcp_iface_config *ic,
 			char *err, size_t errlen)
 {
+	if (hc->iface) {
+		*ic = *hc->iface;
+		return 0;
+	}
 	memset(ic, 0, sizeof(*ic));
 	int rc;
 	if (!hc->ip && !hc->ip6)
@@ -326,7 +330,7 @@ static int open_link(struct ustcp_host *h, const struct ustcp_host_config *hc,
 		.vnet_hdr = !hc->no_offloads,
 		.tso = !hc->no_offloads,
 		.impair = hc->impair,
-		.impair_seed = ustcp_stack_config(h->s)->seed,
+		.impair_seed = hc->impair_seed ? hc->impair_seed : ustcp_stack_config(h->s)->seed,
 		.pcap_path = hc->pcap,
 		.use_link_fd = !hc->tap,
 		.link_fd = hc->link_fd,
@@ -373,8 +377,8 @@ int ustcp_host_open(const struct ustcp_host_config *hc, struct ustcp_host **out,
 		if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 			cfg.seed = mono_ns();
 	}
-	if (hc->mtu > cfg.mtu)
-		cfg.mtu = (uint16_t)hc->mtu;
+	if (ic.mtu > cfg.mtu)
+		cfg.mtu = ic.mtu;
 	h->s = ustcp_stack_new(&cfg);
 	if (!h->s) {
 		rc = -errno;
@@ -382,6 +386,8 @@ int ustcp_host_open(const struct ustcp_host_config *hc, struct ustcp_host **out,
 		host_free(h);
 		return rc;
 	}
+	if (hc->trace)
+		ustcp_set_trace(h->s, hc->trace, hc->trace_ctx);
 	h->rt = ustcp_runtime_new(h->s);
 	if (!h->rt) {
 		rc = -errno;
