@@ -84,7 +84,8 @@ static void setup(struct bench *k, uint32_t window)
 	}
 	ustcp_sim_set_filter(k->sim, drop_when_silent, k);
 	struct ustcp_sock *l;
-	struct ustcp_endpoint any = {.port = 0}, lb = {.ip = inet_addr(ip[B]), .port = PORT};
+	struct ustcp_endpoint any = {.port = 0},
+			      lb = {.ip4 = ntohl(inet_addr(ip[B])), .port = PORT};
 	if (ustcp_listen_on(k->st[B], lb, 4, &l) < 0 ||
 	    ustcp_connect_to(k->st[A], any, lb, &k->a) < 0)
 		die("cannot connect");

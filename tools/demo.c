@@ -172,14 +172,14 @@ static struct ustcp_stack *make_stack(uint64_t seed, uint8_t fixed_bit, uint32_t
 static int conversation(struct demo *d)
 {
 	struct side *a = &d->side[A], *b = &d->side[B];
-	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = 54321};
+	struct ustcp_endpoint bl = {.ip4 = ntohl(inet_addr("10.0.0.1")), .port = 54321};
 	int rc = ustcp_listen_on(b->stack, bl, 8, &d->lb);
 	if (rc < 0)
 		return fprintf(stderr, "ustcp demo: listen: %s\n", strerror(-rc)), -1;
 	b->state = USTCP_LISTEN;
 	say(d, B, "listen on %s", "10.0.0.1.54321");
 	say(d, A, "connect to %s", "10.0.0.1.54321");
-	struct ustcp_endpoint al = {.ip = 0, .port = 45815};
+	struct ustcp_endpoint al = {.ip4 = 0, .port = 45815};
 	rc = ustcp_connect_to(a->stack, al, bl, &d->ca);
 	if (rc < 0)
 		return fprintf(stderr, "ustcp demo: connect: %s\n", strerror(-rc)), -1;

@@ -258,7 +258,7 @@ int cmd_echo(int argc, char **argv)
 	if (netenv_open(&e.env, "echo", &o, &cfg))
 		return 1;
 	e.buf = malloc(ECHO_BUF);
-	struct ustcp_endpoint local = {.ip = 0, .port = port};
+	struct ustcp_endpoint local = {.ip4 = 0, .port = port};
 	rc = e.buf ? ustcp_listen_on(e.env.s, local, ECHO_BACKLOG, &e.listener) : -ENOMEM;
 	if (rc == 0)
 		rc = ustcp_setsockopt(e.listener, USTCP_SO_SNDBUF, ECHO_SOCKBUF);

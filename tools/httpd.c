@@ -861,7 +861,7 @@ int cmd_httpd(int argc, char **argv)
 	if (netenv_open(&h.env, "httpd", &o, &cfg))
 		return 1;
 	h.buf = malloc(HTTPD_CHUNK);
-	struct ustcp_endpoint local = {.ip = 0, .port = port};
+	struct ustcp_endpoint local = {.ip4 = 0, .port = port};
 	rc = h.buf ? ustcp_listen_on(h.env.s, local, HTTPD_BACKLOG, &h.listener) : -ENOMEM;
 	if (rc == 0)
 		rc = ustcp_setsockopt(h.listener, USTCP_SO_SNDBUF, HTTPD_SNDBUF);

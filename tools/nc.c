@@ -603,15 +603,15 @@ static int parse_host(const struct netopts *o, const char *text, bool listening,
 			strcat(buf, "]");
 		text = buf;
 	}
-	struct ustcp_endpoint e = {.ip = 0};
+	struct ustcp_endpoint e = {.ip4 = 0};
 	if (ustcp_addr_parse(text, &e) < 0)
 		return tool_usage_error("nc",
 					"HOST wants an IPv4 or IPv6 address (names are not "
 					"resolved), not '%s'",
 					orig);
 	static const uint8_t zero[16];
-	bool unspecified = e.v6 ? !memcmp(e.ip6, zero, 16) : e.ip == 0;
-	bool multicast = e.v6 ? e.ip6[0] == 0xff : (ntohl(e.ip) >> 28) == 14;
+	bool unspecified = e.v6 ? !memcmp(e.ip6, zero, 16) : e.ip4 == 0;
+	bool multicast = e.v6 ? e.ip6[0] == 0xff : (e.ip4 >> 28) == 14;
 	bool link_local = e.v6 && e.ip6[0] == 0xfe && (e.ip6[1] & 0xc0) == 0x80;
 	if (pct && !link_local)
 		return tool_usage_error("nc", "HOST %s: only a link-local address takes a zone",

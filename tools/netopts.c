@@ -668,7 +668,10 @@ static void print_addrs(const char *cmd, const char *tap, struct ustcp_stack *s,
 	fprintf(stderr, "%s%s\n", ll, gw);
 }
 
-void netenv_print_addrs(const struct netenv *e) { print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic); }
+void netenv_print_addrs(const struct netenv *e)
+{
+	print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic);
+}
 
 /* The device's counters and the stack's drops, to stderr. */
 static void report(const char *cmd, struct ustcp_stack *s, const struct ustcp_runtime *rt,
@@ -701,8 +704,8 @@ static void report(const char *cmd, struct ustcp_stack *s, const struct ustcp_ru
 	for (int d = 1; d < USTCP_DROP_COUNT; d++) {
 		uint64_t n = ustcp_drops(s, (enum ustcp_drop)d);
 		if (n)
-			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", cmd,
-				(unsigned long long)n, ustcp_drop_desc((enum ustcp_drop)d));
+			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", cmd, (unsigned long long)n,
+				ustcp_drop_desc((enum ustcp_drop)d));
 	}
 }
 

@@ -101,7 +101,7 @@ struct nethost {
 	struct ustcp_stack *s;
 	int iface;
 	int sigfd;
-	int signo; /* the signal that came, 0 if none */
+	int signo;   /* the signal that came, 0 if none */
 	uint64_t t0; /* trace times are from here */
 	struct ustcp_iface_config ic;
 };

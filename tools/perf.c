@@ -456,10 +456,10 @@ static int set_bufs(struct ustcp_sock *k, uint64_t buf, bool rcv)
  * A's socket before its SYN (ustcp_socket, then ustcp_connect). */
 static int open_conn(struct perf *p)
 {
-	struct ustcp_endpoint bl = {.ip = inet_addr("10.0.0.1"), .port = PERF_PORT};
+	struct ustcp_endpoint bl = {.ip4 = ntohl(inet_addr("10.0.0.1")), .port = PERF_PORT};
 	if (p->a.ipv6) {
 		bl.v6 = 1;
-		ustcp_sim_ip6(bl.ip, bl.ip6);
+		ustcp_sim_ip6(htonl(bl.ip4), bl.ip6);
 	}
 	int rc = ustcp_listen_on(p->st[B], bl, 8, &p->lb);
 	if (rc == 0)

@@ -33,16 +33,17 @@ enum ustcp_state {
 /* "ESTABLISHED", "SYN-SENT", ... as RFC 9293 writes them. */
 const char *ustcp_state_name(int state);
 
-/* An address and port of either family. With v6 0 the address is ip (IPv4);
+/* An address and port of either family, both as numbers (host order): with
+ * v6 0 the address is ip4 (IPv4);
  * with v6 1 it is ip6. The unspecified address (0.0.0.0 or ::) means any:
  * the stack chooses the source of a connection, and a listener takes
  * connections to every local address of both families. A link-local IPv6
  * peer is reached over the first interface. */
 struct ustcp_endpoint {
-	ustcp_ip4 ip;    /* IPv4, network order */
-	uint16_t port;   /* host order; 0 = stack chooses (ephemeral) */
+	uint32_t ip4;    /* IPv4 as a number: 10.0.0.1 is 0x0a000001 */
+	uint16_t port;   /* as a number (80); 0 = stack chooses (ephemeral) */
 	uint8_t v6;      /* 1: the address is ip6 */
-	uint8_t ip6[16]; /* IPv6, network order */
+	uint8_t ip6[16]; /* IPv6, its 16 bytes in the order written (fd00:: is fd 00 ...) */
 };
 /* Parse "10.0.0.1", "fd00::1" or "[fd00::1]" into ep's address (the port is
  * left as it is). Returns 0, or -EINVAL for text that is neither. */

@@ -21,19 +21,19 @@ int ustcp_addr_parse(const char *text, struct ustcp_endpoint *ep)
 		if (inet_pton(AF_INET6, buf, ep->ip6) != 1)
 			return -EINVAL;
 		ep->v6 = 1;
-		ep->ip = 0;
+		ep->ip4 = 0;
 		return 0;
 	}
 	struct in_addr a4;
 	if (inet_pton(AF_INET, text, &a4) == 1) {
 		ep->v6 = 0;
-		ep->ip = a4.s_addr;
+		ep->ip4 = ntohl(a4.s_addr);
 		memset(ep->ip6, 0, sizeof(ep->ip6));
 		return 0;
 	}
 	if (inet_pton(AF_INET6, text, ep->ip6) == 1) {
 		ep->v6 = 1;
-		ep->ip = 0;
+		ep->ip4 = 0;
 		return 0;
 	}
 	return -EINVAL;
@@ -44,8 +44,10 @@ char *ustcp_endpoint_str(const struct ustcp_endpoint *ep, int with_port, char *b
 	char a[INET6_ADDRSTRLEN];
 	if (ep->v6)
 		inet_ntop(AF_INET6, ep->ip6, a, sizeof(a));
-	else
-		inet_ntop(AF_INET, &ep->ip, a, sizeof(a));
+	else {
+		struct in_addr a4 = {htonl(ep->ip4)};
+		inet_ntop(AF_INET, &a4, a, sizeof(a));
+	}
 	if (!with_port)
 		snprintf(buf, size, "%s", a);
 	else if (ep->v6)

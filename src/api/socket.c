@@ -28,7 +28,7 @@ const char *ustcp_state_name(int state)
 
 struct ipaddr api_ep_addr(const struct ustcp_endpoint *e)
 {
-	return e->v6 ? ip_from6(e->ip6) : ip_from4(ntohl(e->ip));
+	return e->v6 ? ip_from6(e->ip6) : ip_from4(e->ip4);
 }
 
 void api_ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t port)
@@ -36,7 +36,7 @@ void api_ep_set(struct ustcp_endpoint *e, const struct ipaddr *a, uint16_t port)
 	memset(e, 0, sizeof(*e));
 	e->port = port;
 	if (ip_is4(a) || ip_is_any(a)) {
-		e->ip = ip_is4(a) ? htonl(ip_v4(a)) : 0;
+		e->ip4 = ip_is4(a) ? ip_v4(a) : 0;
 	} else {
 		e->v6 = 1;
 		memcpy(e->ip6, a->b, 16);
@@ -330,7 +330,7 @@ int ustcp_connect_to(struct ustcp_stack *s, struct ustcp_endpoint local,
 	int rc = ustcp_socket(s, &c);
 	if (rc < 0)
 		return rc;
-	if ((local.port || local.ip || local.v6) && (rc = ustcp_bind(c, local)) < 0) {
+	if ((local.port || local.ip4 || local.v6) && (rc = ustcp_bind(c, local)) < 0) {
 		ustcp_abort(c);
 		return rc;
 	}

@@ -100,13 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ustcp_neigh_add(s, 0, inet_addr("10.0.0.3"), mac_peer);
 	ustcp_neigh_add6(s, 0, ip6_peer, mac_peer);
 	struct ustcp_sock *l = NULL, *k = NULL, *k6 = NULL, *acc = NULL;
-	struct ustcp_endpoint any80 = {.ip = 0, .port = 80},
-			      peer7 = {.ip = inet_addr("10.0.0.3"), .port = 7},
+	struct ustcp_endpoint any80 = {.ip4 = 0, .port = 80},
+			      peer7 = {.ip4 = ntohl(inet_addr("10.0.0.3")), .port = 7},
 			      peer7v6 = {.port = 7, .v6 = 1};
 	memcpy(peer7v6.ip6, ip6_peer, 16);
 	ustcp_listen_on(s, any80, 4, &l);
-	ustcp_connect_to(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7, &k);
-	ustcp_connect_to(s, (struct ustcp_endpoint){.ip = 0, .port = 40000}, peer7v6, &k6);
+	ustcp_connect_to(s, (struct ustcp_endpoint){.ip4 = 0, .port = 40000}, peer7, &k);
+	ustcp_connect_to(s, (struct ustcp_endpoint){.ip4 = 0, .port = 40000}, peer7v6, &k6);
 
 	uint64_t now = 0;
 	uint8_t frame[1600], buf[512];

@@ -247,7 +247,7 @@ static inline bool h_run_cond(struct h_net *n, uint64_t timeout, bool (*cond)(vo
 static inline struct ustcp_sock *h_listen(struct h_net *n)
 {
 	struct ustcp_sock *l = NULL;
-	struct ustcp_endpoint ep = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint ep = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_listen_on(n->st[H_B], ep, 16, &l), 0);
 	return l;
 }
@@ -255,7 +255,7 @@ static inline struct ustcp_sock *h_listen(struct h_net *n)
 static inline struct ustcp_sock *h_connect_start(struct h_net *n)
 {
 	struct ustcp_sock *k = NULL;
-	struct ustcp_endpoint any = {.port = 0}, to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint any = {.port = 0}, to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k), 0);
 	return k;
 }

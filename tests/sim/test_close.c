@@ -314,7 +314,8 @@ static struct ustcp_sock *reopen_after_bulk(struct h_net *n, int sender, struct 
 					    struct ustcp_sock **l, struct ustcp_sock_info *old,
 					    uint32_t *last_tsval_b)
 {
-	struct ustcp_endpoint from = {.port = 40000}, to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint from = {.port = 40000},
+			      to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	*l = h_listen(n);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], from, to, a), 0);
 	struct ustcp_sock *b = NULL;

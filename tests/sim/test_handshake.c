@@ -52,9 +52,9 @@ static void three_way_handshake(void **state)
 /* A (port 6000) and B (port 5000) connect to each other at once. */
 static void open_both(struct h_net *n, struct ustcp_sock **ka, struct ustcp_sock **kb)
 {
-	struct ustcp_endpoint la = {.ip = 0, .port = 6000}, lb = {.ip = 0, .port = 5000};
-	struct ustcp_endpoint ra = {.ip = h_ip(H_B), .port = 5000},
-			      rb = {.ip = h_ip(H_A), .port = 6000};
+	struct ustcp_endpoint la = {.ip4 = 0, .port = 6000}, lb = {.ip4 = 0, .port = 5000};
+	struct ustcp_endpoint ra = {.ip4 = ntohl(h_ip(H_B)), .port = 5000},
+			      rb = {.ip4 = ntohl(h_ip(H_A)), .port = 6000};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], la, ra, ka), 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_B], lb, rb, kb), 0);
 	h_run(n, 100 * MS);
@@ -238,20 +238,23 @@ static void isn_clock_and_keyed_hash(void **state)
 {
 	(void)state;
 	struct h_net *n = h_new();
-	struct ustcp_endpoint to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	struct ustcp_sock *k1, *k2, *k3;
 	assert_int_equal(ustcp_connect_to(n->st[H_A],
-					  (struct ustcp_endpoint){.ip = 0, .port = 40000}, to, &k1),
+					  (struct ustcp_endpoint){.ip4 = 0, .port = 40000}, to,
+					  &k1),
 			 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_A],
-					  (struct ustcp_endpoint){.ip = 0, .port = 40001}, to, &k2),
+					  (struct ustcp_endpoint){.ip4 = 0, .port = 40001}, to,
+					  &k2),
 			 0);
 	uint32_t iss1 = h_info(k1).iss, iss2 = h_info(k2).iss;
 	ustcp_abort(k1);
 	ustcp_abort(k2);
 	h_run(n, 1 * SEC);
 	assert_int_equal(ustcp_connect_to(n->st[H_A],
-					  (struct ustcp_endpoint){.ip = 0, .port = 40000}, to, &k3),
+					  (struct ustcp_endpoint){.ip4 = 0, .port = 40000}, to,
+					  &k3),
 			 0);
 	assert_int_equal(h_info(k3).iss - iss1, 250000);
 	uint32_t d = iss2 - iss1;
@@ -263,7 +266,8 @@ static void isn_clock_and_keyed_hash(void **state)
 	struct h_net *m = h_new_cfg(&cfg, NULL);
 	struct ustcp_sock *k4;
 	assert_int_equal(ustcp_connect_to(m->st[H_A],
-					  (struct ustcp_endpoint){.ip = 0, .port = 40000}, to, &k4),
+					  (struct ustcp_endpoint){.ip4 = 0, .port = 40000}, to,
+					  &k4),
 			 0);
 	assert_true(h_info(k4).iss != iss1);
 	ustcp_abort(k4);

@@ -1046,7 +1046,8 @@ static void dual_stack_listener(void **state)
 	struct h_net *n = h_new();
 	struct ustcp_sock *l, *a4, *a6, *acc[2];
 	struct ustcp_endpoint any = {.port = 0}, lany = {.port = PORT_B};
-	struct ustcp_endpoint to4 = {.ip = h_ip(H_B), .port = PORT_B}, to6 = h_ep6(H_B, PORT_B);
+	struct ustcp_endpoint to4 = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B},
+			      to6 = h_ep6(H_B, PORT_B);
 	assert_int_equal(ustcp_listen_on(n->st[H_B], lany, 16, &l), 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to4, &a4), 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to6, &a6), 0);
@@ -1062,8 +1063,8 @@ static void dual_stack_listener(void **state)
 	assert_int_equal(ustcp_sock_state(a4), USTCP_ESTABLISHED);
 	assert_int_equal(ustcp_sock_state(a6), USTCP_ESTABLISHED);
 	assert_true(!ia4.local.v6 && !ia4.remote.v6 && !ib4.local.v6 && !ib4.remote.v6);
-	assert_int_equal(ib4.local.ip, h_ip(H_B));
-	assert_int_equal(ib4.remote.ip, h_ip(H_A));
+	assert_int_equal(ib4.local.ip4, ntohl(h_ip(H_B)));
+	assert_int_equal(ib4.remote.ip4, ntohl(h_ip(H_A)));
 	assert_int_equal(ib4.remote.port, ia4.local.port);
 	assert_int_equal(ib4.local.port, PORT_B);
 	assert_int_equal(ib4.rcv_mss, 1500 - 20 - 20);
@@ -1081,7 +1082,7 @@ static void dual_stack_listener(void **state)
 
 	/* A listener on B's IPv4 address only, another on its IPv6 one. */
 	struct ustcp_sock *l4, *l6, *k;
-	struct ustcp_endpoint only4 = {.ip = h_ip(H_B), .port = PORT_B + 1};
+	struct ustcp_endpoint only4 = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B + 1};
 	struct ustcp_endpoint only6 = h_ep6(H_B, PORT_B + 2);
 	assert_int_equal(ustcp_listen_on(n->st[H_B], only4, 4, &l4), 0);
 	assert_int_equal(ustcp_listen_on(n->st[H_B], only6, 4, &l6), 0);
@@ -1094,7 +1095,7 @@ static void dual_stack_listener(void **state)
 	const struct h_seg *r = h_find(n, H_B, TCP_RST, TCP_RST, rst);
 	assert_int_equal(r->sport, PORT_B + 1);
 	ustcp_close(k);
-	struct ustcp_endpoint v4_port2 = {.ip = h_ip(H_B), .port = PORT_B + 2};
+	struct ustcp_endpoint v4_port2 = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B + 2};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, v4_port2, &k), 0);
 	h_run(n, 20 * MS);
 	assert_int_equal(ustcp_sock_error(k), -ECONNREFUSED);
@@ -1102,7 +1103,7 @@ static void dual_stack_listener(void **state)
 	ustcp_close(k);
 	/* The right family is taken. */
 	struct ustcp_sock *k4, *k6, *c4 = NULL, *c6 = NULL;
-	struct ustcp_endpoint v4_port1 = {.ip = h_ip(H_B), .port = PORT_B + 1};
+	struct ustcp_endpoint v4_port1 = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B + 1};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, v4_port1, &k4), 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, only6, &k6), 0);
 	accept_n(n, l4, &c4, 1);
@@ -1113,7 +1114,7 @@ static void dual_stack_listener(void **state)
 	assert_int_equal(ustcp_sock_state(k6), USTCP_ESTABLISHED);
 
 	/* One family per connection. */
-	struct ustcp_endpoint local4 = {.ip = h_ip(H_A)}, local6 = h_ep6(H_A, 0);
+	struct ustcp_endpoint local4 = {.ip4 = ntohl(h_ip(H_A))}, local6 = h_ep6(H_A, 0);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], local4, to6, &k), -EINVAL);
 	assert_int_equal(ustcp_connect_to(n->st[H_A], local6, to4, &k), -EINVAL);
 

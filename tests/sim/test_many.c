@@ -12,7 +12,7 @@
 static struct ustcp_sock *listen_backlog(struct h_net *n, int backlog)
 {
 	struct ustcp_sock *l = NULL;
-	struct ustcp_endpoint ep = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint ep = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_listen_on(n->st[H_B], ep, backlog, &l), 0);
 	return l;
 }
@@ -163,11 +163,12 @@ static void max_conns_refuses_ninth(void **state)
 
 	int syns = h_count(n, H_A, TCP_SYN, TCP_SYN);
 	struct ustcp_sock *k = NULL;
-	struct ustcp_endpoint any = {.ip = 0, .port = 0}, to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint any = {.ip4 = 0, .port = 0},
+			      to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k), -EMFILE);
 	assert_null(k);
 	/* A listener needs a slot too. */
-	struct ustcp_endpoint ep = {.ip = h_ip(H_A), .port = 8080};
+	struct ustcp_endpoint ep = {.ip4 = ntohl(h_ip(H_A)), .port = 8080};
 	assert_int_equal(ustcp_listen_on(n->st[H_A], ep, 4, &k), -EMFILE);
 	h_run(n, 5 * MS);
 	assert_int_equal(h_count(n, H_A, TCP_SYN, TCP_SYN), syns);

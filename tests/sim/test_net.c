@@ -66,7 +66,8 @@ static void arp_unanswered_connect_fails_with_host_unreachable(void **state)
 	(void)state;
 	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *a;
-	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
+	struct ustcp_endpoint any = {.port = 0},
+			      to = {.ip4 = ntohl(inet_addr("10.0.0.9")), .port = 80};
 	assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &a), 0);
 	uint64_t took = run_until_closed(n, a, 100 * SEC);
 	assert_int_equal(ustcp_sock_state(a), USTCP_CLOSED);
@@ -93,7 +94,8 @@ static void arp_failure_reaches_every_waiting_connect(void **state)
 	(void)state;
 	struct h_net *n = h_new_net(NULL, NULL, true, 0);
 	struct ustcp_sock *l = h_listen(n), *k[24], *late, *ok = h_connect_start(n);
-	struct ustcp_endpoint any = {.port = 0}, to = {.ip = inet_addr("10.0.0.9"), .port = 80};
+	struct ustcp_endpoint any = {.port = 0},
+			      to = {.ip4 = ntohl(inet_addr("10.0.0.9")), .port = 80};
 	for (int i = 0; i < 24; i++) {
 		assert_int_equal(ustcp_connect_to(n->st[H_A], any, to, &k[i]), 0);
 		if (i == 11)

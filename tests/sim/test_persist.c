@@ -149,7 +149,7 @@ static void user_timeout_in_syn_sent(void **state)
 	struct h_net *n = h_new();
 	n->blackhole[H_B] = true;
 	struct ustcp_sock *a;
-	struct ustcp_endpoint to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_socket(n->st[H_A], &a), 0);
 	assert_int_equal(ustcp_setsockopt(a, USTCP_TCP_USER_TIMEOUT, 2 * SEC), 0);
 	assert_int_equal(ustcp_connect(a, to), -EINPROGRESS);

@@ -329,7 +329,8 @@ static bool run_setup(struct run *r)
 		ustcp_set_trace(r->st[i], on_trace, r);
 		ustcp_set_event_handler(r->st[i], on_event, r);
 	}
-	struct ustcp_endpoint ep = {.ip = h_ip(H_B), .port = PORT_B}, any = {.ip = 0, .port = 0};
+	struct ustcp_endpoint ep = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B},
+			      any = {.ip4 = 0, .port = 0};
 	if (ustcp_listen_on(r->st[H_B], ep, 16, &r->listener) < 0)
 		return false;
 	if (ustcp_connect_to(r->st[H_A], any, ep, &r->side[H_A].k) < 0)

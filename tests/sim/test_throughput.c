@@ -93,7 +93,7 @@ static void connect_with_buffers(struct h_net *n, uint32_t buf, struct ustcp_soc
 	*l = h_listen(n);
 	assert_int_equal(ustcp_setsockopt(*l, USTCP_SO_RCVBUF, buf), 0);
 	assert_int_equal(ustcp_setsockopt(*l, USTCP_SO_SNDBUF, buf), 0);
-	struct ustcp_endpoint to = {.ip = h_ip(H_B), .port = PORT_B};
+	struct ustcp_endpoint to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
 	assert_int_equal(ustcp_socket(n->st[H_A], a), 0);
 	assert_int_equal(ustcp_setsockopt(*a, USTCP_SO_RCVBUF, buf), 0);
 	assert_int_equal(ustcp_setsockopt(*a, USTCP_SO_SNDBUF, buf), 0);
