@@ -2,11 +2,13 @@
 # this file names the usual tasks and keeps the three build trees apart:
 #   build/       -O2 -g, gcc         (make, make demo, make bench)
 #   build-asan/  ASan + UBSan, gcc   (make check)
+#   build-tsan/  ThreadSanitizer, gcc: the threaded tests (make check)
 #   build-fuzz/  libFuzzer, clang    (make check, make fuzz)
 #
 #   make              configure and build build/
 #   make deps         check for (as root: install) the tools and libraries
-#   make check        build and run every test in build/ and build-asan/, then the fuzzers briefly
+#   make check        build and run every test in build/ and build-asan/, the threaded ones
+#                     in build-tsan/, then the fuzzers briefly
 #   make soak         the randomized soak, seeds 0..SEEDS-1 (1000); SEED=K replays one seed
 #   make demo         ./build/ustcp demo
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
@@ -29,7 +31,7 @@ CTEST ?= ctest
 FORMAT_DIRS := $(wildcard include src tools tests bench)
 FORMAT_FILES = $(shell find $(FORMAT_DIRS) -name '*.[ch]' -type f 2>/dev/null | sort)
 
-.PHONY: all build deps check check-build check-asan check-fuzz demo fuzz fuzz-build bench \
+.PHONY: all build deps check check-build check-asan check-tsan check-fuzz demo fuzz fuzz-build bench \
 	format format-check clean
 
 all: build
@@ -45,6 +47,9 @@ build: deps
 build-asan/CMakeCache.txt:
 	$(CMAKE) -S . -B build-asan -DUSTCP_SANITIZE=ON
 
+build-tsan/CMakeCache.txt:
+	$(CMAKE) -S . -B build-tsan -DUSTCP_TSAN=ON
+
 fuzz-build: deps
 	@test -f build-fuzz/CMakeCache.txt || \
 		$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DUSTCP_FUZZ=ON \
@@ -54,11 +59,12 @@ fuzz-build: deps
 # Stops at the first build or test that fails. Each ctest run's output is
 # kept in <build dir>/check.log; the last line sums up all three.
 check: deps
-	@rm -f build/check.log build-asan/check.log build-fuzz/check.log
+	@rm -f build/check.log build-asan/check.log build-tsan/check.log build-fuzz/check.log
 	$(MAKE) --no-print-directory check-build
 	$(MAKE) --no-print-directory check-asan
+	$(MAKE) --no-print-directory check-tsan
 	$(MAKE) --no-print-directory check-fuzz
-	@cat build/check.log build-asan/check.log build-fuzz/check.log | \
+	@cat build/check.log build-asan/check.log build-tsan/check.log build-fuzz/check.log | \
 		awk '/tests passed, [0-9]+ tests? failed out of/ { f += $$4; n += $$NF } \
 		     END { printf "check: %d passed, %d failed\n", n - f, f }'
 
@@ -70,6 +76,12 @@ check-asan: deps build-asan/CMakeCache.txt
 	$(CMAKE) --build build-asan -j $(JOBS)
 	cd build-asan && set -o pipefail && \
 		$(CTEST) --output-on-failure --no-tests=error -j $(CTEST_JOBS) 2>&1 | tee check.log
+
+# Every test that runs threads (label "thread"), under ThreadSanitizer.
+check-tsan: deps build-tsan/CMakeCache.txt
+	$(CMAKE) --build build-tsan -j $(JOBS)
+	cd build-tsan && set -o pipefail && \
+		$(CTEST) --output-on-failure --no-tests=error -j $(CTEST_JOBS) -L thread 2>&1 | tee check.log
 
 check-fuzz: fuzz-build
 	cd build-fuzz && set -o pipefail && \
@@ -114,4 +126,4 @@ format-check: deps
 	clang-format --dry-run -Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
