@@ -226,7 +226,10 @@ void stack_event_end(struct ustcp_stack *s)
 	while (deliver_events(s))
 		;
 	s->depth--;
-	stack_tx_flush(s);
-	if (s->reaper)
+	if (s->txq_len || s->cur_in)
+		stack_tx_flush(s);
+	if (s->reap_due) {
+		s->reap_due = false;
 		s->reaper(s);
+	}
 }

@@ -129,6 +129,7 @@ struct ustcp_stack {
 	struct net *net;
 	struct tcp *tcp;
 	stack_reaper_fn reaper;
+	bool reap_due; /* the reaper has something to free (set by the layer above) */
 	const struct stack_sync *sync; /* NULL: no host, calls never block */
 	int depth;                     /* events in progress (see stack_event_begin) */
 };

@@ -332,6 +332,7 @@ void tcp_conn_closed(struct ustcp_sock *c, int error)
 	if (!c->user_owned && !c->reaped_pending) {
 		c->reaped_pending = true;
 		t->reap[t->n_reap++] = c;
+		c->stack->reap_due = true;
 	}
 }
 
@@ -373,6 +374,7 @@ void tcp_reap(struct ustcp_stack *s)
 			conn_free(s, t->reap[i]);
 	}
 	t->n_reap = kept;
+	s->reap_due = kept > 0;
 }
 
 /* A user-owned connection released by the user: free now if closed,
@@ -388,6 +390,7 @@ void tcp_conn_release(struct ustcp_sock *c)
 		struct tcp *t = c->stack->tcp;
 		c->reaped_pending = true;
 		t->reap[t->n_reap++] = c;
+		c->stack->reap_due = true;
 	}
 }
 
