@@ -11,6 +11,8 @@
 #                     in build-tsan/, then the fuzzers briefly
 #   make soak         the randomized soak, seeds 0..SEEDS-1 (1000); SEED=K replays one seed
 #   make demo         ./build/ustcp demo
+#   make install      install build/ under PREFIX (/usr/local; DESTDIR too): the headers,
+#                     libustcp.a, libustcp.so, ustcp.pc (pkg-config) and the ustcp tool
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
 #   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth;
 #                     the cost per ACK of the worst SACK pattern (bench/sack_cost)
@@ -24,15 +26,16 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
 FUZZ_SECONDS ?= 300
 CHECK_FUZZ_SECONDS ?= 20
+PREFIX ?= /usr/local
 
 CMAKE ?= cmake
 CTEST ?= ctest
 
-FORMAT_DIRS := $(wildcard include src tools tests bench)
+FORMAT_DIRS := $(wildcard include src tools tests bench examples)
 FORMAT_FILES = $(shell find $(FORMAT_DIRS) -name '*.[ch]' -type f 2>/dev/null | sort)
 
-.PHONY: all build deps check check-build check-asan check-tsan check-fuzz demo fuzz fuzz-build bench \
-	format format-check clean
+.PHONY: all build deps check check-build check-asan check-tsan check-fuzz demo install fuzz \
+	fuzz-build bench format format-check clean
 
 all: build
 
@@ -89,6 +92,9 @@ check-fuzz: fuzz-build
 
 demo: build
 	./build/ustcp demo
+
+install: build
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install build --prefix "$(PREFIX)"
 
 # The randomized soak (tests/sim/test_soak_random.c) on more seeds than check
 # runs: each failing seed prints itself and the command that replays it.
