@@ -57,6 +57,10 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	/* A background job starts with SIGINT ignored: an ignored signal is
+	 * never pending, so sigwait would not see it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	char err[256];

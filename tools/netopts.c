@@ -730,6 +730,9 @@ static int signal_fd(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	/* A background job starts with SIGINT ignored; an ignored signal never
+	 * reaches a signalfd. */
+	signal(SIGINT, SIG_DFL);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE */

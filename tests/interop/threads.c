@@ -5,6 +5,9 @@
  *       (kernel sockets, run in the namespace) take connections; from each
  *       read a 4-byte stream number, then the stream to its end, check
  *       every byte, and answer "ok BYTES\n" or "bad AT\n".
+ *   threads echo PORT
+ *       (kernel sockets) the echo service: each connection gets back what
+ *       it sends, until its FIN.
  *   threads clients TAP ADDRESS/PREFIX SERVER PORT N MIB
  *       (ustcp, on the TAP device) N threads each connect, send stream i
  *       of MIB MiB, shut down sending and read the answer. Exit 0 when
@@ -60,7 +63,19 @@ out:
 	return NULL;
 }
 
-static int serve(int port)
+static void *echo_back(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n)
+			break;
+	close(fd);
+	return NULL;
+}
+
+static int serve(int port, void *(*fn)(void *))
 {
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -74,7 +89,7 @@ static int serve(int port)
 		if (fd < 0)
 			continue;
 		pthread_t t;
-		if (pthread_create(&t, NULL, check_stream, (void *)(intptr_t)fd) == 0)
+		if (pthread_create(&t, NULL, fn, (void *)(intptr_t)fd) == 0)
 			pthread_detach(t);
 		else
 			close(fd);
@@ -167,10 +182,12 @@ static int clients(char **argv)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "serve"))
-		return serve(atoi(argv[2]));
+		return serve(atoi(argv[2]), check_stream);
+	if (argc == 3 && !strcmp(argv[1], "echo"))
+		return serve(atoi(argv[2]), echo_back);
 	if (argc == 8 && !strcmp(argv[1], "clients"))
 		return clients(argv + 2);
-	fprintf(stderr,
-		"usage: threads serve PORT | threads clients TAP ADDR/PREFIX SERVER PORT N MIB\n");
+	fprintf(stderr, "usage: threads serve|echo PORT | threads clients TAP ADDR/PREFIX SERVER "
+			"PORT N MIB\n");
 	return 2;
 }
