@@ -27,20 +27,34 @@
 
 struct pair {
 	struct ustcp_host *a, *b;
-	char tmp[64]; /* XDG_RUNTIME_DIR of the test: nothing else's sockets */
 };
 
-/* The control directory of this test alone, made before any host. */
-static void private_dir(struct pair *p)
+/* XDG_RUNTIME_DIR of the test running, so it sees no other program's
+ * sockets; made before any host, removed after (a failed test too). */
+static char tmp_dir[64];
+
+static void private_dir(void)
 {
-	snprintf(p->tmp, sizeof(p->tmp), "/tmp/ustcp-control-test.XXXXXX");
-	assert_non_null(mkdtemp(p->tmp));
-	assert_int_equal(setenv("XDG_RUNTIME_DIR", p->tmp, 1), 0);
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/ustcp-control-test.XXXXXX");
+	assert_non_null(mkdtemp(tmp_dir));
+	assert_int_equal(setenv("XDG_RUNTIME_DIR", tmp_dir, 1), 0);
+}
+
+static int remove_dir(void **state)
+{
+	(void)state;
+	if (!tmp_dir[0])
+		return 0;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_dir);
+	tmp_dir[0] = '\0';
+	unsetenv("XDG_RUNTIME_DIR");
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void pair_open_cfg(struct pair *p, int no_control)
 {
-	private_dir(p);
+	private_dir();
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
 	char err[256];
@@ -65,8 +79,6 @@ static void pair_close(struct pair *p)
 	char dir[128];
 	assert_true(ustcp_control_dir(dir, sizeof(dir)) > 0);
 	assert_int_equal(rmdir(dir), 0);
-	assert_int_equal(rmdir(p->tmp), 0);
-	unsetenv("XDG_RUNTIME_DIR");
 }
 
 static struct ustcp_endpoint ep(const char *ip, uint16_t port)
@@ -270,7 +282,7 @@ static void one_socket_per_host(void **state)
 	char dir[128], want[160], path_a[128];
 	snprintf(path_a, sizeof(path_a), "%s", pa);
 	assert_true(ustcp_control_dir(dir, sizeof(dir)) > 0);
-	assert_string_equal(dir, strcat(strcpy(want, p.tmp), "/ustcp"));
+	assert_string_equal(dir, strcat(strcpy(want, tmp_dir), "/ustcp"));
 	snprintf(want, sizeof(want), "%s/%ld-", dir, (long)getpid());
 	assert_memory_equal(pa, want, strlen(want));
 	assert_memory_equal(pb, want, strlen(want));
@@ -334,6 +346,39 @@ static void silent_clients_pushed_out(void **state)
 	pair_close(&p);
 }
 
+/* A host whose socket cannot be made runs without one. */
+static void runs_without_its_socket(void **state)
+{
+	(void)state;
+	private_dir();
+	char file[96];
+	snprintf(file, sizeof(file), "%s/file", tmp_dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(setenv("XDG_RUNTIME_DIR", file, 1), 0); /* not a directory */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	char err[256];
+	struct ustcp_host *a, *b;
+	struct ustcp_host_config ca = {.use_link_fd = 1, .link_fd = sv[0], .ip = "10.9.0.1/24"};
+	struct ustcp_host_config cb = {.use_link_fd = 1, .link_fd = sv[1], .ip = "10.9.0.2/24"};
+	assert_int_equal(ustcp_host_open(&ca, &a, err, sizeof(err)), 0);
+	assert_int_equal(ustcp_host_open(&cb, &b, err, sizeof(err)), 0);
+	assert_null(ustcp_host_control_path(a));
+	struct ustcp_sock *l, *c, *k;
+	assert_int_equal(ustcp_listen_on(ustcp_host_stack(b), ep("0.0.0.0", 7), 8, &l), 0);
+	assert_int_equal(ustcp_connect_to(ustcp_host_stack(a), (struct ustcp_endpoint){0},
+					  ep("10.9.0.2", 7), &c),
+			 0);
+	assert_int_equal(ustcp_accept(l, &k), 0);
+	ustcp_close(c);
+	ustcp_close(k);
+	ustcp_close(l);
+	ustcp_host_close(a);
+	ustcp_host_close(b);
+}
+
 /* A host told not to has no socket. */
 static void turned_off(void **state)
 {
@@ -349,11 +394,12 @@ static void turned_off(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(answers_during_a_transfer),
-	cmocka_unit_test(one_socket_per_host),
-	cmocka_unit_test(bad_requests),
-	cmocka_unit_test(silent_clients_pushed_out),
-	cmocka_unit_test(turned_off),
+	cmocka_unit_test_teardown(answers_during_a_transfer, remove_dir),
+	cmocka_unit_test_teardown(one_socket_per_host, remove_dir),
+	cmocka_unit_test_teardown(bad_requests, remove_dir),
+	cmocka_unit_test_teardown(silent_clients_pushed_out, remove_dir),
+	cmocka_unit_test_teardown(runs_without_its_socket, remove_dir),
+	cmocka_unit_test_teardown(turned_off, remove_dir),
 };
 
 USTCP_TEST_MAIN(tests)
