@@ -52,9 +52,10 @@ static int remove_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static void pair_open_cfg(struct pair *p, int no_control)
+/* Two hosts (10.9.0.1, 10.9.0.2) joined by a socketpair, in the control
+ * directory the environment names. */
+static void hosts_open(struct pair *p, int no_control)
 {
-	private_dir();
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
 	char err[256];
@@ -66,6 +67,12 @@ static void pair_open_cfg(struct pair *p, int no_control)
 		fail_msg("host a: %s", err);
 	if (ustcp_host_open(&cb, &p->b, err, sizeof(err)) < 0)
 		fail_msg("host b: %s", err);
+}
+
+static void pair_open_cfg(struct pair *p, int no_control)
+{
+	private_dir();
+	hosts_open(p, no_control);
 }
 
 static void pair_open(struct pair *p) { pair_open_cfg(p, 0); }
@@ -357,26 +364,17 @@ static void runs_without_its_socket(void **state)
 	assert_non_null(f);
 	fclose(f);
 	assert_int_equal(setenv("XDG_RUNTIME_DIR", file, 1), 0); /* not a directory */
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
-	char err[256];
-	struct ustcp_host *a, *b;
-	struct ustcp_host_config ca = {.use_link_fd = 1, .link_fd = sv[0], .ip = "10.9.0.1/24"};
-	struct ustcp_host_config cb = {.use_link_fd = 1, .link_fd = sv[1], .ip = "10.9.0.2/24"};
-	assert_int_equal(ustcp_host_open(&ca, &a, err, sizeof(err)), 0);
-	assert_int_equal(ustcp_host_open(&cb, &b, err, sizeof(err)), 0);
-	assert_null(ustcp_host_control_path(a));
-	struct ustcp_sock *l, *c, *k;
-	assert_int_equal(ustcp_listen_on(ustcp_host_stack(b), ep("0.0.0.0", 7), 8, &l), 0);
-	assert_int_equal(ustcp_connect_to(ustcp_host_stack(a), (struct ustcp_endpoint){0},
-					  ep("10.9.0.2", 7), &c),
-			 0);
-	assert_int_equal(ustcp_accept(l, &k), 0);
-	ustcp_close(c);
-	ustcp_close(k);
-	ustcp_close(l);
-	ustcp_host_close(a);
-	ustcp_host_close(b);
+	struct pair p;
+	hosts_open(&p, 0);
+	assert_null(ustcp_host_control_path(p.a));
+	assert_null(ustcp_host_control_path(p.b));
+	/* They run and talk: b refuses a connection to a port it has not. */
+	struct ustcp_sock *c;
+	assert_int_equal(ustcp_connect_to(ustcp_host_stack(p.a), (struct ustcp_endpoint){0},
+					  ep("10.9.0.2", 9), &c),
+			 -ECONNREFUSED);
+	ustcp_host_close(p.a);
+	ustcp_host_close(p.b);
 }
 
 /* A host told not to has no socket. */
