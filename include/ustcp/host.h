@@ -92,10 +92,11 @@ struct ustcp_runtime *ustcp_host_runtime(struct ustcp_host *h);
 int ustcp_host_iface(const struct ustcp_host *h);
 /* `ustcp netstat` asks every running host (every runtime with a device)
  * for its connections, counters and interfaces on a UNIX socket in this
- * directory: $XDG_RUNTIME_DIR/ustcp, or /run/ustcp without it (made 0700
- * when missing). Writes it to buf; returns its length, or -ENAMETOOLONG.
- * The host's socket is removed when it closes; one that could not be
- * opened is said once on stderr and the host runs on without it. */
+ * directory: $XDG_RUNTIME_DIR/ustcp, or /run/ustcp without it (which the
+ * first host makes, 0700). Writes it to buf; returns its length, or
+ * -ENAMETOOLONG. The host's socket is removed when it closes; one that
+ * could not be opened is said once on stderr and the host runs on
+ * without it. */
 int ustcp_control_dir(char *buf, size_t size);
 /* The path of the host's control socket, or NULL when it has none. */
 const char *ustcp_host_control_path(const struct ustcp_host *h);
