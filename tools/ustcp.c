@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
+	{"netstat", cmd_netstat,
+	 "the connections, counters and interfaces of running ustcp programs"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -71,6 +73,7 @@ static int cmd_help(int argc, char **argv)
 	       " (ustcp nc --help)\n");
 	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
 	       " (ustcp httpd --help)\n");
+	printf("  ustcp netstat [-a] [-e] [-s] [-i] (ustcp netstat --help)\n");
 	return 0;
 }
 

@@ -68,6 +68,8 @@ struct ustcp_host_config {
 	/* ustcp_host_close waits at most this long (ns) for connections the
 	 * program closed to send their data and FIN; 0: 10 s. */
 	uint64_t linger;
+	/* 1: no control socket, so `ustcp netstat` does not see the host. */
+	int no_control;
 };
 
 /* Bring the host up: parse and check the configuration, open the link,
@@ -88,6 +90,16 @@ struct ustcp_stack *ustcp_host_stack(struct ustcp_host *h);
 struct ustcp_runtime *ustcp_host_runtime(struct ustcp_host *h);
 /* The stack's interface index of the link. */
 int ustcp_host_iface(const struct ustcp_host *h);
+/* `ustcp netstat` asks every running host (every runtime with a device)
+ * for its connections, counters and interfaces on a UNIX socket in this
+ * directory: $XDG_RUNTIME_DIR/ustcp, or /run/ustcp without it (which the
+ * first host makes, 0700). Writes it to buf; returns its length, or
+ * -ENAMETOOLONG. The host's socket is removed when it closes; one that
+ * could not be opened is said once on stderr and the host runs on
+ * without it. */
+int ustcp_control_dir(char *buf, size_t size);
+/* The path of the host's control socket, or NULL when it has none. */
+const char *ustcp_host_control_path(const struct ustcp_host *h);
 /* Take and give back the stack, to read several counters at one instant
  * or to call ustcp_runtime_* functions. No blocking call in between. */
 void ustcp_host_lock(struct ustcp_host *h);

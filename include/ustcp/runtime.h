@@ -11,7 +11,9 @@
  * timers has been fully processed, so socket calls are safe there, as in
  * fd callbacks and the turn function. Everything runs on the thread that calls
  * ustcp_runtime_run(). The stack's clock follows the loop's: user calls
- * made between runs happen at the time the last run ended. */
+ * made between runs happen at the time the last run ended. With its first
+ * device the runtime answers `ustcp netstat` on a control socket
+ * (ustcp_control_dir in ustcp/host.h), from its loop, until it is freed. */
 #ifndef USTCP_RUNTIME_H
 #define USTCP_RUNTIME_H
 

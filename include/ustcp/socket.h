@@ -199,9 +199,21 @@ struct ustcp_sock_info {
 	int soft_error; /* the last soft error since data was last acknowledged, or 0
 			 * (see ustcp_sock_take_error; reading it here takes nothing) */
 	uint32_t snd_queued, rcv_queued; /* bytes in the send buffer, and unread */
+	uint8_t owner;                   /* who holds it: USTCP_OWNER_* */
 };
+/* Who holds a connection: the program (a socket it has), its listener (a
+ * connection not yet accepted), or the stack alone (one the program
+ * closed, finishing its FIN and TIME-WAIT: an orphan). */
+enum ustcp_owner { USTCP_OWNER_USER = 0, USTCP_OWNER_LISTENER, USTCP_OWNER_STACK };
 /* 0, or -EBADF. */
 int ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info);
+/* Every connection of the stack, as netstat -a lists a host's: the
+ * program's sockets (listeners, and sockets not yet connected, in CLOSED),
+ * connections waiting to be accepted, and those the program closed that
+ * the stack is still finishing. Fills out with up to max of them (in no
+ * particular order) and returns how many there are: all of one instant,
+ * read with the stack taken. out may be NULL when max is 0. */
+size_t ustcp_stack_conns(const struct ustcp_stack *s, struct ustcp_sock_info *out, size_t max);
 
 /* Per-socket options. Set on a listener, they pass to its children.
  * Values are integers (times in ns); ustcp_setsockopt returns 0, -EINVAL

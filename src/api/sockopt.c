@@ -95,15 +95,9 @@ int ustcp_getpeername(const struct ustcp_sock *k, struct ustcp_endpoint *out)
 	return rc;
 }
 
-int ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
+/* What ustcp_sock_info says of k, whoever holds it (the stack taken). */
+static void sock_info_fill(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 {
-	int rc = api_peek(k);
-	if (rc < 0)
-		return rc;
-	if (!info) {
-		api_unpeek(k);
-		return -EFAULT;
-	}
 	memset(info, 0, sizeof(*info));
 	info->state = k->state;
 	api_ep_set(&info->local, &k->laddr, k->lport);
@@ -150,8 +144,20 @@ int ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
 	info->rcv_queued = k->rcv_shut ? 0 : k->rcvbuf.len;
 	if (k->cc)
 		snprintf(info->cc, sizeof(info->cc), "%s", k->cc->name);
+	info->owner = k->user_owned ? USTCP_OWNER_USER
+		      : k->listener ? USTCP_OWNER_LISTENER
+				    : USTCP_OWNER_STACK;
+}
+
+int ustcp_sock_info(const struct ustcp_sock *k, struct ustcp_sock_info *info)
+{
+	int rc = api_peek(k);
+	if (rc < 0)
+		return rc;
+	if (info)
+		sock_info_fill(k, info);
 	api_unpeek(k);
-	return 0;
+	return info ? 0 : -EFAULT;
 }
 
 /* ---- readiness ---- */
@@ -480,4 +486,27 @@ void *ustcp_sock_user(const struct ustcp_sock *k)
 	void *u = k->user;
 	api_unpeek(k);
 	return u;
+}
+
+/* ---- every connection of a stack ---- */
+
+size_t ustcp_stack_conns(const struct ustcp_stack *s, struct ustcp_sock_info *out, size_t max)
+{
+	if (!s)
+		return 0;
+	struct ustcp_stack *m = (struct ustcp_stack *)s; /* the lock is not the stack's state */
+	stack_lock(m);
+	size_t n = 0;
+	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
+		const struct ustcp_sock *k = &s->tcp->pool[i];
+		/* A connection the reaper has taken is gone but for its slot
+		 * (a thread still blocked on it holds that a moment longer). */
+		if (!k->in_use || k->reaped_pending)
+			continue;
+		if (n < max)
+			sock_info_fill(k, &out[n]);
+		n++;
+	}
+	stack_unlock(m);
+	return n;
 }

@@ -395,6 +395,7 @@ int ustcp_host_open(const struct ustcp_host_config *hc, struct ustcp_host **out,
 		host_free(h);
 		return rc;
 	}
+	runtime_set_control(h->rt, !hc->no_control);
 	if ((rc = open_link(h, hc, &ic, err, errlen)) < 0) {
 		host_free(h);
 		return rc;
@@ -454,5 +455,9 @@ void ustcp_host_close(struct ustcp_host *h)
 struct ustcp_stack *ustcp_host_stack(struct ustcp_host *h) { return h ? h->s : NULL; }
 struct ustcp_runtime *ustcp_host_runtime(struct ustcp_host *h) { return h ? h->rt : NULL; }
 int ustcp_host_iface(const struct ustcp_host *h) { return h ? h->iface : -EINVAL; }
+const char *ustcp_host_control_path(const struct ustcp_host *h)
+{
+	return h ? runtime_control_path(h->rt) : NULL;
+}
 void ustcp_host_lock(struct ustcp_host *h) { h_lock(h); }
 void ustcp_host_unlock(struct ustcp_host *h) { h_unlock(h); }

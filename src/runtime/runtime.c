@@ -41,6 +41,7 @@
 #include <sys/timerfd.h>
 
 #include "core/util.h"
+#include "runtime/control.h"
 #include "runtime/link_tap.h"
 #include "runtime/runtime_int.h"
 #include "sim/delay_queue.h"
@@ -103,6 +104,8 @@ struct ustcp_runtime {
 	struct delay_queue dq;
 	ustcp_turn_fn turn_fn;
 	void *turn_ctx;
+	struct control *control; /* ustcp netstat's way in (control.h) */
+	bool control_off;        /* not wanted, or it could not be opened */
 	uint8_t rxbuf[TAP_BUF_SIZE];
 	char err[256];
 };
@@ -174,6 +177,7 @@ void ustcp_runtime_free(struct ustcp_runtime *rt)
 {
 	if (!rt)
 		return;
+	control_close(rt->control);
 	for (int i = 0; i < rt->ntaps; i++) {
 		tap_close(&rt->taps[i]->dev);
 		ustcp_pcap_close(rt->taps[i]->pcap);
@@ -354,6 +358,29 @@ static int tap_receive(struct ustcp_runtime *rt, struct rt_tap *t)
 	return 0;
 }
 
+/* ---- the control socket (control.h) ---- */
+
+void runtime_set_control(struct ustcp_runtime *rt, bool on) { rt->control_off = !on; }
+
+const char *runtime_control_path(const struct ustcp_runtime *rt)
+{
+	return rt->control ? control_path(rt->control) : NULL;
+}
+
+/* With the first device the program is on a network: netstat may ask it.
+ * Tried once; without it the program runs on, and says so once. */
+static void control_start(struct ustcp_runtime *rt)
+{
+	if (rt->control || rt->control_off)
+		return;
+	char err[256] = "control socket: out of memory";
+	rt->control = control_open(rt, rt->s, err, sizeof(err));
+	if (!rt->control) {
+		rt->control_off = true;
+		fprintf(stderr, "ustcp: %s (ustcp netstat will not see this program)\n", err);
+	}
+}
+
 int ustcp_runtime_add_tap(struct ustcp_runtime *rt, const struct ustcp_tap_config *tc,
 			  const struct ustcp_iface_config *ic)
 {
@@ -420,6 +447,7 @@ int ustcp_runtime_add_tap(struct ustcp_runtime *rt, const struct ustcp_tap_confi
 	/* RFC 5227 §3: announce our address, so neighbours with a stale
 	 * entry for it learn this MAC at once. */
 	(void)ustcp_announce(rt->s, t->iface);
+	control_start(rt);
 	return t->iface;
 fail:
 	tap_close(&t->dev);
@@ -434,6 +462,12 @@ static const struct rt_tap *tap_of(const struct ustcp_runtime *rt, int iface)
 		if (rt->taps[i]->iface == iface)
 			return rt->taps[i];
 	return NULL;
+}
+
+const char *runtime_tap_name(const struct ustcp_runtime *rt, int iface)
+{
+	const struct rt_tap *t = tap_of(rt, iface);
+	return t ? t->dev.name : NULL;
 }
 
 int ustcp_runtime_tap_stats(const struct ustcp_runtime *rt, int iface, struct ustcp_tap_stats *st)
