@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
+	{"trace", cmd_trace, "a capture (pcap, pcapng) one line a packet, as ustcp prints frames"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -71,6 +72,7 @@ static int cmd_help(int argc, char **argv)
 	       " (ustcp nc --help)\n");
 	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
 	       " (ustcp httpd --help)\n");
+	printf("  ustcp trace FILE [-S] [-n] (ustcp trace --help)\n");
 	return 0;
 }
 
