@@ -9,6 +9,7 @@ int cmd_echo(int argc, char **argv);
 int cmd_nc(int argc, char **argv);
 int cmd_httpd(int argc, char **argv);
 int cmd_netstat(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 /* Print "ustcp <cmd>: <message>" to stderr; returns 2 (usage error). */
 int tool_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

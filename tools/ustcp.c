@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
 	{"netstat", cmd_netstat,
 	 "the connections, counters and interfaces of running ustcp programs"},
+	{"trace", cmd_trace, "a capture (pcap, pcapng) one line a packet, as ustcp prints frames"},
 	{"help", cmd_help, "this list"},
 };
 
@@ -74,6 +75,7 @@ static int cmd_help(int argc, char **argv)
 	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
 	       " (ustcp httpd --help)\n");
 	printf("  ustcp netstat [-a] [-e] [-s] [-i] (ustcp netstat --help)\n");
+	printf("  ustcp trace FILE [-S] [-n] (ustcp trace --help)\n");
 	return 0;
 }
 

@@ -1,25 +1,41 @@
 /* print.c — the tcpdump-style one-line rendering of frames and trace events.
  *
  * TCP lines follow tcpdump -n -S (absolute sequence numbers) without its
- * "IP " / "IP6 " prefix. Everything is parsed with wire/, so a frame the
- * stack would reject as malformed is shown as such, with the reason. */
+ * "IP " / "IP6 " prefix; a printer (struct ustcp_printer) also numbers the
+ * connections of a capture and shows their sequence numbers relative
+ * (trace/conns.c). Everything is parsed with wire/, so a frame the stack
+ * would reject as malformed is shown as such, with the reason. A frame of
+ * any link type is shown by the line of what follows its link header. */
 #define _POSIX_C_SOURCE 200809L /* inet_ntop */
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/addr.h"
+#include "trace/conns.h"
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
-/* An snprintf-like output: writes what fits, counts everything. */
+struct ustcp_printer {
+	struct trace_conns *conns;
+	unsigned flags; /* USTCP_PRINT_* */
+};
+
+/* An snprintf-like output: writes what fits, counts everything. With a
+ * printer, a TCP segment is counted in its connection, whose number is
+ * left in conn. */
 struct out {
 	char *buf;
 	size_t size;
 	size_t pos;
+	struct ustcp_printer *pr; /* NULL: absolute numbers, no connections */
+	uint64_t conn;
+	int err; /* -ENOMEM when the connection could not be remembered */
 };
 
 #if defined(__GNUC__)
@@ -54,9 +70,11 @@ static void put_hex(struct out *o, const uint8_t *p, size_t n)
 		put(o, "%02x", p[i]);
 }
 
-/* Addresses as text: IPv4 dotted quad, IPv6 in RFC 5952 form. */
+/* Addresses as text (IPv4 dotted quad, IPv6 in RFC 5952 form) and as
+ * they are, to tell connections apart. */
 struct addrs {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	struct ipaddr src_ip, dst_ip;
 };
 
 static void ip4_str(uint32_t a, char *s)
@@ -91,8 +109,9 @@ static void put_flags(struct out *o, uint8_t flags)
 	put(o, "]");
 }
 
-/* The options in the order they are on the wire, spelled as tcpdump does. */
-static void put_tcp_options(struct out *o, const uint8_t *opt, size_t n)
+/* The options in the order they are on the wire, spelled as tcpdump does;
+ * SACK blocks less sack_base, as the acknowledgment number. */
+static void put_tcp_options(struct out *o, const uint8_t *opt, size_t n, uint32_t sack_base)
 {
 	size_t i = 0;
 
@@ -125,7 +144,8 @@ static void put_tcp_options(struct out *o, const uint8_t *opt, size_t n)
 		} else if (kind == TCPOPT_SACK && dl % 8 == 0) {
 			put(o, "sack %zu ", dl / 8);
 			for (size_t b = 0; b < dl; b += 8)
-				put(o, "{%" PRIu32 ":%" PRIu32 "}", rd32(d + b), rd32(d + b + 4));
+				put(o, "{%" PRIu32 ":%" PRIu32 "}", rd32(d + b) - sack_base,
+				    rd32(d + b + 4) - sack_base);
 		} else if (kind == TCPOPT_TIMESTAMP && dl == 8) {
 			put(o, "TS val %" PRIu32 " ecr %" PRIu32, rd32(d), rd32(d + 4));
 		} else if (kind == TCPOPT_FASTOPEN) {
@@ -147,6 +167,23 @@ static void put_tcp_options(struct out *o, const uint8_t *opt, size_t n)
 	put(o, "]");
 }
 
+/* With a printer: the segment's connection, and what its numbers are shown
+ * relative to (nothing, with USTCP_PRINT_ABSOLUTE). */
+static struct trace_seg_view tcp_view(struct out *o, const struct addrs *a,
+				      const struct tcp_hdr *th)
+{
+	struct trace_seg_view v = {0};
+
+	if (!o->pr)
+		return v;
+	if (trace_conns_segment(o->pr->conns, &a->src_ip, &a->dst_ip, th, &v) < 0)
+		o->err = -ENOMEM;
+	o->conn = v.conn;
+	if (o->pr->flags & USTCP_PRINT_ABSOLUTE)
+		v.seq_base = v.ack_base = 0;
+	return v;
+}
+
 static int put_tcp(struct out *o, const struct addrs *a, const uint8_t *seg, size_t len)
 {
 	struct tcp_hdr th;
@@ -156,22 +193,24 @@ static int put_tcp(struct out *o, const struct addrs *a, const uint8_t *seg, siz
 		return r;
 	size_t hlen = th.hlen;
 	size_t dlen = len - hlen;
+	struct trace_seg_view v = tcp_view(o, a, &th);
+	uint32_t seq = th.seq - v.seq_base;
 
 	put(o, "%s.%u > %s.%u: ", a->src, th.sport, a->dst, th.dport);
 	put_flags(o, th.flags);
 	/* tcpdump shows seq only when the segment occupies sequence space. */
 	if (dlen > 0 || (th.flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
-		put(o, ", seq %" PRIu32, th.seq);
+		put(o, ", seq %" PRIu32, seq);
 		if (dlen > 0)
-			put(o, ":%" PRIu32, (uint32_t)(th.seq + dlen));
+			put(o, ":%" PRIu32, (uint32_t)(seq + dlen));
 	}
 	if (th.flags & TCP_ACK)
-		put(o, ", ack %" PRIu32, th.ack);
+		put(o, ", ack %" PRIu32, th.ack - v.ack_base);
 	put(o, ", win %u", th.win);
 	if (th.flags & TCP_URG)
 		put(o, ", urg %u", th.urp);
 	if (hlen > TCP_HLEN)
-		put_tcp_options(o, seg + TCP_HLEN, hlen - TCP_HLEN);
+		put_tcp_options(o, seg + TCP_HLEN, hlen - TCP_HLEN, v.ack_base);
 	put(o, ", length %zu", dlen);
 	return 0;
 }
@@ -281,6 +320,8 @@ static int put_ipv4(struct out *o, const uint8_t *p, size_t len)
 		return -WIRE_ELEN;
 	ip4_str(h.src, a.src);
 	ip4_str(h.dst, a.dst);
+	a.src_ip = ip_from4(h.src);
+	a.dst_ip = ip_from4(h.dst);
 	size_t plen = (size_t)h.total_len - h.hlen;
 	unsigned off = (h.frag & IPV4_OFFMASK) * 8u;
 	if (off) {
@@ -303,6 +344,8 @@ static int put_ipv6(struct out *o, const uint8_t *p, size_t len)
 		return -WIRE_ELEN;
 	ip6_str(h.src, a.src);
 	ip6_str(h.dst, a.dst);
+	a.src_ip = ip_from6(h.src);
+	a.dst_ip = ip_from6(h.dst);
 	size_t plen = end - h.hdr_len;
 	unsigned off = h.frag_off & ~1u;
 	if (h.fragment && off) {
@@ -335,38 +378,134 @@ static int put_arp(struct out *o, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int ustcp_format_frame(char *buf, size_t size, const uint8_t *frame, size_t len)
+/* ---- link headers ---- */
+
+#define SLL_HLEN 16 /* packet type, ARPHRD type, address length, 8 bytes of address, protocol */
+#define SLL2_HLEN \
+	20 /* protocol, reserved, ifindex, ARPHRD type, packet type, address length, address */
+
+/* The EtherType of what follows a frame's link header, and where it starts. */
+static int link_header(enum ustcp_link link, const uint8_t *f, size_t len, uint16_t *type,
+		       size_t *hlen)
 {
-	struct out o = {buf, size, 0};
 	struct eth_hdr eh;
 	int r;
 
-	reset(&o);
-	r = frame ? eth_parse(frame, len, &eh) : -WIRE_ETRUNC;
+	switch (link) {
+	case USTCP_LINK_ETHERNET:
+		r = eth_parse(f, len, &eh);
+		if (r < 0)
+			return r;
+		*type = eh.type;
+		*hlen = ETH_HLEN;
+		return 0;
+	case USTCP_LINK_IP:
+		if (len < 1)
+			return -WIRE_ETRUNC;
+		*hlen = 0;
+		if (f[0] >> 4 == 4)
+			*type = ETHERTYPE_IPV4;
+		else if (f[0] >> 4 == 6)
+			*type = ETHERTYPE_IPV6;
+		else
+			return -WIRE_EVERSION;
+		return 0;
+	case USTCP_LINK_SLL:
+		if (len < SLL_HLEN)
+			return -WIRE_ETRUNC;
+		*type = rd16(f + 14);
+		*hlen = SLL_HLEN;
+		return 0;
+	case USTCP_LINK_SLL2:
+		if (len < SLL2_HLEN)
+			return -WIRE_ETRUNC;
+		*type = rd16(f);
+		*hlen = SLL2_HLEN;
+		return 0;
+	}
+	return -WIRE_EFORMAT;
+}
+
+static int format_link(struct out *o, enum ustcp_link link, const uint8_t *frame, size_t len)
+{
+	uint16_t type = 0;
+	size_t hlen = 0;
+	int r;
+
+	reset(o);
+	r = frame ? link_header(link, frame, len, &type, &hlen) : -WIRE_ETRUNC;
 	if (r >= 0) {
-		const uint8_t *p = frame + ETH_HLEN;
-		size_t plen = len - ETH_HLEN;
-		switch (eh.type) {
+		const uint8_t *p = frame + hlen;
+		size_t plen = len - hlen;
+		switch (type) {
 		case ETHERTYPE_ARP:
-			r = put_arp(&o, p, plen);
+			r = put_arp(o, p, plen);
 			break;
 		case ETHERTYPE_IPV4:
-			r = put_ipv4(&o, p, plen);
+			r = put_ipv4(o, p, plen);
 			break;
 		case ETHERTYPE_IPV6:
-			r = put_ipv6(&o, p, plen);
+			r = put_ipv6(o, p, plen);
 			break;
 		default:
-			put(&o, "ethertype 0x%04x, length %zu", eh.type, len);
+			put(o, "ethertype 0x%04x, length %zu", type, len);
 			break;
 		}
 	}
 	if (r < 0) {
 		/* Start over: part of the line may already be written. */
-		reset(&o);
-		put(&o, "malformed frame (%s), length %zu", wire_strerror(r), len);
+		reset(o);
+		o->conn = 0;
+		put(o, "malformed frame (%s), length %zu", wire_strerror(r), len);
 	}
-	return o.pos > INT32_MAX ? INT32_MAX : (int)o.pos;
+	return o->pos > INT32_MAX ? INT32_MAX : (int)o->pos;
+}
+
+int ustcp_format_link(char *buf, size_t size, enum ustcp_link link, const uint8_t *frame,
+		      size_t len)
+{
+	struct out o = {.buf = buf, .size = size};
+
+	return format_link(&o, link, frame, len);
+}
+
+int ustcp_format_frame(char *buf, size_t size, const uint8_t *frame, size_t len)
+{
+	return ustcp_format_link(buf, size, USTCP_LINK_ETHERNET, frame, len);
+}
+
+struct ustcp_printer *ustcp_printer_new(unsigned flags)
+{
+	struct ustcp_printer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->flags = flags;
+	p->conns = trace_conns_new();
+	if (!p->conns) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void ustcp_printer_free(struct ustcp_printer *p)
+{
+	if (!p)
+		return;
+	trace_conns_free(p->conns);
+	free(p);
+}
+
+int ustcp_printer_format(struct ustcp_printer *p, char *buf, size_t size, enum ustcp_link link,
+			 const uint8_t *frame, size_t len, uint64_t *conn)
+{
+	struct out o = {.buf = buf, .size = size, .pr = p};
+	int n = format_link(&o, link, frame, len);
+
+	*conn = o.conn;
+	return o.err ? o.err : n;
 }
 
 void ustcp_print_event(FILE *f, const struct ustcp_trace_event *ev)
