@@ -34,7 +34,7 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'ustcp help')\n");
+	fprintf(stderr, " (see 'ustcp help')\n");
 	return 2;
 }
 
