@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
+	{"talk", cmd_talk, "simplex-talk (Peterson and Davie 1.4): lines typed, sent, printed"},
 	{"netstat", cmd_netstat,
 	 "the connections, counters and interfaces of running ustcp programs"},
 	{"trace", cmd_trace, "a capture (pcap, pcapng) one line a packet, as ustcp prints frames"},
@@ -74,6 +75,8 @@ static int cmd_help(int argc, char **argv)
 	       " (ustcp nc --help)\n");
 	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
 	       " (ustcp httpd --help)\n");
+	printf("  ustcp talk -l [-p PORT] [--threads] | HOST [-p PORT] --tap IFNAME --ip ..."
+	       " (ustcp talk --help)\n");
 	printf("  ustcp netstat [-a] [-e] [-s] [-i] (ustcp netstat --help)\n");
 	printf("  ustcp trace FILE [-S] [-n] (ustcp trace --help)\n");
 	return 0;
