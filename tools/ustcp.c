@@ -67,6 +67,8 @@ static int cmd_help(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
 	printf("\n  ustcp demo [--pcap FILE] [--quiet]\n");
+	printf("  ustcp demo --real [--bytes N] [--impair SPEC] [--pcap FILE] [--quiet]"
+	       " (ustcp demo --help)\n");
 	printf("  ustcp perf --sim [--bytes N] [--rate MBIT] [--delay MS] [--loss PCT] ... [--json]"
 	       " (ustcp perf --help)\n");
 	printf("  ustcp echo [-p PORT] --tap IFNAME --ip ADDR/PREFIX ... (ustcp echo --help)\n");
