@@ -1,5 +1,6 @@
 /* demo.c — `ustcp demo`: the textbook conversation between two stacks on
- * the simulated link, printed segment by segment with both sides' states.
+ * the simulated link, printed segment by segment with both sides' states
+ * (with --real, a download on a real link instead: demo_real.c).
  *
  * A (10.0.0.3) connects to B (10.0.0.1:54321) with ISN_A = 1000 and
  * ISN_B = 7000; A sends "abc", "defg", "foobar"; B replies "hello"; A
@@ -12,6 +13,8 @@
 
 #include <arpa/inet.h>
 
+#include "demo.h"
+#include "netopts.h"
 #include "tool.h"
 #include "ustcp/ustcp.h"
 
@@ -227,21 +230,81 @@ static void summary(const struct demo *d)
 	}
 }
 
+static void usage(void)
+{
+	printf("usage: ustcp demo [--pcap FILE] [--quiet]\n"
+	       "       ustcp demo --real [--bytes N] [--impair SPEC] [--pcap FILE] [--quiet]\n\n"
+	       "The textbook TCP conversation between two stacks on the simulated link,\n"
+	       "segment by segment with both sides' states.\n\n"
+	       "  --pcap FILE         also write every frame to a capture\n"
+	       "  --quiet             print only the summary (with --real, the throughput)\n"
+	       "  --real              on a real link instead (as root): in a network namespace\n"
+	       "                      of its own (gone when the process ends), on a TAP device,\n"
+	       "                      the kernel's curl downloads a file from ustcp's httpd;\n"
+	       "                      prints the first segments and the throughput\n"
+	       "  --bytes N           with --real, the file's size (default 100Mi; suffixes\n"
+	       "                      k M, Ki Mi)\n"
+	       "  --impair SPEC       with --real, impair ustcp's frames both ways, as the\n"
+	       "                      network tools' --impair (ustcp nc --help)\n");
+}
+
+/* The options of both demos; 0, -1 (help printed) or 2. */
+static int parse_args(int argc, char **argv, bool *real, const char **pcap,
+		      struct demo_real_opts *ro)
+{
+	bool have_bytes = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strncmp(a, "--impair", 8)) {
+			int rc = netopts_take(&ro->net, "demo", argc, argv, &i);
+			if (rc != NETOPT_TAKEN)
+				return rc == NETOPT_OTHER
+					       ? tool_usage_error("demo", "unknown option '%s'", a)
+					       : rc;
+		} else if (!strcmp(a, "--pcap")) {
+			if (++i == argc)
+				return tool_usage_error("demo", "--pcap needs a file name");
+			*pcap = argv[i];
+		} else if (!strcmp(a, "--bytes")) {
+			if (++i == argc)
+				return tool_usage_error("demo", "--bytes needs a size");
+			if (!netopts_parse_size(argv[i], 1, UINT64_C(1) << 40, &ro->bytes))
+				return tool_usage_error("demo",
+							"--bytes wants a size from 1 byte to 1 TiB "
+							"(suffixes k M, Ki Mi), not '%s'",
+							argv[i]);
+			have_bytes = true;
+		} else if (!strcmp(a, "--quiet")) {
+			ro->quiet = true;
+		} else if (!strcmp(a, "--real")) {
+			*real = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage();
+			return -1;
+		} else {
+			return tool_usage_error("demo", "unknown option '%s'", a);
+		}
+	}
+	if (!*real && (have_bytes || ro->net.have_impair))
+		return tool_usage_error("demo", "%s needs --real",
+					have_bytes ? "--bytes" : "--impair");
+	ro->net.pcap = *pcap;
+	return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	struct demo d = {0};
 	const char *pcap_path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--pcap")) {
-			if (++i == argc)
-				return tool_usage_error("demo", "--pcap needs a file name");
-			pcap_path = argv[i];
-		} else if (!strcmp(argv[i], "--quiet")) {
-			d.quiet = true;
-		} else {
-			return tool_usage_error("demo", "unknown option '%s'", argv[i]);
-		}
-	}
+	bool real = false;
+	struct demo_real_opts ro = {.bytes = 100 * 1024 * 1024};
+	netopts_init(&ro.net);
+	int rc = parse_args(argc, argv, &real, &pcap_path, &ro);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (real)
+		return demo_real(&ro);
+	d.quiet = ro.quiet;
 	if (pcap_path && !(d.pcap = ustcp_pcap_open(pcap_path))) {
 		fprintf(stderr, "ustcp demo: cannot write %s: %s\n", pcap_path, strerror(errno));
 		return 1;
@@ -265,7 +328,7 @@ int cmd_demo(int argc, char **argv)
 	if (!d.quiet)
 		printf("%9s  %-12s %4s %-12s  %s\n", "time (s)", "A 10.0.0.3", "", "B 10.0.0.1",
 		       "segment (A's ISN 1000, B's ISN 7000)");
-	int rc = conversation(&d);
+	rc = conversation(&d);
 	if (rc == 0)
 		summary(&d);
 	if (d.pcap) {

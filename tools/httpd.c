@@ -4,12 +4,15 @@
  * GET and HEAD of the regular files under --root; a directory stands for
  * its index.html. Connections persist (RFC 9112 §9.3) unless the client
  * asks to close or speaks HTTP/1.0 without "Connection: keep-alive";
- * pipelined requests are answered in order. A file is never loaded whole:
- * it is read in chunks as the connection's send buffer has room, so a
- * download costs one chunk buffer however large the file and however many
- * clients. Runs until SIGINT or SIGTERM, then closes every connection and
- * exits 0. */
+ * pipelined requests are answered in order. Each connection is served on
+ * a thread of its own (serve.h) with blocking calls: read a request,
+ * answer it, again. A file is never loaded whole: it goes in chunks, each
+ * sent before the next is read, so a download costs one chunk buffer
+ * however large the file. Runs until SIGINT or SIGTERM, then closes every
+ * connection and exits 0. */
 #define _GNU_SOURCE
+
+#include "httpd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,13 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 
 #include "netopts.h"
+#include "serve.h"
 #include "tool.h"
-#include "ustcp/runtime.h"
 #include "ustcp/ustcp.h"
 
 #define HTTPD_CHUNK (256 * 1024) /* file bytes read per pread/send pair */
@@ -39,136 +40,35 @@
 #define HTTPD_SNDBUF (4 * 1024 * 1024)
 #define HTTPD_REQ_MAX (16 * 1024) /* request line and header fields */
 #define HTTPD_HDR_MAX 1024        /* our response header */
-#define HTTPD_IDLE_S 60           /* a connection without progress this long is closed */
-#define HTTPD_LINGER_S 5          /* how long a closing connection drains the client's data */
+/* A connection without progress this long is closed. */
+#define HTTPD_IDLE (60 * USTCP_NS_PER_SEC)
+/* How long a closing connection drains the client's data. */
+#define HTTPD_LINGER (5 * USTCP_NS_PER_SEC)
 
-enum conn_phase {
-	PH_READ,   /* reading (and answering) requests */
-	PH_SEND,   /* sending a response */
-	PH_LINGER, /* our side shut down: draining the client until its FIN */
-};
-
-struct httpd;
-
+/* One connection, owned by the thread that serves it. */
 struct conn {
-	struct httpd *h;
+	const struct httpd_site *site;
 	struct ustcp_sock *k;
-	struct conn *next, *prev; /* every open connection */
-	struct conn *next_ready;
-	bool ready;  /* in the ready queue */
-	bool closed; /* released; freed when it leaves the ready queue */
-	enum conn_phase phase;
-	bool close_after;     /* close once this response is sent */
-	uint64_t last_active; /* runtime clock, ns */
+	bool close_after; /* close once this response is sent */
 	uint64_t requests;
 	/* The request bytes received and not yet parsed. */
 	char req[HTTPD_REQ_MAX];
 	size_t req_len;
 	uint64_t skip; /* request body bytes still to discard */
-	/* The response being sent: its header, then the file. */
+	/* The response: its header, then the file (fd, 0 to file_end). */
 	char hdr[HTTPD_HDR_MAX];
-	size_t hdr_len, hdr_off;
+	size_t hdr_len;
 	int fd; /* -1: no file */
-	uint64_t file_off, file_end;
+	uint64_t file_end;
 	char peer[USTCP_ENDPOINT_STRLEN]; /* "10.0.0.1:80" or "[fd00::1]:80" */
+	uint8_t chunk[HTTPD_CHUNK];
 };
-
-struct httpd {
-	struct netenv env;
-	struct ustcp_sock *listener;
-	bool accept_ready;
-	bool verbose;
-	char root[PATH_MAX]; /* the real path of --root */
-	int timer_fd;
-	struct conn all; /* list head */
-	struct conn *ready_head, *ready_tail;
-	uint8_t *buf;
-	uint64_t nconns;
-};
-
-static void mark_ready(struct httpd *h, struct conn *c)
-{
-	if (c->ready)
-		return;
-	c->ready = true;
-	c->next_ready = NULL;
-	if (h->ready_tail)
-		h->ready_tail->next_ready = c;
-	else
-		h->ready_head = c;
-	h->ready_tail = c;
-}
-
-static struct conn *pop_ready(struct httpd *h)
-{
-	struct conn *c = h->ready_head;
-	if (!c)
-		return NULL;
-	h->ready_head = c->next_ready;
-	if (!h->ready_head)
-		h->ready_tail = NULL;
-	c->ready = false;
-	return c;
-}
-
-/* The stack's event handler notes what is ready; the turn function serves
- * every ready socket once per turn (see runtime.h). */
-static void on_event(void *ctx, struct ustcp_sock *k, unsigned events)
-{
-	struct httpd *h = ctx;
-	(void)events;
-	if (k == h->listener) {
-		h->accept_ready = true;
-		return;
-	}
-	struct conn *c = ustcp_sock_user(k);
-	if (c && !c->closed)
-		mark_ready(h, c);
-}
 
 static void conn_file_close(struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-}
-
-/* Releases the socket: abort resets it, otherwise queued data is still
- * sent, then the FIN. */
-static void conn_release(struct httpd *h, struct conn *c, int err, bool abort)
-{
-	if (h->verbose && err)
-		fprintf(stderr, "ustcp httpd: %s: %s\n", c->peer, strerror(-err));
-	else if (h->verbose)
-		fprintf(stderr, "ustcp httpd: %s: closed after %llu request(s)\n", c->peer,
-			(unsigned long long)c->requests);
-	conn_file_close(c);
-	ustcp_sock_set_user(c->k, NULL);
-	if (abort)
-		ustcp_abort(c->k);
-	else
-		ustcp_close(c->k);
-	c->k = NULL;
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	c->closed = true;
-	h->nconns--;
-	if (!c->ready)
-		free(c);
-}
-
-/* Close our sending side after the queued response and keep reading until
- * the client's FIN: closing at once with its data unread (a pipelined
- * request, a body we refused) would reset the connection (RFC 1122
- * §4.2.2.13), and the reset can destroy the response before the client has
- * read it (RFC 9112 §9.6). */
-static void conn_linger(struct conn *c)
-{
-	conn_file_close(c);
-	ustcp_shutdown(c->k, USTCP_SHUT_WR);
-	c->phase = PH_LINGER;
-	c->req_len = 0;
-	c->last_active = ustcp_runtime_now(c->h->env.rt);
 }
 
 static const char *status_text(int code)
@@ -261,9 +161,8 @@ static void respond(struct conn *c, bool head, int code, const char *type, int f
 		memcpy(c->hdr + c->hdr_len, body, body_len);
 		c->hdr_len += body_len;
 	}
-	c->hdr_off = 0;
 	c->fd = -1;
-	c->file_off = c->file_end = 0;
+	c->file_end = 0;
 	if (head || fd < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -271,8 +170,7 @@ static void respond(struct conn *c, bool head, int code, const char *type, int f
 		c->fd = fd;
 		c->file_end = len;
 	}
-	c->phase = PH_SEND;
-	if (c->h->verbose)
+	if (c->site->verbose)
 		fprintf(stderr, "ustcp httpd: %s: %d, %llu bytes\n", c->peer, code,
 			(unsigned long long)len);
 }
@@ -329,8 +227,8 @@ static bool decode_path(const char *t, size_t tlen, char *out, size_t cap)
 
 /* Opens the file a decoded path names under the root. Returns an open fd
  * of a regular file (and its size), or the status code to answer. */
-static int open_under_root(struct httpd *h, const char *path, int *fd_out, uint64_t *size,
-			   char *name, size_t name_cap)
+static int open_under_root(const struct httpd_site *site, const char *path, int *fd_out,
+			   uint64_t *size, char *name, size_t name_cap)
 {
 	/* Segment by segment: ".." may not climb (403), "." and empty ones
 	 * are dropped. */
@@ -367,12 +265,12 @@ static int open_under_root(struct httpd *h, const char *path, int *fd_out, uint6
 		}
 		/* Symbolic links may not lead out of the root either. */
 		char full[PATH_MAX * 2], real[PATH_MAX];
-		snprintf(full, sizeof(full), "%s/%s", h->root, want);
+		snprintf(full, sizeof(full), "%s/%s", site->root, want);
 		if (!realpath(full, real))
 			return errno == EACCES ? 403 : 404;
-		size_t rl = strlen(h->root);
-		bool inside = !strcmp(h->root, "/") ||
-			      (!strncmp(real, h->root, rl) && (real[rl] == '/' || real[rl] == 0));
+		size_t rl = strlen(site->root);
+		bool inside = !strcmp(site->root, "/") || (!strncmp(real, site->root, rl) &&
+							   (real[rl] == '/' || real[rl] == 0));
 		if (!inside)
 			return 403;
 		int fd = open(real, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -425,7 +323,7 @@ static bool has_token(const char *v, size_t vlen, const char *word)
 
 /* Parses and answers the request in c->req[0..len), whose header ends
  * there (len includes the blank line). */
-static void handle_request(struct httpd *h, struct conn *c, size_t len)
+static void handle_request(struct conn *c, size_t len)
 {
 	c->requests++;
 	/* Request line: method SP request-target SP HTTP-version (RFC 9112 §3). */
@@ -546,7 +444,7 @@ static void handle_request(struct httpd *h, struct conn *c, size_t len)
 	int fd = -1;
 	uint64_t size = 0;
 	char name[PATH_MAX];
-	int code = open_under_root(h, path, &fd, &size, name, sizeof(name));
+	int code = open_under_root(c->site, path, &fd, &size, name, sizeof(name));
 	if (code != 200) {
 		respond(c, head, code, NULL, -1, 0);
 		return;
@@ -568,203 +466,168 @@ static size_t header_end(const char *buf, size_t len)
 	return 0;
 }
 
-/* Sends as much of the response as the send buffer takes. Returns true
- * when it has all been queued. */
-static bool send_response(struct httpd *h, struct conn *c, int *err)
+/* Drops the first n bytes of the request buffer. */
+static void req_consume(struct conn *c, size_t n)
 {
-	while (c->hdr_off < c->hdr_len) {
-		long m = ustcp_send(c->k, c->hdr + c->hdr_off, c->hdr_len - c->hdr_off);
-		if (m == -EAGAIN)
-			return false;
-		if (m < 0) {
-			*err = (int)m;
-			return false;
-		}
-		c->hdr_off += (size_t)m;
-		c->last_active = ustcp_runtime_now(h->env.rt);
-	}
-	while (c->fd >= 0 && c->file_off < c->file_end) {
-		size_t room = ustcp_sock_writable(c->k);
-		if (room == 0)
-			return false; /* its WRITABLE event brings us back */
-		uint64_t left = c->file_end - c->file_off;
-		size_t want = room < HTTPD_CHUNK ? room : HTTPD_CHUNK;
-		if (want > left)
-			want = (size_t)left;
-		ssize_t n = pread(c->fd, h->buf, want, (off_t)c->file_off);
-		if (n <= 0) {
-			/* The file shrank or failed under us: the length we promised
-			 * cannot be kept, so the client must see the connection fail. */
-			*err = n < 0 ? -errno : -EIO;
-			return false;
-		}
-		long m = ustcp_send(c->k, h->buf, (size_t)n);
-		if (m < 0) {
-			*err = m == -EAGAIN ? -EIO : (int)m;
-			return false;
-		}
-		/* Fewer taken than offered: the rest is read again next time. */
-		c->file_off += (uint64_t)m;
-		c->last_active = ustcp_runtime_now(h->env.rt);
-	}
-	conn_file_close(c);
-	return true;
+	memmove(c->req, c->req + n, c->req_len - n);
+	c->req_len -= n;
 }
 
-static void serve(struct httpd *h, struct conn *c)
+/* What reading a request came to. */
+enum req { REQ_HEADER, REQ_TOO_LARGE, REQ_CLOSED, REQ_FAILED };
+
+/* Reads until c->req holds a whole request header (*hend: its length,
+ * the blank line included). The body of the last request is discarded
+ * first, and empty lines before a request are ignored (RFC 9112 §2.2).
+ * REQ_CLOSED: the client closed (a partial request gets no answer);
+ * REQ_FAILED: *err says why (-ETIMEDOUT: no progress for HTTPD_IDLE). */
+static enum req read_request(struct conn *c, size_t *hend, long *err)
 {
-	/* Each pass answers one request or waits; the bound only guards
-	 * against a client that pipelines without end in one turn. */
-	for (int pass = 0; pass < 64; pass++) {
-		if (c->phase == PH_SEND) {
-			int err = 0;
-			if (!send_response(h, c, &err)) {
-				if (err)
-					conn_release(h, c, err, true);
-				return;
-			}
-			if (c->close_after) {
-				conn_linger(c);
-				continue;
-			}
-			c->phase = PH_READ;
-		}
-		if (c->phase == PH_LINGER) {
-			for (int i = 0; i < 64; i++) {
-				long n = ustcp_recv(c->k, h->buf, HTTPD_CHUNK);
-				if (n == -EAGAIN)
-					return;
-				if (n <= 0) {
-					conn_release(h, c, n < 0 ? (int)n : 0, false);
-					return;
-				}
-			}
-			mark_ready(h, c); /* more next turn */
-			return;
-		}
-		/* PH_READ: a complete request in the buffer is answered first;
-		 * empty lines before one are ignored (RFC 9112 §2.2). */
-		size_t crlf = 0;
-		while (!c->skip && crlf < c->req_len &&
-		       (c->req[crlf] == '\r' || c->req[crlf] == '\n'))
-			crlf++;
-		if (crlf) {
-			memmove(c->req, c->req + crlf, c->req_len - crlf);
-			c->req_len -= crlf;
-		}
-		size_t hend = c->skip ? 0 : header_end(c->req, c->req_len);
-		if (hend) {
-			handle_request(h, c, hend);
-			memmove(c->req, c->req + hend, c->req_len - hend);
-			c->req_len -= hend;
-			continue;
-		}
+	for (;;) {
 		if (c->skip && c->req_len) {
 			size_t d = c->skip < c->req_len ? (size_t)c->skip : c->req_len;
-			memmove(c->req, c->req + d, c->req_len - d);
-			c->req_len -= d;
+			req_consume(c, d);
 			c->skip -= d;
 			continue;
 		}
-		if (c->req_len == sizeof(c->req)) {
+		if (!c->skip) {
+			size_t crlf = 0;
+			while (crlf < c->req_len && (c->req[crlf] == '\r' || c->req[crlf] == '\n'))
+				crlf++;
+			req_consume(c, crlf);
+			if ((*hend = header_end(c->req, c->req_len)))
+				return REQ_HEADER;
+			if (c->req_len == sizeof(c->req))
+				return REQ_TOO_LARGE;
+		}
+		long n = ustcp_recv(c->k, c->req + c->req_len, sizeof(c->req) - c->req_len);
+		if (n == 0)
+			return REQ_CLOSED;
+		if (n < 0) {
+			*err = n == -EAGAIN ? -ETIMEDOUT : n; /* SO_RCVTIMEO ran out */
+			return REQ_FAILED;
+		}
+		c->req_len += (size_t)n;
+	}
+}
+
+/* All of buf, or -ETIMEDOUT when nothing of it went for HTTPD_IDLE
+ * (SO_SNDTIMEO), or the connection's error. */
+static int send_all(struct ustcp_sock *k, const void *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		long m = ustcp_send(k, (const uint8_t *)buf + off, len - off);
+		if (m < 0)
+			return m == -EAGAIN ? -ETIMEDOUT : (int)m;
+		off += (size_t)m;
+	}
+	return 0;
+}
+
+/* The response: its header, then the file a chunk at a time. */
+static int send_response(struct conn *c)
+{
+	int err = send_all(c->k, c->hdr, c->hdr_len);
+	for (uint64_t off = 0; !err && c->fd >= 0 && off < c->file_end;) {
+		uint64_t left = c->file_end - off;
+		ssize_t n = pread(c->fd, c->chunk, left < HTTPD_CHUNK ? (size_t)left : HTTPD_CHUNK,
+				  (off_t)off);
+		if (n <= 0) {
+			/* The file shrank or failed under us: the length we promised
+			 * cannot be kept, so the client must see the connection fail. */
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		err = send_all(c->k, c->chunk, (size_t)n);
+		off += (uint64_t)n;
+	}
+	conn_file_close(c);
+	return err;
+}
+
+/* Close our sending side after the response and read until the client's
+ * FIN (for HTTPD_LINGER at most): closing at once with its data unread (a
+ * pipelined request, a body we refused) would reset the connection (RFC
+ * 1122 §4.2.2.13), and the reset can destroy the response before the
+ * client has read it (RFC 9112 §9.6). A client that never finishes gets
+ * that reset. */
+static long linger(struct conn *c)
+{
+	ustcp_shutdown(c->k, USTCP_SHUT_WR);
+	uint64_t end = nethost_clock() + HTTPD_LINGER, now;
+	long n = 0;
+	while ((now = nethost_clock()) < end) {
+		ustcp_setsockopt(c->k, USTCP_SO_RCVTIMEO, end - now);
+		if ((n = ustcp_recv(c->k, c->chunk, sizeof(c->chunk))) <= 0)
+			break;
+	}
+	return n == -EAGAIN ? 0 : n;
+}
+
+/* Request, response, again, until one side closes. */
+static long serve_requests(struct conn *c, bool *reset)
+{
+	for (;;) {
+		size_t hend = 0;
+		long err = 0;
+		switch (read_request(c, &hend, &err)) {
+		case REQ_CLOSED:
+			return 0;
+		case REQ_FAILED:
+			*reset = err != -ETIMEDOUT;
+			return err;
+		case REQ_TOO_LARGE:
 			c->close_after = true;
 			c->req_len = 0;
 			respond(c, false, 431, NULL, -1, 0);
-			continue;
-		}
-		long n = ustcp_recv(c->k, c->req + c->req_len, sizeof(c->req) - c->req_len);
-		if (n == -EAGAIN)
-			return;
-		if (n == 0) {
-			/* The client closed. A partial request gets no answer. */
-			conn_release(h, c, 0, false);
-			return;
-		}
-		if (n < 0) {
-			conn_release(h, c, (int)n, true);
-			return;
-		}
-		c->req_len += (size_t)n;
-		c->last_active = ustcp_runtime_now(h->env.rt);
-	}
-	mark_ready(h, c);
-}
-
-static void accept_all(struct httpd *h)
-{
-	h->accept_ready = false;
-	struct ustcp_sock *k;
-	while (ustcp_accept(h->listener, &k) == 0) {
-		struct conn *c = malloc(sizeof(*c));
-		if (!c) {
-			ustcp_abort(k);
-			continue;
-		}
-		memset(c, 0, offsetof(struct conn, req));
-		c->req_len = 0;
-		c->skip = 0;
-		c->hdr_len = c->hdr_off = 0;
-		c->fd = -1;
-		c->file_off = c->file_end = 0;
-		c->h = h;
-		c->k = k;
-		c->phase = PH_READ;
-		c->last_active = ustcp_runtime_now(h->env.rt);
-		struct ustcp_sock_info in;
-		ustcp_sock_info(k, &in);
-		ustcp_endpoint_str(&in.remote, 1, c->peer, sizeof(c->peer));
-		c->next = h->all.next;
-		c->prev = &h->all;
-		h->all.next->prev = c;
-		h->all.next = c;
-		h->nconns++;
-		ustcp_sock_set_user(k, c);
-		if (h->verbose)
-			fprintf(stderr, "ustcp httpd: %s: connected\n", c->peer);
-		/* The request may have come with the handshake, before any event. */
-		mark_ready(h, c);
-	}
-}
-
-static void turn(void *ctx)
-{
-	struct httpd *h = ctx;
-	if (h->accept_ready)
-		accept_all(h);
-	/* Serving one connection can make others ready, so the bound is
-	 * generous; what is left waits for the next turn. */
-	for (int i = 0; i < 100000; i++) {
-		struct conn *c = pop_ready(h);
-		if (!c)
 			break;
-		if (c->closed)
-			free(c);
-		else
-			serve(h, c);
+		case REQ_HEADER:
+			handle_request(c, hend);
+			req_consume(c, hend);
+			break;
+		}
+		if ((err = send_response(c)) != 0) {
+			*reset = err != -ETIMEDOUT;
+			return err;
+		}
+		if (c->close_after)
+			return linger(c);
 	}
 }
 
-/* Once a second: close connections idle too long, and lingering ones
- * whose client never sends its FIN. */
-static void on_timer(void *ctx, int fd, uint32_t events)
+void httpd_serve(void *ctx, struct ustcp_sock *k, const struct ustcp_endpoint *peer)
 {
-	struct httpd *h = ctx;
-	(void)events;
-	uint64_t ticks;
-	if (read(fd, &ticks, sizeof(ticks)) < 0)
+	const struct httpd_site *site = ctx;
+	struct conn *c = malloc(sizeof(*c));
+	if (!c) {
+		ustcp_setsockopt(k, USTCP_SO_LINGER, 0);
 		return;
-	uint64_t now = ustcp_runtime_now(h->env.rt);
-	struct conn *c = h->all.next;
-	while (c != &h->all) {
-		struct conn *next = c->next;
-		uint64_t limit = (uint64_t)(c->phase == PH_LINGER ? HTTPD_LINGER_S : HTTPD_IDLE_S) *
-				 1000000000ull;
-		if (now - c->last_active > limit)
-			/* Lingering: what is left unread makes a reset, which
-			 * is what a client that never finishes deserves. */
-			conn_release(h, c, c->phase == PH_LINGER ? 0 : -ETIMEDOUT, false);
-		c = next;
 	}
+	c->site = site;
+	c->k = k;
+	c->close_after = false;
+	c->requests = 0;
+	c->req_len = 0;
+	c->skip = 0;
+	c->hdr_len = 0;
+	c->fd = -1;
+	c->file_end = 0;
+	ustcp_endpoint_str(peer, 1, c->peer, sizeof(c->peer));
+	if (site->verbose)
+		fprintf(stderr, "ustcp httpd: %s: connected\n", c->peer);
+	ustcp_setsockopt(k, USTCP_SO_RCVTIMEO, HTTPD_IDLE);
+	ustcp_setsockopt(k, USTCP_SO_SNDTIMEO, HTTPD_IDLE);
+	bool reset = false;
+	long err = serve_requests(c, &reset);
+	conn_file_close(c);
+	if (site->verbose && err)
+		fprintf(stderr, "ustcp httpd: %s: %s\n", c->peer, strerror((int)-err));
+	else if (site->verbose)
+		fprintf(stderr, "ustcp httpd: %s: closed after %llu request(s)\n", c->peer,
+			(unsigned long long)c->requests);
+	if (reset)
+		ustcp_setsockopt(k, USTCP_SO_LINGER, 0);
+	free(c);
 }
 
 static void usage(void)
@@ -779,138 +642,91 @@ static void usage(void)
 	       netopts_help);
 }
 
-static int parse_args(struct httpd *h, struct netopts *o, uint16_t *port, const char **root,
-		      int argc, char **argv)
+struct httpd_args {
+	struct httpd_site site;
+	uint16_t port;
+	const char *root;
+};
+
+static int take_arg(void *ctx, int argc, char **argv, int *i)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int rc = netopts_take(o, "httpd", argc, argv, &i);
-		if (rc == NETOPT_TAKEN)
-			continue;
-		if (rc != NETOPT_OTHER)
-			return rc;
-		const char *val = NULL;
-		if (!strncmp(a, "--root=", 7)) {
-			val = a + 7;
-			a = "--root";
-		} else if (!strncmp(a, "--port=", 7)) {
-			val = a + 7;
-			a = "--port";
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage();
-			return -1;
-		}
-		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			h->verbose = true;
-		} else if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
-			if (!val && i + 1 == argc)
-				return tool_usage_error("httpd", "%s needs a port", a);
-			if (!val)
-				val = argv[++i];
-			if (!netopts_parse_port(val, port))
-				return tool_usage_error("httpd",
-							"%s wants a port from 1 to 65535, not '%s'",
-							a, val);
-		} else if (!strcmp(a, "-r") || !strcmp(a, "--root")) {
-			if (!val && i + 1 == argc)
-				return tool_usage_error("httpd", "%s needs a directory", a);
-			*root = val ? val : argv[++i];
-		} else {
-			return tool_usage_error("httpd", "unknown option '%s'", a);
-		}
+	struct httpd_args *h = ctx;
+	const char *a = argv[*i];
+	if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+		h->site.verbose = true;
+	} else if (!strncmp(a, "--root=", 7)) {
+		h->root = a + 7;
+	} else if (!strcmp(a, "-r") || !strcmp(a, "--root")) {
+		if (*i + 1 == argc)
+			return tool_usage_error("httpd", "%s needs a directory", a);
+		h->root = argv[++*i];
+	} else {
+		return netopts_take_port("httpd", argc, argv, i, &h->port);
 	}
-	struct stat st;
-	if (stat(*root, &st) < 0)
-		return tool_usage_error("httpd", "--root '%s': %s", *root, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return tool_usage_error("httpd", "--root '%s' is not a directory", *root);
-	if (!realpath(*root, h->root))
-		return tool_usage_error("httpd", "--root '%s': %s", *root, strerror(errno));
-	return netopts_finish(o, "httpd");
+	return NETOPT_TAKEN;
 }
 
-static void close_all(struct httpd *h)
+/* The root, as its real path. Returns 0 or 2. */
+static int check_root(struct httpd_args *h)
 {
-	while (h->all.next != &h->all)
-		conn_release(h, h->all.next, 0, false);
-	struct conn *c;
-	while ((c = pop_ready(h)))
-		free(c); /* released above, left for the queue to free */
-	if (h->listener)
-		ustcp_close(h->listener);
-	h->listener = NULL;
+	struct stat st;
+	if (stat(h->root, &st) < 0)
+		return tool_usage_error("httpd", "--root '%s': %s", h->root, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return tool_usage_error("httpd", "--root '%s' is not a directory", h->root);
+	if (!realpath(h->root, h->site.root))
+		return tool_usage_error("httpd", "--root '%s': %s", h->root, strerror(errno));
+	return 0;
+}
+
+int httpd_listen(struct ustcp_stack *s, uint16_t port, struct ustcp_sock **out)
+{
+	struct ustcp_endpoint local = {.ip4 = 0, .port = port};
+	int rc = ustcp_listen_on(s, local, HTTPD_BACKLOG, out);
+	if (rc == 0 && (rc = ustcp_setsockopt(*out, USTCP_SO_SNDBUF, HTTPD_SNDBUF)) < 0) {
+		ustcp_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int cmd_httpd(int argc, char **argv)
 {
-	struct httpd h;
+	struct httpd_args h = {.site = {.verbose = false}, .port = 80, .root = "."};
+	struct httpd_site *site = &h.site;
 	struct netopts o;
-	uint16_t port = 80;
-	const char *root = ".";
-	memset(&h, 0, sizeof(h));
-	h.all.next = h.all.prev = &h.all;
-	h.timer_fd = -1;
 	netopts_init(&o);
-	int rc = parse_args(&h, &o, &port, &root, argc, argv);
+	int rc = netopts_parse(&o, "httpd", argc, argv, take_arg, &h, usage);
+	if (rc == 0)
+		rc = check_root(&h);
+	if (rc == 0)
+		rc = netopts_finish(&o, "httpd");
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	uint16_t port = h.port;
 
+	struct nethost env;
 	struct ustcp_config cfg;
 	netopts_stack_config(&o, &cfg);
-	if (netenv_open(&h.env, "httpd", &o, &cfg))
+	if (nethost_open(&env, "httpd", &o, &cfg))
 		return 1;
-	h.buf = malloc(HTTPD_CHUNK);
-	struct ustcp_endpoint local = {.ip4 = 0, .port = port};
-	rc = h.buf ? ustcp_listen_on(h.env.s, local, HTTPD_BACKLOG, &h.listener) : -ENOMEM;
-	if (rc == 0)
-		rc = ustcp_setsockopt(h.listener, USTCP_SO_SNDBUF, HTTPD_SNDBUF);
-	if (rc < 0) {
+	struct ustcp_sock *l;
+	if ((rc = httpd_listen(env.s, port, &l)) < 0) {
 		fprintf(stderr, "ustcp httpd: listen on port %u: %s\n", port, strerror(-rc));
-		goto fail;
+		nethost_close(&env);
+		return 1;
 	}
-	h.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	struct itimerspec its = {{1, 0}, {1, 0}};
-	if (h.timer_fd < 0 || timerfd_settime(h.timer_fd, 0, &its, NULL) < 0 ||
-	    ustcp_runtime_watch(h.env.rt, h.timer_fd, EPOLLIN, on_timer, &h) < 0) {
-		fprintf(stderr, "ustcp httpd: timer: %s\n", strerror(errno));
-		goto fail;
+	if (site->verbose) {
+		nethost_print_addrs(&env);
+		fprintf(stderr, "ustcp httpd: serving %s on port %u\n", site->root, port);
 	}
-	ustcp_set_event_handler(h.env.s, on_event, &h);
-	ustcp_runtime_set_turn(h.env.rt, turn, &h);
-	if (h.verbose) {
-		netenv_print_addrs(&h.env);
-		fprintf(stderr, "ustcp httpd: serving %s on port %u\n", h.root, port);
-	}
-
-	rc = ustcp_runtime_run(h.env.rt, 0);
-	int code = 0;
-	if (rc < 0) {
-		fprintf(stderr, "ustcp httpd: %s\n", ustcp_runtime_error(h.env.rt));
-		code = 1;
-	}
-	close_all(&h);
-	/* Let the FINs and resets of the last call reach the device. */
-	ustcp_runtime_set_turn(h.env.rt, NULL, NULL);
-	ustcp_runtime_run(h.env.rt, 1);
-	if (h.verbose && h.env.signo)
-		fprintf(stderr, "ustcp httpd: %s, stopped\n", strsignal(h.env.signo));
-	if (h.verbose)
-		netenv_report(&h.env);
-	ustcp_runtime_unwatch(h.env.rt, h.timer_fd);
-	close(h.timer_fd);
-	netenv_close(&h.env);
-	free(h.buf);
+	struct service_config sc = {.cmd = "httpd",
+				    .listener = l,
+				    .threads = true,
+				    .serve = httpd_serve,
+				    .ctx = site,
+				    .verbose = site->verbose};
+	int code = service_run(&env, &sc);
+	nethost_close(&env);
 	return code;
-
-fail:
-	if (h.timer_fd >= 0) {
-		ustcp_runtime_unwatch(h.env.rt, h.timer_fd);
-		close(h.timer_fd);
-	}
-	if (h.listener)
-		ustcp_close(h.listener);
-	netenv_close(&h.env);
-	free(h.buf);
-	return 1;
 }

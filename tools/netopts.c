@@ -1,11 +1,15 @@
 /* netopts.c — parsing the common network options, and bringing up the
- * stack, runtime and TAP device they describe. */
+ * host (the stack on its TAP device, on a thread of its own) they
+ * describe, with what the tools' loops share: the clock, the signals and
+ * the waits for a socket or a signal. */
 #define _GNU_SOURCE
 
 #include "netopts.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +18,6 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 
@@ -127,6 +130,16 @@ static const struct unit size_units[] = {{"", 1},         {"B", 1},          {"k
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+bool netopts_parse_size(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	double d;
+	if (!parse_with_unit(s, size_units, N(size_units), (double)lo, (double)hi, &d) ||
+	    d != floor(d))
+		return false;
+	*out = (uint64_t)d;
+	return true;
+}
+
 /* One key=value of --impair; returns 0 or 2. */
 static int impair_key(struct ustcp_impair *imp, const char *cmd, const char *key, const char *v)
 {
@@ -181,14 +194,14 @@ static int impair_key(struct ustcp_impair *imp, const char *cmd, const char *key
 		return 0;
 	}
 	if (!strcmp(key, "queue")) {
-		if (!parse_with_unit(v, size_units, N(size_units), 64, UINT32_MAX, &d) ||
-		    d != floor(d))
+		uint64_t q;
+		if (!netopts_parse_size(v, 64, UINT32_MAX, &q))
 			return tool_usage_error(
 				cmd,
 				"--impair: queue wants a byte count from 64 (suffixes "
 				"k M, Ki Mi), not '%s'",
 				v);
-		imp->queue_bytes = (uint32_t)d;
+		imp->queue_bytes = (uint32_t)q;
 		return 0;
 	}
 	return tool_usage_error(cmd,
@@ -453,6 +466,44 @@ int netopts_take(struct netopts *o, const char *cmd, int argc, char **argv, int 
 	return rc ? rc : NETOPT_TAKEN;
 }
 
+int netopts_take_port(const char *cmd, int argc, char **argv, int *i, uint16_t *port)
+{
+	const char *a = argv[*i], *v;
+	if (!strncmp(a, "--port=", 7)) {
+		v = a + 7;
+		a = "--port";
+	} else if (!strcmp(a, "-p") || !strcmp(a, "--port")) {
+		if (*i + 1 >= argc)
+			return tool_usage_error(cmd, "%s needs a port", a);
+		v = argv[++*i];
+	} else {
+		return NETOPT_OTHER;
+	}
+	if (!netopts_parse_port(v, port))
+		return tool_usage_error(cmd, "%s wants a port from 1 to 65535, not '%s'", a, v);
+	return NETOPT_TAKEN;
+}
+
+int netopts_parse(struct netopts *o, const char *cmd, int argc, char **argv, netopts_tool_fn take,
+		  void *ctx, void (*usage)(void))
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int rc = netopts_take(o, cmd, argc, argv, &i);
+		if (rc == NETOPT_OTHER && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+			usage();
+			return -1;
+		}
+		if (rc == NETOPT_OTHER)
+			rc = take(ctx, argc, argv, &i);
+		if (rc == NETOPT_OTHER)
+			return tool_usage_error(cmd, "unknown option '%s'", a);
+		if (rc != NETOPT_TAKEN)
+			return rc;
+	}
+	return 0;
+}
+
 int netopts_finish(struct netopts *o, const char *cmd)
 {
 	if (!o->tap)
@@ -500,6 +551,50 @@ int netopts_finish(struct netopts *o, const char *cmd)
 	return 0;
 }
 
+int netopts_parse_host(const struct netopts *o, const char *cmd, const char *text, bool local,
+		       struct ustcp_endpoint *ep)
+{
+	char buf[USTCP_ENDPOINT_STRLEN];
+	const char *orig = text, *pct = strchr(text, '%');
+	size_t n = strlen(text);
+	if (pct && n < sizeof(buf)) {
+		const char *zone = pct + 1;
+		size_t zlen = strlen(zone);
+		bool bracketed = text[0] == '[' && zlen && zone[zlen - 1] == ']';
+		if (bracketed)
+			zlen--;
+		/* Without --tap yet, netopts_finish() reports that first. */
+		if (o->tap && (zlen != strlen(o->tap) || strncmp(zone, o->tap, zlen)))
+			return tool_usage_error(cmd,
+						"HOST %s: the zone must be the --tap device (%s)",
+						text, o->tap);
+		memcpy(buf, text, (size_t)(pct - text));
+		buf[pct - text] = '\0';
+		if (bracketed)
+			strcat(buf, "]");
+		text = buf;
+	}
+	struct ustcp_endpoint e = {.ip4 = 0};
+	if (ustcp_addr_parse(text, &e) < 0)
+		return tool_usage_error(cmd,
+					"HOST wants an IPv4 or IPv6 address (names are not "
+					"resolved), not '%s'",
+					orig);
+	static const uint8_t zero[16];
+	bool unspecified = e.v6 ? !memcmp(e.ip6, zero, 16) : e.ip4 == 0;
+	bool multicast = e.v6 ? e.ip6[0] == 0xff : (e.ip4 >> 28) == 14;
+	bool link_local = e.v6 && e.ip6[0] == 0xfe && (e.ip6[1] & 0xc0) == 0x80;
+	if (pct && !link_local)
+		return tool_usage_error(cmd, "HOST %s: only a link-local address takes a zone",
+					orig);
+	if (multicast)
+		return tool_usage_error(cmd, "HOST %s is a multicast address", orig);
+	if (unspecified && !local)
+		return tool_usage_error(cmd, "HOST %s is the unspecified address", orig);
+	*ep = e;
+	return 0;
+}
+
 void netopts_stack_config(const struct netopts *o, struct ustcp_config *cfg)
 {
 	ustcp_config_default(cfg);
@@ -534,183 +629,6 @@ void netopts_tap_config(const struct netopts *o, struct ustcp_tap_config *tc)
 	tc->pcap_path = o->pcap;
 }
 
-/* ---- the environment ---- */
-
-static void print_trace(void *ctx, const struct ustcp_trace_event *ev)
-{
-	const struct netenv *e = ctx;
-	struct ustcp_trace_event rel = *ev;
-	rel.now = ev->now >= e->t0 ? ev->now - e->t0 : 0;
-	ustcp_print_event(stderr, &rel);
-}
-
-static void on_signal(void *ctx, int fd, uint32_t events)
-{
-	struct netenv *e = ctx;
-	struct signalfd_siginfo si;
-	(void)events;
-	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		e->signo = (int)si.ssi_signo;
-		ustcp_runtime_stop(e->rt);
-	}
-}
-
-static int watch_signals(struct netenv *e)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	e->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (e->sigfd < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout shows as EPIPE */
-	return ustcp_runtime_watch(e->rt, e->sigfd, EPOLLIN, on_signal, e);
-}
-
-int netenv_open(struct netenv *e, const char *cmd, const struct netopts *o,
-		const struct ustcp_config *cfg)
-{
-	memset(e, 0, sizeof(*e));
-	e->cmd = cmd;
-	e->sigfd = -1;
-	e->iface = -1;
-	e->trace = o->trace;
-	e->s = ustcp_stack_new(cfg);
-	if (!e->s) {
-		fprintf(stderr, "ustcp %s: cannot create the stack: %s\n", cmd, strerror(errno));
-		return 1;
-	}
-	e->rt = ustcp_runtime_new(e->s);
-	if (!e->rt) {
-		fprintf(stderr, "ustcp %s: cannot create the event loop: %s\n", cmd,
-			strerror(errno));
-		netenv_close(e);
-		return 1;
-	}
-	e->t0 = ustcp_runtime_now(e->rt);
-	if (o->trace)
-		ustcp_set_trace(e->s, print_trace, e);
-	struct ustcp_tap_config tc;
-	netopts_iface_config(o, &e->ic);
-	netopts_tap_config(o, &tc);
-	e->tap = o->tap;
-	e->iface = ustcp_runtime_add_tap(e->rt, &tc, &e->ic);
-	if (e->iface < 0) {
-		fprintf(stderr, "ustcp %s: %s\n", cmd, ustcp_runtime_error(e->rt));
-		netenv_close(e);
-		return 1;
-	}
-	int rc = watch_signals(e);
-	if (rc < 0) {
-		fprintf(stderr, "ustcp %s: cannot watch signals: %s\n", cmd, strerror(-rc));
-		netenv_close(e);
-		return 1;
-	}
-	return 0;
-}
-
-void netenv_close(struct netenv *e)
-{
-	ustcp_runtime_free(e->rt);
-	ustcp_stack_free(e->s);
-	/* The signals stay blocked: one that came after the loop stopped must
-	 * not kill the process on its way out. */
-	if (e->sigfd >= 0)
-		close(e->sigfd);
-	e->rt = NULL;
-	e->s = NULL;
-	e->sigfd = -1;
-}
-
-/* The interface's addresses on one line to stderr. */
-static void print_addrs(const char *cmd, const char *tap, struct ustcp_stack *s, int iface,
-			const struct ustcp_iface_config *ic)
-{
-	static const uint8_t zero[16];
-	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], ll[INET6_ADDRSTRLEN + 16] = "";
-	char gw[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 16] = "";
-	uint8_t ll6[16];
-	inet_ntop(AF_INET, &ic->ip4, a4, sizeof(a4));
-	if (s && ustcp_iface_linklocal6(s, iface, ll6) == 0) {
-		inet_ntop(AF_INET6, ll6, a6, sizeof(a6));
-		snprintf(ll, sizeof(ll), ", %s/64", a6);
-	}
-	if (ic->gateway || memcmp(ic->gateway6, zero, 16)) {
-		size_t n = (size_t)snprintf(gw, sizeof(gw), "; gateway");
-		if (ic->gateway) {
-			inet_ntop(AF_INET, &ic->gateway, a6, sizeof(a6));
-			n += (size_t)snprintf(gw + n, sizeof(gw) - n, " %s", a6);
-		}
-		if (memcmp(ic->gateway6, zero, 16)) {
-			inet_ntop(AF_INET6, ic->gateway6, a6, sizeof(a6));
-			snprintf(gw + n, sizeof(gw) - n, " %s", a6);
-		}
-	}
-	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x:", cmd, tap, ic->mac[0],
-		ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5]);
-	const char *sep = " ";
-	if (ic->ip4) {
-		fprintf(stderr, " %s/%u", a4, (unsigned)ic->prefix_len);
-		sep = ", ";
-	}
-	if (memcmp(ic->ip6, zero, 16)) {
-		inet_ntop(AF_INET6, ic->ip6, a6, sizeof(a6));
-		fprintf(stderr, "%s%s/%u", sep, a6, (unsigned)ic->prefix6_len);
-		sep = ", ";
-	}
-	if (*ll)
-		fprintf(stderr, "%s%s", sep, ll + 2);
-	*ll = '\0';
-	fprintf(stderr, "%s%s\n", ll, gw);
-}
-
-void netenv_print_addrs(const struct netenv *e)
-{
-	print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic);
-}
-
-/* The device's counters and the stack's drops, to stderr. */
-static void report(const char *cmd, struct ustcp_stack *s, const struct ustcp_runtime *rt,
-		   int iface)
-{
-	struct ustcp_tap_stats st;
-	if (!rt || ustcp_runtime_tap_stats(rt, iface, &st) < 0)
-		return;
-	fprintf(stderr,
-		"ustcp %s: device: %llu frames in (%llu larger than the MTU), %llu out (%llu), "
-		"%llu refused, %llu malformed; vnet header %s, TSO %s, %llu checksums trusted\n",
-		cmd, (unsigned long long)st.rx_frames, (unsigned long long)st.rx_gso_frames,
-		(unsigned long long)st.tx_frames, (unsigned long long)st.tx_gso_frames,
-		(unsigned long long)st.tx_dropped, (unsigned long long)st.rx_malformed,
-		st.vnet_hdr ? "on" : "off", st.tso ? "on" : "off",
-		(unsigned long long)st.rx_csum_trusted);
-	const struct ustcp_impair_stats *dir[2] = {&st.out, &st.in};
-	for (int i = 0; i < 2; i++)
-		if (dir[i]->frames && (dir[i]->lost || dir[i]->duplicated || dir[i]->reordered ||
-				       dir[i]->corrupted || dir[i]->queue_drops))
-			fprintf(stderr,
-				"ustcp %s: impair %s: %llu frames, %llu lost, %llu duplicated, "
-				"%llu reordered, %llu corrupted, %llu queue drops\n",
-				cmd, i ? "in" : "out", (unsigned long long)dir[i]->frames,
-				(unsigned long long)dir[i]->lost,
-				(unsigned long long)dir[i]->duplicated,
-				(unsigned long long)dir[i]->reordered,
-				(unsigned long long)dir[i]->corrupted,
-				(unsigned long long)dir[i]->queue_drops);
-	for (int d = 1; d < USTCP_DROP_COUNT; d++) {
-		uint64_t n = ustcp_drops(s, (enum ustcp_drop)d);
-		if (n)
-			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", cmd, (unsigned long long)n,
-				ustcp_drop_desc((enum ustcp_drop)d));
-	}
-}
-
-void netenv_report(const struct netenv *e) { report(e->cmd, e->s, e->rt, e->iface); }
-
 /* ---- a host: the stack on its own thread ---- */
 
 static void host_trace(void *ctx, const struct ustcp_trace_event *ev)
@@ -740,6 +658,25 @@ static int signal_fd(void)
 	return fd < 0 ? -errno : fd;
 }
 
+uint64_t nethost_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USTCP_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+int nethost_poll_ms(uint64_t deadline)
+{
+	if (deadline == UINT64_MAX)
+		return -1;
+	uint64_t now = nethost_clock();
+	if (deadline <= now)
+		return 0;
+	/* Rounded up: waking before the deadline would only poll again. */
+	uint64_t ms = (deadline - now + USTCP_NS_PER_MS - 1) / USTCP_NS_PER_MS;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
 int nethost_open(struct nethost *e, const char *cmd, const struct netopts *o,
 		 const struct ustcp_config *cfg)
 {
@@ -752,17 +689,17 @@ int nethost_open(struct nethost *e, const char *cmd, const struct netopts *o,
 		return 1;
 	}
 	netopts_iface_config(o, &e->ic);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	e->t0 = (uint64_t)ts.tv_sec * USTCP_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+	e->t0 = nethost_clock();
+	struct ustcp_tap_config tc;
+	netopts_tap_config(o, &tc);
 	struct ustcp_host_config hc = {
-		.tap = o->tap,
+		.tap = tc.ifname,
 		.iface = &e->ic,
-		.no_offloads = !o->vnet_hdr,
-		.pcap = o->pcap,
-		.impair = o->have_impair ? &o->impair : NULL,
-		/* Not the stack's seed itself, so the two sequences are unrelated. */
-		.impair_seed = o->seed ^ 0x696d70616972ull,
+		.no_offloads = !tc.vnet_hdr,
+		.no_tso = !tc.tso,
+		.pcap = tc.pcap_path,
+		.impair = tc.impair,
+		.impair_seed = tc.impair_seed,
 		.stack = cfg,
 		.trace = o->trace ? host_trace : NULL,
 		.trace_ctx = e,
@@ -789,6 +726,67 @@ bool nethost_signalled(struct nethost *e)
 	return true;
 }
 
+int nethost_wait(struct nethost *e, int fd, uint64_t deadline)
+{
+	struct pollfd p[2] = {{.fd = e->sigfd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+	for (;;) {
+		if (nethost_signalled(e))
+			return -EINTR;
+		int n = poll(p, fd >= 0 ? 2 : 1, nethost_poll_ms(deadline));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && fd >= 0 && p[1].revents)
+			return 0;
+		if (n == 0 && nethost_clock() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+/* What a connect that has stopped waiting came to. */
+static int connect_result(struct ustcp_sock *k)
+{
+	switch (ustcp_sock_state(k)) {
+	case USTCP_SYN_SENT:
+	case USTCP_SYN_RECEIVED:
+		return -EINPROGRESS;
+	case USTCP_CLOSED: {
+		int err = ustcp_sock_error(k);
+		return err ? err : -ECONNABORTED;
+	}
+	default:
+		return 0;
+	}
+}
+
+int nethost_connect(struct nethost *e, struct ustcp_sock *k, struct ustcp_endpoint remote,
+		    uint64_t timeout_ns)
+{
+	uint64_t nonblock = 0;
+	ustcp_getsockopt(k, USTCP_SO_NONBLOCK, &nonblock);
+	int rc = ustcp_setsockopt(k, USTCP_SO_NONBLOCK, 1);
+	if (rc == 0)
+		rc = ustcp_connect(k, remote);
+	uint64_t deadline = timeout_ns ? nethost_clock() + timeout_ns : UINT64_MAX;
+	while (rc == -EINPROGRESS) {
+		int fd = ustcp_sock_fd(k, POLLOUT);
+		rc = fd < 0 ? fd : nethost_wait(e, fd, deadline);
+		if (rc == 0)
+			rc = connect_result(k);
+	}
+	ustcp_setsockopt(k, USTCP_SO_NONBLOCK, nonblock);
+	return rc;
+}
+
+int nethost_accept(struct nethost *e, struct ustcp_sock *l, struct ustcp_sock **out)
+{
+	int rc = ustcp_setsockopt(l, USTCP_SO_NONBLOCK, 1);
+	while (rc == 0 && (rc = ustcp_accept(l, out)) == -EAGAIN) {
+		int fd = ustcp_sock_fd(l, POLLIN);
+		rc = fd < 0 ? fd : nethost_wait(e, fd, UINT64_MAX);
+	}
+	return rc;
+}
+
 void nethost_close(struct nethost *e)
 {
 	ustcp_host_close(e->h);
@@ -801,14 +799,84 @@ void nethost_close(struct nethost *e)
 	e->sigfd = -1;
 }
 
+/* The interface's addresses on one line to stderr. */
 void nethost_print_addrs(const struct nethost *e)
 {
-	print_addrs(e->cmd, e->tap, e->s, e->iface, &e->ic);
+	static const uint8_t zero[16];
+	const struct ustcp_iface_config *ic = &e->ic;
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], ll[INET6_ADDRSTRLEN + 16] = "";
+	char gw[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 16] = "";
+	uint8_t ll6[16];
+	inet_ntop(AF_INET, &ic->ip4, a4, sizeof(a4));
+	if (e->s && ustcp_iface_linklocal6(e->s, e->iface, ll6) == 0) {
+		inet_ntop(AF_INET6, ll6, a6, sizeof(a6));
+		snprintf(ll, sizeof(ll), ", %s/64", a6);
+	}
+	if (ic->gateway || memcmp(ic->gateway6, zero, 16)) {
+		size_t n = (size_t)snprintf(gw, sizeof(gw), "; gateway");
+		if (ic->gateway) {
+			inet_ntop(AF_INET, &ic->gateway, a6, sizeof(a6));
+			n += (size_t)snprintf(gw + n, sizeof(gw) - n, " %s", a6);
+		}
+		if (memcmp(ic->gateway6, zero, 16)) {
+			inet_ntop(AF_INET6, ic->gateway6, a6, sizeof(a6));
+			snprintf(gw + n, sizeof(gw) - n, " %s", a6);
+		}
+	}
+	fprintf(stderr, "ustcp %s: %s %02x:%02x:%02x:%02x:%02x:%02x:", e->cmd, e->tap, ic->mac[0],
+		ic->mac[1], ic->mac[2], ic->mac[3], ic->mac[4], ic->mac[5]);
+	const char *sep = " ";
+	if (ic->ip4) {
+		fprintf(stderr, " %s/%u", a4, (unsigned)ic->prefix_len);
+		sep = ", ";
+	}
+	if (memcmp(ic->ip6, zero, 16)) {
+		inet_ntop(AF_INET6, ic->ip6, a6, sizeof(a6));
+		fprintf(stderr, "%s%s/%u", sep, a6, (unsigned)ic->prefix6_len);
+		sep = ", ";
+	}
+	if (*ll)
+		fprintf(stderr, "%s%s", sep, ll + 2);
+	fprintf(stderr, "%s\n", gw);
 }
 
+/* The device's counters and the stack's drops, to stderr, read at one
+ * instant under the host's lock. */
 void nethost_report(const struct nethost *e)
 {
+	const char *cmd = e->cmd;
+	struct ustcp_tap_stats st;
 	ustcp_host_lock(e->h);
-	report(e->cmd, e->s, ustcp_host_runtime(e->h), e->iface);
+	if (ustcp_runtime_tap_stats(ustcp_host_runtime(e->h), e->iface, &st) < 0) {
+		ustcp_host_unlock(e->h);
+		return;
+	}
+	fprintf(stderr,
+		"ustcp %s: device: %llu frames in (%llu larger than the MTU), %llu out (%llu), "
+		"%llu refused, %llu malformed; vnet header %s, TSO %s, %llu checksums trusted\n",
+		cmd, (unsigned long long)st.rx_frames, (unsigned long long)st.rx_gso_frames,
+		(unsigned long long)st.tx_frames, (unsigned long long)st.tx_gso_frames,
+		(unsigned long long)st.tx_dropped, (unsigned long long)st.rx_malformed,
+		st.vnet_hdr ? "on" : "off", st.tso ? "on" : "off",
+		(unsigned long long)st.rx_csum_trusted);
+	const struct ustcp_impair_stats *dir[2] = {&st.out, &st.in};
+	for (int i = 0; i < 2; i++)
+		if (dir[i]->frames && (dir[i]->lost || dir[i]->duplicated || dir[i]->reordered ||
+				       dir[i]->corrupted || dir[i]->queue_drops))
+			fprintf(stderr,
+				"ustcp %s: impair %s: %llu frames, %llu lost, %llu duplicated, "
+				"%llu reordered, %llu corrupted, %llu queue drops\n",
+				cmd, i ? "in" : "out", (unsigned long long)dir[i]->frames,
+				(unsigned long long)dir[i]->lost,
+				(unsigned long long)dir[i]->duplicated,
+				(unsigned long long)dir[i]->reordered,
+				(unsigned long long)dir[i]->corrupted,
+				(unsigned long long)dir[i]->queue_drops);
+	for (int d = 1; d < USTCP_DROP_COUNT; d++) {
+		uint64_t n = ustcp_drops(e->s, (enum ustcp_drop)d);
+		if (n)
+			fprintf(stderr, "ustcp %s: dropped %llu: %s\n", cmd, (unsigned long long)n,
+				ustcp_drop_desc((enum ustcp_drop)d));
+	}
 	ustcp_host_unlock(e->h);
 }

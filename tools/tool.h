@@ -8,6 +8,7 @@ int cmd_perf(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_nc(int argc, char **argv);
 int cmd_httpd(int argc, char **argv);
+int cmd_talk(int argc, char **argv);
 int cmd_netstat(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 

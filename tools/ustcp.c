@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
+	{"talk", cmd_talk, "simplex-talk (Peterson and Davie 1.4): lines typed, sent, printed"},
 	{"netstat", cmd_netstat,
 	 "the connections, counters and interfaces of running ustcp programs"},
 	{"trace", cmd_trace, "a capture (pcap, pcapng) one line a packet, as ustcp prints frames"},
@@ -34,7 +35,7 @@ int tool_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'ustcp help')\n");
+	fprintf(stderr, " (see 'ustcp help')\n");
 	return 2;
 }
 
@@ -66,6 +67,8 @@ static int cmd_help(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-8s %s\n", commands[i].name, commands[i].summary);
 	printf("\n  ustcp demo [--pcap FILE] [--quiet]\n");
+	printf("  ustcp demo --real [--bytes N] [--impair SPEC] [--pcap FILE] [--quiet]"
+	       " (ustcp demo --help)\n");
 	printf("  ustcp perf --sim [--bytes N] [--rate MBIT] [--delay MS] [--loss PCT] ... [--json]"
 	       " (ustcp perf --help)\n");
 	printf("  ustcp echo [-p PORT] --tap IFNAME --ip ADDR/PREFIX ... (ustcp echo --help)\n");
@@ -74,6 +77,8 @@ static int cmd_help(int argc, char **argv)
 	       " (ustcp nc --help)\n");
 	printf("  ustcp httpd [-p PORT] [--root DIR] --tap IFNAME --ip ADDR/PREFIX ..."
 	       " (ustcp httpd --help)\n");
+	printf("  ustcp talk -l [-p PORT] [--threads] | HOST [-p PORT] --tap IFNAME --ip ..."
+	       " (ustcp talk --help)\n");
 	printf("  ustcp netstat [-a] [-e] [-s] [-i] (ustcp netstat --help)\n");
 	printf("  ustcp trace FILE [-S] [-n] (ustcp trace --help)\n");
 	return 0;

@@ -55,6 +55,8 @@ struct ustcp_host_config {
 	/* Or all of the above as the stack takes it (NULL: from the text). */
 	const struct ustcp_iface_config *iface;
 	int no_offloads;  /* 1: no vnet header: no checksum offload, no TSO */
+	int no_tso;       /* 1: checksum offload only: frames the stack sends are
+			   * no larger than the MTU (what a capture shows is the wire) */
 	const char *pcap; /* record every frame in and out (NULL: none) */
 	/* Impair frames both ways (NULL: none), seeded (0: the stack's seed). */
 	const struct ustcp_impair *impair;

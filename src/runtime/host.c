@@ -328,7 +328,7 @@ static int open_link(struct ustcp_host *h, const struct ustcp_host_config *hc,
 	struct ustcp_tap_config tc = {
 		.ifname = hc->tap ? hc->tap : "link",
 		.vnet_hdr = !hc->no_offloads,
-		.tso = !hc->no_offloads,
+		.tso = !hc->no_offloads && !hc->no_tso,
 		.impair = hc->impair,
 		.impair_seed = hc->impair_seed ? hc->impair_seed : ustcp_stack_config(h->s)->seed,
 		.pcap_path = hc->pcap,

@@ -150,7 +150,7 @@ check_sanitizers() {
 	local f bad=()
 	for f in "$work"/*.err; do
 		[[ -f "$f" ]] || continue
-		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" && bad+=("${f##*/}")
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$f" && bad+=("${f##*/}")
 	done
 	check "no sanitizer reports${bad[*]:+ (see ${bad[*]})}" test ${#bad[@]} -eq 0
 }

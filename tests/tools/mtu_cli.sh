@@ -5,13 +5,8 @@
 # message that names the problem and exit code 2, before any device is
 # touched.
 set -u
-ustcp=${1:?usage: mtu_cli.sh path/to/ustcp}
-fails=0
-check() { # check DESCRIPTION CONDITION...
-	local what=$1
-	shift
-	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
+# shellcheck source=lib.bash
+source "$(dirname "$0")/lib.bash"
 
 for mtu in 68 65535; do
 	out=$("$ustcp" perf --sim --mtu "$mtu" --bytes 200K 2>&1)
@@ -43,4 +38,4 @@ refused 0 "below 68"
 refused 15x "number"
 refused "" "number"
 refused 1279 "below 1280" v6
-exit $((fails > 0))
+exit_status
