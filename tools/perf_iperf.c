@@ -315,8 +315,14 @@ static int set_stream_opts(struct ustcp_sock *k, const struct iperf_params *p)
 	return rc;
 }
 
-/* A connection to the server, its buffers and options set before the SYN
- * (so the window scale suits them). */
+/* The control connection carries a few bytes at a time, each awaited by
+ * the peer: without Nagle, none waits for the ACK of the one before (a
+ * delayed ACK, 40 ms a step). */
+static int ctl_opts(struct ustcp_sock *k) { return ustcp_setsockopt(k, USTCP_TCP_NODELAY, 1); }
+
+/* A connection to the server: a stream, its buffers and options set before
+ * the SYN (so the window scale suits them), or with p NULL the control
+ * connection. */
 static int connect_to(struct run *r, struct ustcp_sock **out, const struct iperf_params *p)
 {
 	struct ustcp_sock *k;
@@ -324,8 +330,8 @@ static int connect_to(struct run *r, struct ustcp_sock **out, const struct iperf
 	if (rc < 0)
 		return rc;
 	rc = ustcp_setsockopt(k, USTCP_SO_NONBLOCK, 1);
-	if (rc == 0 && p)
-		rc = set_stream_opts(k, p);
+	if (rc == 0)
+		rc = p ? set_stream_opts(k, p) : ctl_opts(k);
 	if (rc == 0 && (rc = ustcp_connect(k, r->op->peer)) == -EINPROGRESS)
 		rc = 0;
 	uint64_t deadline = now_ns() + CTRL_WAIT;
@@ -893,16 +899,17 @@ static int data_phase(struct run *r)
 			continue;
 		if (pf[0].revents && nethost_signalled(r->net))
 			return fail(r, -EINTR, "the test");
-		for (int i = first; i < n; i++)
-			if (pf[i].revents && pump(r, who[i]) < 0)
-				return -EPROTO;
-		if (lst_fd >= 0 && pf[2].revents)
-			deny_all(r);
+		/* The control connection first: what moves after the end does not count. */
 		if (pf[1].revents) {
 			int rc = on_ctl(r, now_ns());
 			if (rc != 0)
 				return rc < 0 ? rc : 0;
 		}
+		if (lst_fd >= 0 && pf[2].revents)
+			deny_all(r);
+		for (int i = first; i < n; i++)
+			if (pf[i].revents && pump(r, who[i]) < 0)
+				return -EPROTO;
 	}
 }
 
@@ -1165,6 +1172,8 @@ static int run_server(struct run *r)
 			fflush(stdout);
 		}
 		rc = accept_one(r, &r->ctl, UINT64_MAX);
+		if (rc == 0)
+			rc = ctl_opts(r->ctl);
 		if (rc == -EINTR) {
 			code = 0; /* stopped between tests */
 			break;
