@@ -58,8 +58,12 @@
 #define DEFAULT_LEN (128u * 1024) /* iperf3's block for TCP */
 #define MAX_LEN (1024u * 1024)
 #define MAX_TIME 86400
-#define SOCKBUF (4u * 1024 * 1024) /* send and receive buffers of a stream */
-#define MIN_SOCKBUF 1024u          /* what USTCP_SO_SNDBUF takes, with the default config */
+/* Send and receive buffers of a stream (unless the client asks, -w): 4 MiB,
+ * or a share of 32 MiB among many streams, down to 256 KiB. */
+#define SOCKBUF (4u * 1024 * 1024)
+#define SOCKBUF_ALL (32u * 1024 * 1024)
+#define SOCKBUF_LEAST (256u * 1024)
+#define MIN_SOCKBUF 1024u /* what USTCP_SO_SNDBUF takes, with the default config */
 #define MAX_SOCKBUF (64u * 1024 * 1024)
 #define RECV_BUF (256u * 1024)
 #define BACKLOG 16
@@ -298,7 +302,10 @@ static int read_json(struct run *r, char **text, size_t *len, const char *what)
 
 static int set_stream_opts(struct ustcp_sock *k, const struct iperf_params *p)
 {
-	uint64_t buf = p->window ? p->window : SOCKBUF;
+	uint64_t buf = SOCKBUF_ALL / (p->parallel ? p->parallel : 1);
+	buf = buf > SOCKBUF ? SOCKBUF : buf < SOCKBUF_LEAST ? SOCKBUF_LEAST : buf;
+	if (p->window)
+		buf = p->window;
 	buf = buf < MIN_SOCKBUF ? MIN_SOCKBUF : buf > MAX_SOCKBUF ? MAX_SOCKBUF : buf;
 	int rc = ustcp_setsockopt(k, USTCP_SO_SNDBUF, buf);
 	if (rc == 0)
