@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -156,8 +157,6 @@ static const char *describe(int rc)
 		return "the peer closed the connection";
 	case -ETIMEDOUT:
 		return "no answer in time";
-	case -EINTR:
-		return "interrupted";
 	default:
 		return strerror(-rc);
 	}
@@ -171,8 +170,12 @@ __attribute__((format(printf, 3, 4))) static int fail(struct run *r, int rc, con
 		va_start(ap, fmt);
 		int n = vsnprintf(r->err, sizeof(r->err), fmt, ap);
 		va_end(ap);
-		if (rc < 0 && n >= 0 && (size_t)n < sizeof(r->err))
-			snprintf(r->err + n, sizeof(r->err) - (size_t)n, ": %s", describe(rc));
+		size_t used = n < 0 ? sizeof(r->err) : (size_t)n, left = sizeof(r->err) - used;
+		const char *sig = sigabbrev_np(r->net->signo);
+		if (left && rc == -EINTR)
+			snprintf(r->err + used, left, ": stopped by SIG%s", sig ? sig : "?");
+		else if (left && rc < 0)
+			snprintf(r->err + used, left, ": %s", describe(rc));
 	}
 	return rc < 0 ? rc : -EPROTO;
 }
@@ -905,7 +908,7 @@ static int data_phase(struct run *r)
 		if (got <= 0)
 			continue;
 		if (pf[0].revents && nethost_signalled(r->net))
-			return fail(r, -EINTR, "the test");
+			return fail(r, -EINTR, "during the test");
 		/* The control connection first: what moves after the end does not count. */
 		if (pf[1].revents) {
 			int rc = on_ctl(r, now_ns());
@@ -1056,7 +1059,7 @@ static int run_client(struct run *r)
 	if (r->err[0])
 		fprintf(stderr, "ustcp perf: %s\n", r->err);
 	doc_end(r);
-	if (rc == -EINTR)
+	if (r->net->signo)
 		return 128 + r->net->signo;
 	return rc < 0 ? 1 : 0;
 }
@@ -1198,7 +1201,8 @@ static int run_server(struct run *r)
 			printf("Accepted connection from %s, port %u\n", host, r->ctl_peer.port);
 		}
 		rc = server_test(r);
-		if (rc == -EINTR && r->ctl) {
+		/* A signal ends the test wherever it came (signo says so). */
+		if (r->net->signo) {
 			signed char b = IPERF_SERVER_TERMINATE;
 			ustcp_send(r->ctl, &b, 1);
 		}
@@ -1208,7 +1212,7 @@ static int run_server(struct run *r)
 			fprintf(stderr, "ustcp perf: %s\n", r->err);
 		doc_end(r);
 		code = rc < 0 ? 1 : 0;
-		if (rc == -EINTR) {
+		if (r->net->signo) {
 			code = 128 + r->net->signo;
 			break;
 		}
