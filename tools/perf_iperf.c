@@ -36,11 +36,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -126,26 +126,7 @@ struct run {
 	int test_no;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
 static double secs(uint64_t ns) { return (double)ns / 1e9; }
-
-/* poll(2)'s timeout to a deadline: rounded up, so a wake is never early. */
-static int ms_until(uint64_t deadline)
-{
-	if (deadline == UINT64_MAX)
-		return -1;
-	uint64_t now = now_ns();
-	if (deadline <= now)
-		return 0;
-	uint64_t ms = (deadline - now + 999999) / 1000000;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
-}
 
 /* The end of a read is a code of its own, told apart from the stack's errors. */
 #define PEER_CLOSED (-ENODATA)
@@ -187,23 +168,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct run *r, int rc, con
 static int wait_for(struct run *r, struct ustcp_sock *k, short events, uint64_t deadline)
 {
 	int fd = ustcp_sock_fd(k, events);
-	if (fd < 0)
-		return fd;
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = r->net->sigfd, .events = POLLIN},
-				       {.fd = fd, .events = POLLIN}};
-		int n = poll(pf, 2, ms_until(deadline));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (pf[0].revents && nethost_signalled(r->net))
-			return -EINTR;
-		if (pf[1].revents)
-			return 0;
-		if (n == 0)
-			return -ETIMEDOUT;
-	}
+	return fd < 0 ? fd : nethost_wait(r->net, fd, deadline);
 }
 
 /* All len bytes written from buf (out), or read into it, waiting for room
@@ -243,7 +208,7 @@ static int read_exact(struct run *r, struct ustcp_sock *k, void *buf, size_t len
 static int send_state(struct run *r, int state)
 {
 	signed char b = (signed char)state;
-	int rc = write_all(r, r->ctl, &b, 1, now_ns() + CTRL_WAIT);
+	int rc = write_all(r, r->ctl, &b, 1, nethost_clock() + CTRL_WAIT);
 	return rc < 0 ? fail(r, rc, "sending %s", iperf_state_name(state)) : 0;
 }
 
@@ -269,7 +234,7 @@ static int send_json(struct run *r, char *text, const char *what)
 	if (!text)
 		return fail(r, -ENOMEM, "writing the %s", what);
 	uint32_t len = (uint32_t)strlen(text), be = htonl(len);
-	uint64_t deadline = now_ns() + CTRL_WAIT;
+	uint64_t deadline = nethost_clock() + CTRL_WAIT;
 	int rc = write_all(r, r->ctl, &be, 4, deadline);
 	if (rc == 0)
 		rc = write_all(r, r->ctl, text, len, deadline);
@@ -280,7 +245,7 @@ static int send_json(struct run *r, char *text, const char *what)
 /* A JSON text, malloc'd in *text (len bytes, and a NUL). */
 static int read_json(struct run *r, char **text, size_t *len, const char *what)
 {
-	uint64_t deadline = now_ns() + CTRL_WAIT;
+	uint64_t deadline = nethost_clock() + CTRL_WAIT;
 	uint32_t be;
 	int rc = read_exact(r, r->ctl, &be, 4, deadline);
 	if (rc < 0)
@@ -342,13 +307,8 @@ static int connect_to(struct run *r, struct ustcp_sock **out, const struct iperf
 	rc = ustcp_setsockopt(k, USTCP_SO_NONBLOCK, 1);
 	if (rc == 0)
 		rc = p ? set_stream_opts(k, p) : ctl_opts(k);
-	if (rc == 0 && (rc = ustcp_connect(k, r->op->peer)) == -EINPROGRESS)
-		rc = 0;
-	uint64_t deadline = now_ns() + CTRL_WAIT;
-	while (rc == 0 && ustcp_sock_state(k) == USTCP_SYN_SENT)
-		rc = wait_for(r, k, POLLOUT, deadline);
-	if (rc == 0 && ustcp_sock_state(k) != USTCP_ESTABLISHED)
-		rc = ustcp_sock_error(k) ? ustcp_sock_error(k) : -ECONNABORTED;
+	if (rc == 0)
+		rc = nethost_connect(r->net, k, r->op->peer, CTRL_WAIT);
 	if (rc < 0) {
 		ustcp_abort(k);
 		return rc;
@@ -874,7 +834,7 @@ static uint64_t on_time(struct run *r, uint64_t now, uint64_t end)
 static int data_phase(struct run *r)
 {
 	r->phase = OMITTING;
-	r->t_count = now_ns() + r->par.omit * SEC;
+	r->t_count = nethost_clock() + r->par.omit * SEC;
 	uint64_t end = r->par.time ? r->t_count + r->par.time * SEC : UINT64_MAX;
 	if (r->op->server && end != UINT64_MAX)
 		end += SERVER_GRACE;
@@ -882,7 +842,7 @@ static int data_phase(struct run *r)
 	struct stream *who[3 + IPERF_MAX_STREAMS];
 	int lst_fd = r->listener ? ustcp_sock_fd(r->listener, POLLIN) : -1;
 	for (;;) {
-		uint64_t next = on_time(r, now_ns(), end);
+		uint64_t next = on_time(r, nethost_clock(), end);
 		if (r->err[0])
 			return -EPROTO;
 		/* Asked each turn: a write that had to wait (TEST_END) asked
@@ -902,7 +862,7 @@ static int data_phase(struct run *r)
 			who[n] = &r->st[i];
 			pf[n++] = (struct pollfd){.fd = r->st[i].efd, .events = POLLIN};
 		}
-		int got = poll(pf, (nfds_t)n, ms_until(next));
+		int got = poll(pf, (nfds_t)n, nethost_poll_ms(next));
 		if (got < 0 && errno != EINTR)
 			return fail(r, -errno, "poll");
 		if (got <= 0)
@@ -911,7 +871,7 @@ static int data_phase(struct run *r)
 			return fail(r, -EINTR, "during the test");
 		/* The control connection first: what moves after the end does not count. */
 		if (pf[1].revents) {
-			int rc = on_ctl(r, now_ns());
+			int rc = on_ctl(r, nethost_clock());
 			if (rc != 0)
 				return rc < 0 ? rc : 0;
 		}
@@ -958,7 +918,7 @@ static int client_connect(struct run *r)
 	if (rc < 0)
 		return fail(r, rc, "connect to %s port %u", host, r->op->peer.port);
 	iperf_make_cookie(r->cookie);
-	rc = write_all(r, r->ctl, r->cookie, IPERF_COOKIE_SIZE, now_ns() + CTRL_WAIT);
+	rc = write_all(r, r->ctl, r->cookie, IPERF_COOKIE_SIZE, nethost_clock() + CTRL_WAIT);
 	return rc < 0 ? fail(r, rc, "sending the cookie") : 0;
 }
 
@@ -969,7 +929,7 @@ static int client_streams(struct run *r)
 		int rc = connect_to(r, &k, &r->par);
 		if (rc < 0)
 			return fail(r, rc, "opening stream %d", i + 1);
-		rc = write_all(r, k, r->cookie, IPERF_COOKIE_SIZE, now_ns() + CTRL_WAIT);
+		rc = write_all(r, k, r->cookie, IPERF_COOKIE_SIZE, nethost_clock() + CTRL_WAIT);
 		if (rc == 0)
 			rc = add_stream(r, k);
 		if (rc < 0) {
@@ -989,7 +949,7 @@ static int client_streams(struct run *r)
 static int server_error(struct run *r)
 {
 	uint32_t be[2];
-	int rc = read_exact(r, r->ctl, be, sizeof(be), now_ns() + CTRL_WAIT);
+	int rc = read_exact(r, r->ctl, be, sizeof(be), nethost_clock() + CTRL_WAIT);
 	if (rc < 0)
 		return fail(r, rc, "the server reported an error, then");
 	int ierr = (int)ntohl(be[0]), err = (int)ntohl(be[1]);
@@ -1044,7 +1004,7 @@ static int run_client(struct run *r)
 	int rc = client_connect(r);
 	while (rc == 0) {
 		int state;
-		rc = read_state(r, now_ns() + CTRL_WAIT + (uint64_t)op->time * SEC, &state);
+		rc = read_state(r, nethost_clock() + CTRL_WAIT + (uint64_t)op->time * SEC, &state);
 		if (rc == 0)
 			rc = client_on_state(r, state);
 	}
@@ -1083,7 +1043,7 @@ static int server_params(struct run *r)
 	}
 	uint32_t err[2] = {htonl(IPERF_ERR_UNIMP), 0};
 	if (send_state(r, IPERF_SERVER_ERROR) == 0)
-		write_all(r, r->ctl, err, sizeof(err), now_ns() + CTRL_WAIT);
+		write_all(r, r->ctl, err, sizeof(err), nethost_clock() + CTRL_WAIT);
 	return fail(r, 0, "the client asked for %s, which this server does not do", why);
 }
 
@@ -1096,7 +1056,7 @@ static int server_streams(struct run *r)
 		return fail(r, rc, "setting the streams' options");
 	if (send_state(r, IPERF_CREATE_STREAMS) < 0)
 		return -EPROTO;
-	uint64_t deadline = now_ns() + CTRL_WAIT;
+	uint64_t deadline = nethost_clock() + CTRL_WAIT;
 	while (r->n < (int)r->par.parallel) {
 		struct ustcp_sock *k;
 		char cookie[IPERF_COOKIE_SIZE];
@@ -1122,7 +1082,7 @@ static int server_streams(struct run *r)
 /* One test, from the control connection's cookie to IPERF_DONE. */
 static int server_test(struct run *r)
 {
-	uint64_t deadline = now_ns() + CTRL_WAIT;
+	uint64_t deadline = nethost_clock() + CTRL_WAIT;
 	int rc = read_exact(r, r->ctl, r->cookie, IPERF_COOKIE_SIZE, deadline);
 	if (rc < 0)
 		return fail(r, rc, "reading the cookie");
@@ -1142,7 +1102,7 @@ static int server_test(struct run *r)
 		return -EPROTO;
 	report_end(r, &mine);
 	int state;
-	if (read_state(r, now_ns() + CTRL_WAIT, &state) == 0 && state != IPERF_DONE)
+	if (read_state(r, nethost_clock() + CTRL_WAIT, &state) == 0 && state != IPERF_DONE)
 		return fail(r, 0, "the client ended with %s (%d), not IPERF_DONE",
 			    iperf_state_name(state), state);
 	return 0;
@@ -1229,7 +1189,7 @@ static void fill_block(uint8_t *p, size_t len)
 {
 	uint64_t x = 0;
 	if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x))
-		x = now_ns();
+		x = nethost_clock();
 	for (size_t i = 0; i < len; i++) {
 		x ^= x << 13; /* xorshift64 */
 		x ^= x >> 7;
@@ -1261,15 +1221,17 @@ void perf_iperf_usage(void)
 	       MAX_TIME, DEFAULT_TIME, IPERF_MAX_STREAMS, netopts_help);
 }
 
-static bool parse_count(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+/* A number as iperf3 reads one: K and M (scaled) are powers of 1024, so
+ * that "-l 128K" means here what it means to iperf3. */
+static bool parse_count(const char *v, bool scaled, uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(v, &end, 10);
 	uint64_t mult = 1;
-	if (*end == 'K' || *end == 'k')
+	if (scaled && (*end == 'K' || *end == 'k'))
 		mult = 1024, end++;
-	else if (*end == 'M' || *end == 'm')
+	else if (scaled && (*end == 'M' || *end == 'm'))
 		mult = 1024 * 1024, end++;
 	if (*v < '0' || *v > '9' || *end || errno || n > hi / mult || n * mult < lo)
 		return false;
@@ -1277,143 +1239,105 @@ static bool parse_count(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 	return true;
 }
 
-/* The value of an option given as "-P 4", "-P4" or "--parallel 4". No
- * value starts with '-': "-c --tap ..." lacks its HOST. */
-static int value_of(int argc, char **argv, int *i, const char *opt, const char **v)
-{
-	const char *a = argv[*i];
-	if (a[1] != '-' && a[2]) {
-		*v = a + 2;
-		return 0;
-	}
-	if (*i + 1 >= argc || argv[*i + 1][0] == '-')
-		return tool_usage_error("perf", "%s needs a value", opt);
-	*v = argv[++*i];
-	return 0;
-}
-
-/* Which option a word is: its short letter, or 0. */
-static char option_letter(const char *a)
-{
-	static const struct {
-		char letter;
-		const char *name;
-	} longs[] = {{'s', "--server"},  {'c', "--client"},   {'p', "--port"},   {'t', "--time"},
-		     {'R', "--reverse"}, {'P', "--parallel"}, {'l', "--length"}, {'1', "--one-off"},
-		     {'J', "--json"},    {'h', "--help"}};
-	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
-		if (!strcmp(a, longs[i].name))
-			return longs[i].letter;
-	if (a[0] == '-' && a[1] && a[1] != '-' && strchr("scptRPl1Jh", a[1]))
-		return (a[2] && !strchr("cptPl", a[1])) ? 0 : a[1];
-	return 0;
-}
-
-/* The options that take a number: its range, whether K and M may scale it,
- * and what a wrong one is told. */
-static const struct {
+/* The options, each by its short and long name, and the field of struct
+ * opts it sets: a flag (bool) to true, or a number (uint32_t) in its range,
+ * with what a wrong one is told. */
+struct option {
 	char letter;
+	const char *name;
+	bool valued, client_only;
+	size_t field;
 	uint64_t lo, hi;
-	bool scaled;
-	const char *wants;
-} num_opts[] = {
-	{'t', 1, MAX_TIME, false, "seconds, 1 to 86400"},
-	{'P', 1, IPERF_MAX_STREAMS, false, "a number of streams, 1 to 128"},
-	{'l', 1, MAX_LEN, true, "a length, 1 to 1M"},
+	const char *wants; /* NULL: a flag */
+};
+#define FLAG(f) offsetof(struct opts, f), 0, 0, NULL
+static const struct option options[] = {
+	{'s', "--server", false, false, FLAG(server)},
+	{'1', "--one-off", false, false, FLAG(once)},
+	{'J', "--json", false, false, FLAG(json)},
+	{'c', "--client", true, false, FLAG(client)},
+	{'R', "--reverse", false, true, FLAG(reverse)},
+	{'t', "--time", true, true, offsetof(struct opts, time), 1, MAX_TIME,
+	 "seconds, 1 to 86400"},
+	{'P', "--parallel", true, true, offsetof(struct opts, parallel), 1, IPERF_MAX_STREAMS,
+	 "a number of streams, 1 to 128"},
+	{'l', "--length", true, true, offsetof(struct opts, len), 1, MAX_LEN, "a length, 1 to 1M"},
+};
+#undef FLAG
+
+/* What perf's own options fill in, as netopts_parse() takes them. */
+struct parse {
+	struct opts *op;
+	const char *host;
+	bool client_only;
 };
 
-static uint32_t *num_field(struct opts *op, char letter)
+/* The option at a: "-P 4", "-P4" or "--parallel 4" (*inline_value, the
+ * "4" of "-P4"); NULL for none of perf's. */
+static const struct option *find_option(const char *a, const char **inline_value)
 {
-	return letter == 't' ? &op->time : letter == 'P' ? &op->parallel : &op->len;
+	*inline_value = NULL;
+	for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+		const struct option *o = &options[k];
+		if (!strcmp(a, o->name) || (a[0] == '-' && a[1] == o->letter && !a[2]))
+			return o;
+		if (a[0] == '-' && a[1] == o->letter && o->valued) {
+			*inline_value = a + 2;
+			return o;
+		}
+	}
+	return NULL;
 }
 
-static int take_option(struct opts *op, const char **host, int argc, char **argv, int *i,
-		       char letter)
+static int take(void *ctx, int argc, char **argv, int *i)
 {
-	const char *v = NULL;
-	int rc = strchr("cptPl", letter) ? value_of(argc, argv, i, argv[*i], &v) : 0;
-	if (rc)
+	struct parse *ps = ctx;
+	struct opts *op = ps->op;
+	int rc = netopts_take_port("perf", argc, argv, i, &op->port);
+	if (rc != NETOPT_OTHER)
 		return rc;
-	for (size_t k = 0; k < sizeof(num_opts) / sizeof(num_opts[0]); k++) {
-		uint64_t n;
-		if (num_opts[k].letter != letter)
-			continue;
-		if (!parse_count(v, num_opts[k].lo, num_opts[k].hi, &n) ||
-		    (!num_opts[k].scaled && strpbrk(v, "KkMm")))
-			return tool_usage_error("perf", "-%c wants %s, not '%s'", letter,
-						num_opts[k].wants, v);
-		*num_field(op, letter) = (uint32_t)n;
-		return 0;
+	const char *v;
+	const struct option *o = find_option(argv[*i], &v);
+	if (!o)
+		return NETOPT_OTHER;
+	/* No value starts with '-': "-c --tap ..." lacks its HOST. */
+	if (o->valued && !v && (*i + 1 >= argc || argv[*i + 1][0] == '-'))
+		return tool_usage_error("perf", "%s needs a value", argv[*i]);
+	if (o->valued && !v)
+		v = argv[++*i];
+	ps->client_only |= o->client_only;
+	char *field = (char *)op + o->field;
+	uint64_t n;
+	if (!o->wants) {
+		*(bool *)field = true;
+		if (o->letter == 'c')
+			ps->host = v;
+	} else if (parse_count(v, o->letter == 'l', o->lo, o->hi, &n)) {
+		*(uint32_t *)field = (uint32_t)n;
+	} else {
+		return tool_usage_error("perf", "-%c wants %s, not '%s'", o->letter, o->wants, v);
 	}
-	bool *flag = letter == 's'   ? &op->server
-		     : letter == 'R' ? &op->reverse
-		     : letter == '1' ? &op->once
-		     : letter == 'J' ? &op->json
-				     : NULL;
-	if (flag) {
-		*flag = true;
-		return 0;
-	}
-	if (letter == 'c') {
-		op->client = true;
-		*host = v;
-		return 0;
-	}
-	if (letter == 'p') {
-		if (!netopts_parse_port(v, &op->port))
-			return tool_usage_error("perf", "-p wants a port from 1 to 65535, not '%s'",
-						v);
-		return 0;
-	}
-	perf_iperf_usage(); /* -h */
-	return -1;
-}
-
-static int check_host(struct opts *op, const char *host)
-{
-	static const uint8_t zero[16];
-	struct ustcp_endpoint e = {.port = op->port};
-	if (!*host || ustcp_addr_parse(host, &e) < 0)
-		return tool_usage_error("perf",
-					"-c wants an IPv4 or IPv6 address (names are not "
-					"resolved), not '%s'",
-					host);
-	bool unspecified = e.v6 ? !memcmp(e.ip6, zero, 16) : e.ip4 == 0;
-	bool multicast = e.v6 ? e.ip6[0] == 0xff : (e.ip4 >> 28) == 14;
-	if (unspecified || multicast)
-		return tool_usage_error("perf", "-c %s: that is not a host's address", host);
-	op->peer = e;
-	return 0;
+	return NETOPT_TAKEN;
 }
 
 static int parse_args(struct opts *op, struct netopts *no, int argc, char **argv)
 {
 	*op = (struct opts){
 		.port = DEFAULT_PORT, .time = DEFAULT_TIME, .parallel = 1, .len = DEFAULT_LEN};
-	const char *host = NULL;
-	bool client_only = false;
-	for (int i = 1; i < argc; i++) {
-		int rc = netopts_take(no, "perf", argc, argv, &i);
-		if (rc == NETOPT_TAKEN)
-			continue;
-		if (rc != NETOPT_OTHER)
-			return rc;
-		char letter = option_letter(argv[i]);
-		if (!letter)
-			return tool_usage_error("perf", "unknown option '%s'", argv[i]);
-		client_only |= strchr("tRPl", letter) != NULL;
-		if ((rc = take_option(op, &host, argc, argv, &i, letter)) != 0)
-			return rc;
-	}
+	struct parse ps = {.op = op};
+	int rc = netopts_parse(no, "perf", argc, argv, take, &ps, perf_iperf_usage);
+	if (rc)
+		return rc;
 	if (op->server && op->client)
 		return tool_usage_error("perf", "-s and -c: a test has one server and one client");
-	if (op->server && client_only)
+	if (op->server && ps.client_only)
 		return tool_usage_error("perf", "-t, -R, -P and -l are the client's (the client "
 						"chooses the test)");
 	if (op->client && op->once)
 		return tool_usage_error("perf", "-1 is the server's (-s)");
-	if (op->client && check_host(op, host))
+	if (op->client && netopts_parse_host(no, "perf", ps.host, false, &op->peer))
 		return 2;
+	op->peer.port = op->port;
 	return netopts_finish(no, "perf");
 }
 

@@ -55,7 +55,7 @@ done <<'EOF'
 -c 10.0.0.1 -l 2M|-l wants a length
 -c 10.0.0.1 --bogus|unknown option '--bogus'
 -s -x|unknown option '-x'
--c nowhere.example|-c wants an IPv4 or IPv6 address
+-c nowhere.example|HOST wants an IPv4 or IPv6 address
 -s -c 10.0.0.1|-s and -c
 -s -R|the client's
 -c 10.0.0.1 -1|-1 is the server's
