@@ -6,9 +6,11 @@
 #   bash scripts/bench.sh          from the repository root, after `make`
 #
 # Then ustcp on a real TAP device with the kernel's TCP as its peer (ustcp
-# nc, ustcp echo), beside the kernel talking to itself over a veth pair with
-# the same tools: bulk throughput each way, 1-byte transactions per second,
-# new connections per second, and ustcp's CPU per GB moved.
+# nc, ustcp echo, ustcp perf -s), beside the kernel talking to itself over a
+# veth pair with the same tools: bulk throughput each way, 1-byte
+# transactions per second, new connections per second, ustcp's CPU per GB
+# moved, and the kernel's iperf3 client against ustcp perf -s or against the
+# kernel's iperf3 -s.
 #
 # Then the sender's CPU per ACK when a peer sends the worst SACK pattern
 # (bench/sack_cost), at windows of 1, 8 and 64 MiB: wall-clock, and
@@ -34,6 +36,7 @@ SIM_BYTES=1G
 NS=ustcp-bench-$$
 ns_made=0
 server_pid=
+server_u='' server_k='' # the two servers of the TAP figures (servers_up)
 tmp=$(mktemp -d)
 # shellcheck source=scripts/netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # namespaces made here, always deleted
@@ -198,6 +201,8 @@ bad() {
 # per_gb SECONDS BYTES: CPU seconds per 10^9 bytes.
 per_gb() { awk -v c="$1" -v b="$2" 'BEGIN { printf "%.6g", c / (b / 1e9) }'; }
 gbps() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.6g", b * 8 / (us / 1e6) / 1e9 }'; }
+# gbits BPS...: each bits per second in Gbit/s, on one line.
+gbits() { (($#)) && printf '%s\n' "$@" | awk '{ printf "%s%.6g", (NR > 1 ? " " : ""), $1 / 1e9 }'; }
 
 # One transfer of the bulk file, kernel nc -N -> ustcp nc -l, over the TAP.
 # The clock starts when the sender reports its connection (nc -v) and stops
@@ -288,6 +293,72 @@ bulk_k2k() {
 	k2k_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
 	k2k_rcpu+=("$(per_gb "$(cpu_of kk-recv)" "$bulk_bytes")")
 	k2k_scpu+=("$(per_gb "$(cpu_of kk-send)" "$bulk_bytes")")
+}
+
+# iperf_run NS ADDR ARRAY [ARGS...]: one run of the kernel's iperf3 -c
+# against the server at ADDR:5201; the rate its receiver counted is
+# appended to ARRAY.
+iperf_run() {
+	local ns=$1 addr=$2 out=$tmp/iperf-c.json bps
+	local -n rates=$3
+	shift 3
+	timeout -k 5 $((IPERF_SECONDS + 20)) ip netns exec "$ns" iperf3 -c "$addr" -p 5201 \
+		-t "$IPERF_SECONDS" -J "$@" >"$out" 2>&1
+	bps=$(iperf_get "$out" sum_received bits_per_second)
+	if [[ -z "$bps" ]]; then
+		echo "  iperf3 -c $addr $* gave no result:" >&2
+		head -n 5 "$out" >&2
+		return 1
+	fi
+	rates+=("$bps")
+}
+
+# The same client, the kernel's iperf3 -c, to ustcp perf -s on the TAP
+# device and to the kernel's iperf3 -s across the veth pair, each way.
+iperf_bench() {
+	local i
+	echo "   iperf3: iperf3 -c, $IPERF_SECONDS s per run, $RUNS runs of each, interleaved"
+	if servers_up perf 5201 $((RUNS * 4 * (IPERF_SECONDS + 25) + 30)) perf -s -p 5201 \
+		-- iperf3 -s -p 5201; then
+		for ((i = 1; i <= RUNS; i++)); do
+			iperf_run "$tap_ns" "$tap_u" u_ip || failed=1
+			iperf_run "$veth_a" "$veth_ip_b" k_ip
+			iperf_run "$tap_ns" "$tap_u" u_ipr -R || failed=1
+			iperf_run "$veth_a" "$veth_ip_b" k_ipr -R
+		done
+	fi
+	servers_down
+}
+
+# servers_up NAME PORT SECONDS USTCP_ARGS... -- KERNEL_CMD...: ustcp's
+# server on tap0 (u-NAME) and the kernel's across the veth pair on PORT
+# (k-NAME), for SECONDS at most; true once both answer. servers_down ends them.
+servers_up() {
+	local name=$1 port=$2 secs=$3 uargs=()
+	shift 3
+	while (($#)) && [[ "$1" != -- ]]; do
+		uargs+=("$1")
+		shift
+	done
+	shift
+	bg "u-$name" "$secs" "$tap_ns" /dev/null /dev/null "$USTCP" "${uargs[@]}" "${tap_net[@]}"
+	server_u=$BG_PID
+	bg "k-$name" "$secs" "$veth_b" /dev/null /dev/null "$@"
+	server_k=$BG_PID
+	if ! ready_ping "$tap_ns" "$tap_u" "$server_u" 10; then
+		bad "ustcp ${uargs[0]} did not answer ping" "u-$name"
+		failed=1
+		return 1
+	fi
+	if ! ns_wait_listen "$veth_b" "$port" 10; then
+		bad "$1 did not listen" "k-$name"
+		return 1
+	fi
+}
+
+servers_down() {
+	stop_bg "$tap_ns" "$server_u"
+	stop_bg "$veth_b" "$server_k"
 }
 
 # rr_run MODE NS ADDR ARRAY: one tcp_rr client run; its rate appended to
@@ -412,19 +483,10 @@ tap_bench() {
 	u_rr=() k_rr=() u_crr=() k_crr=() rr_notes=()
 	if [[ -x "$TCP_RR" ]]; then
 		echo "   transactions: $TCP_RR, $RR_SECONDS s per run, $RUNS runs of each, interleaved"
-		local budget=$((RUNS * 4 * (RR_SECONDS + 10) + 30)) ue ke
+		local budget=$((RUNS * 4 * (RR_SECONDS + 10) + 30))
 		client_sysctls "$tap_ns"
 		client_sysctls "$veth_a"
-		bg u-echo "$budget" "$tap_ns" /dev/null /dev/null "$USTCP" echo -p 7 "${tap_net[@]}"
-		ue=$BG_PID
-		bg k-echo "$budget" "$veth_b" /dev/null /dev/null "$TCP_RR" serve 7 "$budget"
-		ke=$BG_PID
-		if ! ready_ping "$tap_ns" "$tap_u" "$ue" 10; then
-			bad "ustcp echo did not answer ping" u-echo
-			failed=1
-		elif ! ns_wait_listen "$veth_b" 7 10; then
-			bad "tcp_rr serve did not listen" k-echo
-		else
+		if servers_up echo 7 "$budget" echo -p 7 -- "$TCP_RR" serve 7 "$budget"; then
 			for ((i = 1; i <= RUNS; i++)); do
 				rr_run rr "$tap_ns" "$tap_u" u_rr || failed=1
 				rr_run rr "$veth_a" "$veth_ip_b" k_rr
@@ -432,10 +494,16 @@ tap_bench() {
 				rr_run crr "$veth_a" "$veth_ip_b" k_crr
 			done
 		fi
-		stop_bg "$tap_ns" "$ue"
-		stop_bg "$veth_b" "$ke"
+		servers_down
 	else
 		echo "   transactions: skipped: $TCP_RR not built (make)"
+	fi
+
+	u_ip=() k_ip=() u_ipr=() k_ipr=()
+	if command -v iperf3 >/dev/null 2>&1; then
+		iperf_bench
+	else
+		echo "   iperf3: skipped: iperf3 is not installed (make deps)"
 	fi
 
 	echo
@@ -447,6 +515,9 @@ tap_bench() {
 	trow "connections/s [7]" "%.0f" "${u_crr[*]}" "${k_crr[*]}"
 	trow "CPU s per GB, receiving [8]" "%.2f" "${k2u_cpu[*]}" "${k2k_rcpu[*]}"
 	trow "CPU s per GB, sending [8]" "%.2f" "${u2k_cpu[*]}" "${k2k_scpu[*]}"
+	trow "iperf3 -c to server, Gbit/s [9]" "%.2f" "$(gbits "${u_ip[@]}")" \
+		"$(gbits "${k_ip[@]}")"
+	trow "iperf3 -c -R, Gbit/s [9]" "%.2f" "$(gbits "${u_ipr[@]}")" "$(gbits "${k_ipr[@]}")"
 	echo "  ustcp retransmits per run: ${retx[*]:-none recorded}"
 	if ((${#rr_notes[@]})); then
 		# Per series: the slowest single transaction of all runs, and the failures.
@@ -477,6 +548,11 @@ tap_bench() {
       work that runs inside those calls, the peer's TCP input included);
       kernel: the nc at the same end over veth (also charged the softirq work
       that runs in its calls). Lower is better; the ratio is ustcp / kernel.
+  [9] one connection of the kernel's iperf3 -c for $IPERF_SECONDS s, the same client
+      both times, nothing pinned: to ustcp perf -s on tap0 (in one namespace
+      with the client) or to the kernel's iperf3 -s across the veth pair; the
+      rate the receiver counted (iperf3 -J's end.sum_received). -R: the server
+      sends and the client receives.
 EOF2
 }
 

@@ -24,7 +24,8 @@ need_cmd pkg-config pkg-config
 need_cmd clang clang
 need_cmd clang-format clang-format
 need_cmd tshark tshark
-need_cmd iperf3 iperf3 # the kernel baseline of make bench
+need_cmd iperf3 iperf3 # the kernel baseline of make bench; ustcp perf's peer in tests/interop
+need_cmd jq jq # tests/interop: reading iperf3's JSON
 need_cmd ip iproute2 # tests/interop: namespaces and TAP devices
 need_cmd nc netcat-openbsd # tests/interop: the kernel's TCP peer
 need_cmd ping iputils-ping
@@ -34,6 +35,7 @@ need_cmd sha256sum coreutils
 need_pc cmocka libcmocka-dev
 need_pc libsodium libsodium-dev
 need_pc libpcap libpcap-dev
+need_pc libcjson libcjson-dev # ustcp perf: iperf3's JSON messages
 need_pc libbsd libbsd-dev # <bsd/sys/tree.h>: the red-black trees of core/seqset.c and tcp_rack.c
 
 # libFuzzer's runtime ships apart from clang; without it -fsanitize=fuzzer fails to link.

@@ -17,7 +17,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"demo", cmd_demo, "a textbook TCP conversation in simulation, segment by segment"},
-	{"perf", cmd_perf, "bulk transfer throughput, loss recovery and CPU cost (simulated link)"},
+	{"perf", cmd_perf,
+	 "bulk transfer throughput: simulated link, or iperf3's test on a TAP device"},
 	{"echo", cmd_echo, "the echo service (RFC 862) on a TAP device"},
 	{"nc", cmd_nc, "netcat: stdin to a TCP connection and back, on a TAP device"},
 	{"httpd", cmd_httpd, "a static file server (HTTP/1.1 GET and HEAD) on a TAP device"},
@@ -71,6 +72,8 @@ static int cmd_help(int argc, char **argv)
 	       " (ustcp demo --help)\n");
 	printf("  ustcp perf --sim [--bytes N] [--rate MBIT] [--delay MS] [--loss PCT] ... [--json]"
 	       " (ustcp perf --help)\n");
+	printf("  ustcp perf -s | -c HOST [-t SECS] [-R] [-P N] --tap IFNAME --ip ADDR/PREFIX "
+	       "...\n");
 	printf("  ustcp echo [-p PORT] --tap IFNAME --ip ADDR/PREFIX ... (ustcp echo --help)\n");
 	printf("  ustcp nc [-klNv] [-p PORT] [-w SECS] [HOST PORT] --tap IFNAME --ip ADDR/PREFIX "
 	       "..."

@@ -1,8 +1,9 @@
 #!/bin/bash
-# perf_cli.sh USTCP — ustcp perf --sim as a user runs it: the 1 Gbit/s,
-# 20 ms path filled after slow start (virtual time, so exact), the data
-# verified, the JSON summary, 1% loss beside the Mathis estimate, and clear
-# errors with exit code 2 for bad input.
+# perf_cli.sh USTCP — ustcp perf as a user runs it: --sim fills the
+# 1 Gbit/s, 20 ms path after slow start (virtual time, so exact), the data
+# verified, the JSON summary, 1% loss beside the Mathis estimate; and clear
+# errors with exit code 2 for bad input, to --sim and to -s / -c (iperf3's
+# test, whose runs against the kernel are tests/interop/perf_iperf3.sh).
 set -u
 ustcp=${1:?usage: perf_cli.sh path/to/ustcp}
 fails=0
@@ -34,4 +35,31 @@ for bad in "--bogus" "--loss 200" "--rate -1" "--bytes 12Q" "--cc nope" ""; do
 	rc=$?
 	check "'perf ${bad:-(no --sim)}' exits 2 with a message" test "$rc" -eq 2 -a -n "$err"
 done
+# iperf3's test: bad options are refused before any device is touched, the
+# first line naming the option.
+net="--tap perfcli0 --ip 10.0.0.2/24"
+while IFS='|' read -r args want; do
+	# shellcheck disable=SC2086 # the options are meant to split
+	err=$("$ustcp" perf $args $net 2>&1 >/dev/null)
+	rc=$?
+	check "'perf $args' exits 2 naming '$want'" \
+		test "$rc" -eq 2 -a "$(head -n 1 <<<"$err" | grep -c -- "$want")" -eq 1
+done <<'EOF'
+-c|-c needs a value
+-c 10.0.0.1 -p 70000|-p wants a port
+-c 10.0.0.1 -p x|-p wants a port
+-s -p 0|-p wants a port
+-c 10.0.0.1 -P 0|-P wants a number of streams
+-c 10.0.0.1 -P 129|-P wants a number of streams
+-c 10.0.0.1 -t 0|-t wants seconds
+-c 10.0.0.1 -l 2M|-l wants a length
+-c 10.0.0.1 --bogus|unknown option '--bogus'
+-s -x|unknown option '-x'
+-c nowhere.example|HOST wants an IPv4 or IPv6 address
+-s -c 10.0.0.1|-s and -c
+-s -R|the client's
+-c 10.0.0.1 -1|-1 is the server's
+EOF
+err=$("$ustcp" perf -c 10.0.0.1 2>&1 >/dev/null)
+check "'perf -c HOST' without --tap exits 2" test $? -eq 2 -a -n "$err"
 exit $((fails > 0))
