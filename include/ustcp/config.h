@@ -39,6 +39,8 @@ struct ustcp_config {
 	uint8_t timestamps;           /* offer timestamps (RFC 7323 §3) */
 	uint8_t sack;                 /* offer SACK (RFC 2018): blocks are sent when
 				       * data arrives out of order */
+	uint8_t syncookies;           /* SYN cookies (RFC 4987 §3.6): 0 never, 1 when a
+				       * listener's SYN queue is full (default), 2 always */
 	char cc[16];                  /* congestion control for new sockets ("newreno") */
 	uint64_t fin_wait2_timeout;   /* orphaned FIN-WAIT-2 lifetime */
 	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per connection */

@@ -57,6 +57,9 @@ void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16]);
 /* Stacks added after this call get no static neighbour entries: they find
  * each other with ARP and neighbour discovery, as on a real link. */
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on);
+/* Stacks added from now on have the first port's stack as their IPv4
+ * router: what they send off the link goes there (and ends there). */
+void ustcp_sim_use_gateway(struct ustcp_sim *sim, bool on);
 /* Ports added after this call offer these offloads (USTCP_OFFLOAD_*) to
  * their stacks and do the work in software, as a NIC would. */
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads);

@@ -242,6 +242,8 @@ enum ustcp_sockopt {
 	USTCP_SO_SNDTIMEO,      /* bound on a blocking send or connect (ns; 0: none) */
 	USTCP_SO_LINGER,        /* close: UINT64_MAX (default) returns at once; 0 resets;
 				 * else waits up to this long (ns) for the FIN's ACK */
+	USTCP_TCP_SYNCOOKIES,   /* listener: 1 answers every SYN with a cookie, keeping
+				 * nothing until the handshake completes (RFC 4987 §3.6) */
 };
 int ustcp_setsockopt(struct ustcp_sock *k, int opt, uint64_t value);
 int ustcp_getsockopt(const struct ustcp_sock *k, int opt, uint64_t *value);

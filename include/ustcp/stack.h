@@ -136,6 +136,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_challenge_acks_limited, "challenge ACKs suppressed by the rate limit")       \
 	X(tcp_timeouts, "connections timed out")                                           \
 	X(tcp_timewait_reused, "TIME-WAIT connections ended by a new SYN")                 \
+	X(tcp_syncookies_sent, "SYNs answered with a cookie (RFC 4987)")                   \
+	X(tcp_syncookies_valid, "connections made from a cookie's ACK")                    \
 	X(tcp_data_in_bytes, "bytes of data received in order")                            \
 	X(tcp_data_out_bytes, "bytes of new data sent")                                    \
 	X(tcp_keepalive_probes, "keepalive probes sent")                                   \
@@ -192,6 +194,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_rst_no_conn, "RST for no connection")                               \
 	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")          \
 	X(tcp_listen_overflow, "SYN dropped: listen backlog full")                \
+	X(tcp_syncookie_bad, "ACK to a listener with no valid cookie")            \
 	X(tcp_no_memory, "segment dropped: connection pool exhausted")            \
 	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                   \
 	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")      \

@@ -363,6 +363,8 @@ static int setsockopt_locked(struct ustcp_sock *k, int opt, uint64_t v)
 		return set_time(&k->sndtimeo, v, 0, UINT64_MAX / 4);
 	case USTCP_SO_LINGER:
 		return set_time(&k->linger, v, 0, UINT64_MAX);
+	case USTCP_TCP_SYNCOOKIES:
+		return set_bool(&k->cookies_always, v);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -435,6 +437,9 @@ static int getsockopt_locked(const struct ustcp_sock *k, int opt, uint64_t *v)
 		return 0;
 	case USTCP_SO_LINGER:
 		*v = k->linger;
+		return 0;
+	case USTCP_TCP_SYNCOOKIES:
+		*v = k->cookies_always;
 		return 0;
 	default:
 		return -ENOPROTOOPT;

@@ -44,6 +44,7 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	cfg->wscale = 1;
 	cfg->timestamps = 1;
 	cfg->sack = 1;
+	cfg->syncookies = 1;
 	strcpy(cfg->cc, "newreno");
 	cfg->fin_wait2_timeout = 60 * USTCP_NS_PER_SEC;
 	cfg->challenge_ack_limit = 10;

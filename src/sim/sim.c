@@ -46,12 +46,14 @@ struct ustcp_sim {
 	void *filter_ctx;
 	uint64_t stuck_polls; /* times a stack stayed due after a poll */
 	bool use_arp;         /* stacks added from now on learn each other by ARP */
+	bool use_gateway;     /* stacks added from now on route off-link via port 0 */
 	uint32_t offloads;    /* USTCP_OFFLOAD_* the ports added from now on offer */
 };
 
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads) { sim->offloads = offloads; }
 
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
+void ustcp_sim_use_gateway(struct ustcp_sim *sim, bool on) { sim->use_gateway = on; }
 
 /* ---- transmit: filter, impair, enqueue ---- */
 
@@ -167,7 +169,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.ip4 = ip,
 		.prefix_len = 24,
 		.prefix6_len = 64,
-		.gateway = 0,
+		.gateway = sim->use_gateway && sim->nports ? sim->ports[0]->ip : 0,
 		.mtu = 0,
 		.transmit = sim_transmit,
 		.transmit_ctx = p,

@@ -35,6 +35,7 @@ int tcp_create(struct ustcp_stack *s)
 	rng_bytes(&s->rng, t->hash_key, sizeof(t->hash_key));
 	rng_bytes(&s->rng, t->isn_key, sizeof(t->isn_key));
 	rng_bytes(&s->rng, t->ts_key, sizeof(t->ts_key));
+	rng_bytes(&s->rng, t->cookie_key, sizeof(t->cookie_key));
 	rng_bytes(&s->rng, t->port_key, sizeof(t->port_key));
 	t->port_counter = (uint32_t)rng_next(&s->rng);
 	return 0;
@@ -246,9 +247,10 @@ uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c)
  * between two addresses (a keyed hash of them, as Linux does), so the clock
  * a peer sees keeps rising across incarnations and PAWS protects a new
  * connection from the old one's duplicates (RFC 6191). */
-uint32_t tcp_ts_offset(struct ustcp_stack *s, const struct ustcp_sock *c)
+uint32_t tcp_ts_offset(const struct ustcp_stack *s, const struct ipaddr *laddr,
+		       const struct ipaddr *raddr)
 {
-	return (uint32_t)tuple_hash(s->tcp->ts_key, &c->laddr, &c->raddr, 0, 0);
+	return (uint32_t)tuple_hash(s->tcp->ts_key, laddr, raddr, 0, 0);
 }
 
 void tcp_notify(struct ustcp_sock *c, unsigned events)

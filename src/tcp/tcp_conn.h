@@ -204,6 +204,8 @@ struct ustcp_sock {
 	struct tw_timer t_close; /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
 
 	/* Listener */
+	uint64_t cookie_at;    /* when a SYN was last answered with a cookie; 0: never */
+	bool cookies_always;   /* USTCP_TCP_SYNCOOKIES: a cookie for every SYN */
 	struct dlist children; /* SYN-RECEIVED children, then completed ones */
 	uint16_t backlog, n_syn, n_done;
 	struct ustcp_sock *listener; /* child: its listener until accepted */
@@ -247,6 +249,7 @@ struct tcp {
 	uint8_t hash_key[HASH_KEY_LEN];
 	uint8_t isn_key[HASH_KEY_LEN];
 	uint8_t ts_key[HASH_KEY_LEN];
+	uint8_t cookie_key[HASH_KEY_LEN]; /* SYN cookies (tcp_syncookie.c) */
 	uint8_t port_key[HASH_KEY_LEN];
 	uint32_t port_counter; /* RFC 6056 Algorithm 3's "next_ephemeral" */
 	uint64_t buffer_bytes;
@@ -268,7 +271,8 @@ void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16
 			const struct ipaddr *raddr, uint16_t rport);
 uint32_t tcp_new_iss(struct ustcp_stack *s, const struct ustcp_sock *c);
 /* The offset of our timestamp clock towards c's peer (RFC 7323 §5.4). */
-uint32_t tcp_ts_offset(struct ustcp_stack *s, const struct ustcp_sock *c);
+uint32_t tcp_ts_offset(const struct ustcp_stack *s, const struct ipaddr *laddr,
+		       const struct ipaddr *raddr);
 void tcp_set_state(struct ustcp_sock *c, int state);
 /* Enter CLOSED with this error (0 for a normal end) and release what we can. */
 void tcp_conn_closed(struct ustcp_sock *c, int error);
@@ -280,6 +284,28 @@ void tcp_conn_release(struct ustcp_sock *c);
 int tcp_ensure_buffers(struct ustcp_sock *c);
 /* Begin an event on c: remember its state for the trace. */
 static inline void tcp_event_begin(struct ustcp_sock *c) { c->ev_state = c->state; }
+
+/* tcp_syncookie.c: SYN cookies (RFC 4987 §3.6). */
+struct tcp_cookie_in {
+	struct ipaddr laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t irs; /* the peer's ISN */
+};
+/* The ISS that encodes this SYN's connection and an MSS of at most mss. */
+uint32_t tcp_cookie_make(const struct ustcp_stack *s, const struct tcp_cookie_in *in, uint16_t mss);
+/* Whether iss is a cookie we made for in, in this period or the last;
+ * then *mss is the MSS it carries. */
+bool tcp_cookie_check(const struct ustcp_stack *s, const struct tcp_cookie_in *in, uint32_t iss,
+		      uint16_t *mss);
+/* Our TSval with the SYN's window scale (if ws) and SACK-permitted (if
+ * sack) in its low bits, never ahead of tsval; and back from the echo, as
+ * SYN options. */
+uint32_t tcp_cookie_tsval(uint32_t tsval, const struct tcp_opts *syn, bool ws, bool sack);
+void tcp_cookie_options(uint32_t tsecr, struct tcp_opts *o);
+/* tcp_output.c: answer the SYN in (with options syn) to listener l with a
+ * cookie, keeping nothing. */
+void tcp_send_cookie_synack(struct ustcp_sock *l, const struct tcp_cookie_in *in,
+			    const struct tcp_opts *syn);
 
 /* tcp_output.c */
 /* Send whatever the window allows: data, FIN, or the SYN of this state. */

@@ -112,10 +112,9 @@ static uint32_t window_update(struct ustcp_sock *c, const struct seg *g)
  * scale (RFC 7323 §2.2, both sides must offer it), SACK (RFC 2018 §2) and
  * timestamps (RFC 7323 §3.2). The send MSS leaves room for the timestamp
  * option (RFC 6691). */
-static void apply_syn_options(struct ustcp_sock *c, const struct seg *g)
+static void apply_syn_options(struct ustcp_sock *c, const struct tcp_opts *o)
 {
 	struct ustcp_stack *s = c->stack;
-	const struct tcp_opts *o = &g->th.opts;
 	if (!c->rcv_mss)
 		c->rcv_mss = tcp_our_mss(c);
 	uint32_t mss = (o->present & TCP_OPT_MSS) ? o->mss
@@ -193,6 +192,108 @@ static void closed_input(struct ustcp_stack *s, const struct seg *g)
 			     true);
 }
 
+static void synchronized_input(struct ustcp_sock *c, const struct seg *g);
+
+static void cookie_in(struct tcp_cookie_in *in, const struct seg *g, uint32_t irs)
+{
+	in->laddr = *g->laddr;
+	in->raddr = *g->raddr;
+	in->lport = g->lport;
+	in->rport = g->rport;
+	in->irs = irs;
+}
+
+/* A new connection for listener l from the SYN (or the cookie's ACK) g:
+ * in SYN-RECEIVED, on l's queue, in the table, with our ISS *iss (NULL:
+ * RFC 6528's) and nothing sent yet. */
+static struct ustcp_sock *listen_child(struct ustcp_sock *l, const struct seg *g, uint32_t irs,
+				       const uint32_t *iss, const struct tcp_opts *syn)
+{
+	struct ustcp_stack *s = l->stack;
+	struct ustcp_sock *c = tcp_conn_alloc(s);
+	if (!c) {
+		stack_drop(s, USTCP_DROP_tcp_no_memory);
+		return NULL;
+	}
+	c->passive = true;
+	inherit_options(c, l);
+	tcp_conn_set_tuple(c, g->laddr, g->lport, g->raddr, g->rport);
+	c->irs = irs;
+	c->rcv_nxt = irs + 1;
+	c->iss = iss ? *iss : tcp_new_iss(s, c);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_buf_seq = c->iss + 1;
+	peer_heard(c);
+	apply_syn_options(c, syn);
+	c->listener = l;
+	c->state = USTCP_SYN_RECEIVED;
+	c->ev_state = USTCP_LISTEN;
+	dlist_insert_tail(&l->children, &c->link);
+	l->n_syn++;
+	tcp_conn_hash(c);
+	stat_inc(s, USTCP_C_tcp_passive_opens);
+	return c;
+}
+
+/* RFC 4987 §3.6: whether to answer this SYN with a cookie rather than
+ * keep a half-open connection. */
+static bool use_cookie(const struct ustcp_sock *l, const struct ustcp_sock *prev)
+{
+	const struct ustcp_stack *s = l->stack;
+	if (!s->cfg.syncookies || prev)
+		return false; /* a TIME-WAIT successor keeps RFC 6191's ISS */
+	return l->cookies_always || s->cfg.syncookies == 2 ||
+	       (uint32_t)l->n_syn + l->n_done >= l->backlog || !s->tcp->free;
+}
+
+/* An ACK to a listener: the third segment of a handshake we answered with
+ * a cookie, if the cookie checks out. The connection is made as if the
+ * SYN had been kept, then the ACK processed as in SYN-RECEIVED. */
+static bool cookie_ack(struct ustcp_sock *l, const struct seg *g)
+{
+	struct ustcp_stack *s = l->stack;
+	const uint64_t window = 2 * 64 * USTCP_NS_PER_SEC;
+	if (!l->cookie_at || s->now - l->cookie_at > window ||
+	    (g->flags & (TCP_SYN | TCP_RST | TCP_ACK)) != TCP_ACK)
+		return false;
+	struct tcp_cookie_in in;
+	cookie_in(&in, g, g->seq - 1);
+	uint16_t mss;
+	if (!tcp_cookie_check(s, &in, g->ack - 1, &mss))
+		return false;
+	if (l->n_done >= l->backlog) {
+		/* The peer sends it again (or data) when there is room. */
+		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
+		return true;
+	}
+	/* The SYN's options, as far as the cookie kept them. */
+	struct tcp_opts syn = {.present = TCP_OPT_MSS, .mss = mss};
+	const struct tcp_opts *o = &g->th.opts;
+	if (o->present & TCP_OPT_TIMESTAMP) {
+		tcp_cookie_options(o->ts_ecr, &syn);
+		syn.present |= TCP_OPT_TIMESTAMP;
+		syn.ts_val = o->ts_val;
+	}
+	uint32_t iss = g->ack - 1;
+	struct ustcp_sock *c = listen_child(l, g, in.irs, &iss, &syn);
+	if (!c)
+		return true;
+	c->ts_offset = tcp_ts_offset(s, &c->laddr, &c->raddr);
+	c->snd_nxt = c->snd_max = c->iss + 1; /* our SYN went */
+	c->una_time = c->last_send = s->now;
+	c->rcv_adv = c->rcv_nxt + MIN(tcp_rcv_space(c), 65535u);
+	c->snd_wl1 = in.irs; /* so the ACK's window is taken */
+	stat_inc(s, USTCP_C_tcp_syncookies_valid);
+	trace_conn(s, USTCP_LISTEN, USTCP_SYN_RECEIVED, c->id);
+	/* The echo is of a TSval with options in its low bits: no RTT sample. */
+	struct seg ack = *g;
+	ack.th.opts.ts_ecr = 0;
+	tcp_event_begin(c);
+	c->segs_in++;
+	synchronized_input(c, &ack);
+	return true;
+}
+
 /* §3.10.7.2: LISTEN. Only a SYN makes a connection (SYN-RECEIVED child).
  * prev: the TIME-WAIT connection this SYN ends, or NULL: the new one's ISS
  * lies above everything prev sent, so none of its old duplicates falls in
@@ -206,7 +307,10 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 		return;
 	}
 	if (g->flags & TCP_ACK) {
-		stack_drop(s, USTCP_DROP_tcp_listen_not_syn);
+		if (cookie_ack(l, g))
+			return;
+		stack_drop(s, l->cookie_at ? USTCP_DROP_tcp_syncookie_bad
+					   : USTCP_DROP_tcp_listen_not_syn);
 		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, g->ack, 0, false);
 		return;
 	}
@@ -214,34 +318,28 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 		stack_drop(s, USTCP_DROP_tcp_listen_not_syn);
 		return;
 	}
+	if (l->n_done >= l->backlog) {
+		/* As Linux: no room to accept, so no new handshakes at all. */
+		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
+		return;
+	}
+	if (use_cookie(l, prev)) {
+		struct tcp_cookie_in in;
+		cookie_in(&in, g, g->seq);
+		tcp_send_cookie_synack(l, &in, &g->th.opts);
+		l->cookie_at = s->now ? s->now : 1;
+		return;
+	}
 	if ((uint32_t)l->n_syn + l->n_done >= l->backlog) {
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
 		return;
 	}
-	struct ustcp_sock *c = tcp_conn_alloc(s);
-	if (!c) {
-		stack_drop(s, USTCP_DROP_tcp_no_memory);
+	uint32_t after_prev = prev ? prev->snd_max + 65537 : 0;
+	struct ustcp_sock *c = listen_child(l, g, g->seq, prev ? &after_prev : NULL, &g->th.opts);
+	if (!c)
 		return;
-	}
-	c->passive = true;
-	inherit_options(c, l);
-	tcp_conn_set_tuple(c, g->laddr, g->lport, g->raddr, g->rport);
-	c->irs = g->seq;
-	c->rcv_nxt = g->seq + 1;
-	c->iss = prev ? prev->snd_max + 65537 : tcp_new_iss(s, c);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-	c->snd_buf_seq = c->iss + 1;
 	window_update(c, g);
 	c->snd_wl2 = 0; /* a SYN without ACK has no acknowledgment to remember */
-	peer_heard(c);
-	apply_syn_options(c, g);
-	c->listener = l;
-	c->state = USTCP_SYN_RECEIVED;
-	c->ev_state = USTCP_LISTEN;
-	dlist_insert_tail(&l->children, &c->link);
-	l->n_syn++;
-	tcp_conn_hash(c);
-	stat_inc(s, USTCP_C_tcp_passive_opens);
 	tcp_send_syn(c);
 	trace_conn(s, USTCP_LISTEN, USTCP_SYN_RECEIVED, c->id);
 }
@@ -324,7 +422,7 @@ static void syn_sent_input(struct ustcp_sock *c, const struct seg *g)
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
 	peer_heard(c);
-	apply_syn_options(c, g);
+	apply_syn_options(c, &g->th.opts);
 	window_update(c, g);
 	struct rcv r = rcv_of(g);
 	consume_syn(&r);

@@ -269,14 +269,19 @@ static void sent(struct ustcp_sock *c, uint32_t seq, uint32_t seg_len, bool syn)
 		tcp_tlp_schedule(c); /* RFC 8985 §7.2: the probe timer follows new data */
 }
 
-/* The MSS we announce: the path's MTU less the headers (RFC 9293 §3.7.1),
- * under the user's cap (USTCP_TCP_MAXSEG). */
+/* The MSS we announce to raddr: the path's MTU less the headers (RFC 9293
+ * §3.7.1), under the user's cap (USTCP_TCP_MAXSEG). */
+static uint16_t our_mss(const struct ustcp_stack *s, const struct ipaddr *raddr, uint16_t user_mss)
+{
+	uint32_t mss = net_mtu(s, raddr) - TCP_HLEN;
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
+	return (uint16_t)mss;
+}
+
 uint16_t tcp_our_mss(const struct ustcp_sock *c)
 {
-	uint32_t mss = net_mtu(c->stack, &c->raddr) - TCP_HLEN;
-	if (c->user_mss && c->user_mss < mss)
-		mss = c->user_mss;
-	return (uint16_t)mss;
+	return our_mss(c->stack, &c->raddr, c->user_mss);
 }
 
 void tcp_send_syn(struct ustcp_sock *c)
@@ -284,7 +289,7 @@ void tcp_send_syn(struct ustcp_sock *c)
 	if (!c->rcv_mss)
 		c->rcv_mss = tcp_our_mss(c);
 	if (c->snd_max == c->iss) /* our first SYN: the timestamp clock towards this peer */
-		c->ts_offset = tcp_ts_offset(c->stack, c);
+		c->ts_offset = tcp_ts_offset(c->stack, &c->laddr, &c->raddr);
 	uint8_t flags = c->state == USTCP_SYN_RECEIVED ? TCP_SYN | TCP_ACK : TCP_SYN;
 	if (c->snd_max != c->iss)
 		c->rtt_active = false; /* Karn: a SYN sent again is not timed */
@@ -350,6 +355,52 @@ void tcp_send_rst(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lp
 		return;
 	stat_inc(s, USTCP_C_tcp_out);
 	stat_inc(s, USTCP_C_tcp_rst_out);
+}
+
+void tcp_send_cookie_synack(struct ustcp_sock *l, const struct tcp_cookie_in *in,
+			    const struct tcp_opts *syn)
+{
+	struct ustcp_stack *s = l->stack;
+	const struct ustcp_config *cfg = &s->cfg;
+	uint16_t mss = our_mss(s, &in->raddr, l->user_mss);
+	uint16_t peer_mss = (syn->present & TCP_OPT_MSS) ? syn->mss : 536;
+	struct tcp_hdr th = {
+		.sport = in->lport,
+		.dport = in->rport,
+		.seq = tcp_cookie_make(s, in, MIN(mss, peer_mss)),
+		.ack = in->irs + 1,
+		.flags = TCP_SYN | TCP_ACK,
+	};
+	th.opts.present = TCP_OPT_MSS;
+	th.opts.mss = mss;
+	/* Window scale and SACK live in the timestamp, so go only with it. */
+	if (cfg->timestamps && (syn->present & TCP_OPT_TIMESTAMP)) {
+		bool ws = cfg->wscale && (syn->present & TCP_OPT_WSCALE);
+		bool sack = cfg->sack && (syn->present & TCP_OPT_SACK_PERM);
+		uint8_t rcv_wscale = tcp_choose_wscale(l);
+		if (ws) {
+			th.opts.present |= TCP_OPT_WSCALE;
+			th.opts.wscale = rcv_wscale;
+		}
+		if (sack)
+			th.opts.present |= TCP_OPT_SACK_PERM;
+		th.opts.present |= TCP_OPT_TIMESTAMP;
+		uint32_t now = (uint32_t)(s->now / USTCP_NS_PER_MS) +
+			       tcp_ts_offset(s, &in->laddr, &in->raddr);
+		th.opts.ts_val = tcp_cookie_tsval(now, syn, ws, sack);
+		th.opts.ts_ecr = syn->ts_val;
+		th.win = (uint16_t)MIN(l->opt_rcvbuf + (ws ? (1u << rcv_wscale) - 1 : 0), 65535u);
+	} else {
+		th.win = (uint16_t)MIN(l->opt_rcvbuf, 65535u);
+	}
+	struct txbuf *tb = stack_tx_begin(s);
+	uint8_t *seg = tb->buf + net_hdr_room(&in->raddr);
+	size_t hlen = tcp_emit(&th, seg);
+	seg_checksum(seg, hlen, &in->laddr, &in->raddr, false);
+	if (net_output(s, tb, &in->laddr, &in->raddr, IPPROTO_TCP_, hlen) < 0)
+		return;
+	stat_inc(s, USTCP_C_tcp_out);
+	stat_inc(s, USTCP_C_tcp_syncookies_sent);
 }
 
 static bool sends_data(int state)

@@ -200,14 +200,18 @@ static void max_conns_refuses_ninth(void **state)
 	h_finish(n, lb);
 }
 
-/* A listener holds at most `backlog` connections not yet accepted
- * (half-open or complete); further SYNs are dropped without an answer, so
- * the client retries them later (RFC 9293 §3.10.7.2 leaves this to the
- * implementation; dropping keeps the client retrying). */
+/* Without SYN cookies a listener holds at most `backlog` connections not
+ * yet accepted (half-open or complete); further SYNs are dropped without an
+ * answer, so the client retries them later (RFC 9293 §3.10.7.2 leaves this
+ * to the implementation; dropping keeps the client retrying). With cookies
+ * (test_syncookie.c) a full SYN queue is answered with cookies instead. */
 static void listen_backlog_overflow_drops_syn(void **state)
 {
 	(void)state;
-	struct h_net *n = h_new();
+	struct ustcp_config cb_cfg;
+	h_init_cfg(&cb_cfg, 1);
+	cb_cfg.syncookies = 0;
+	struct h_net *n = h_new_cfg(NULL, &cb_cfg);
 	struct ustcp_sock *lb = listen_backlog(n, 4);
 	struct ustcp_sock *ca[7] = {0}, *cb[6];
 	for (int i = 0; i < 6; i++)
