@@ -159,7 +159,7 @@ struct ustcp_sock {
 	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
 	uint32_t delack_bytes;    /* data received since our last ACK */
 	bool ack_pending;         /* an ACK must go at the end of this input */
-	uint64_t last_oow_ack;    /* when we last answered an unusable empty segment */
+	uint64_t oow_ack_next;    /* from when an unusable empty segment may be answered */
 	uint64_t challenge_epoch; /* RFC 5961 §7: the second challenge_count counts in */
 	uint32_t challenge_count; /* challenge ACKs sent in it */
 	struct tw_timer t_delack;

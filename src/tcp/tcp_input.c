@@ -478,11 +478,13 @@ static void ack_unusable(struct ustcp_sock *c, const struct rcv *r)
 	const uint64_t gap = 500 * USTCP_NS_PER_MS;
 	uint64_t now = c->stack->now;
 	if (rcv_len(r) == 0) {
-		if (c->last_oow_ack && now - c->last_oow_ack < gap) {
+		/* (A time, not a "last sent" with 0 for never: a clock may
+		 * start at 0, as the simulator's does.) */
+		if (now < c->oow_ack_next) {
 			stat_inc(c->stack, USTCP_C_tcp_oow_acks_limited);
 			return;
 		}
-		c->last_oow_ack = now;
+		c->oow_ack_next = now + gap;
 	}
 	tcp_send_ack(c);
 }

@@ -482,6 +482,38 @@ static void forged_timestamp_with_bad_ack_ignored(void **state)
 	close_both(n, ca, cb, lb);
 }
 
+/* Forged data that A takes in its window leaves A's RCV.NXT beyond all B
+ * ever sent: each end then finds the other's ACKs unusable. The ACKs that
+ * answer them are limited (once per 500 ms per connection), so the two do
+ * not answer each other forever: also on a link without delay, at time 0,
+ * where a clock that starts at 0 once let the limit pass every ACK. */
+static void ack_loop_after_injection_is_bounded(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	h_set_delay(n, 0);
+	struct ustcp_sock *lb = h_listen(n), *ca = h_connect_start(n), *cb = NULL;
+	ustcp_sim_run_until(n->sim, 0);
+	assert_int_equal(ustcp_accept(lb, &cb), 0);
+	assert_int_equal(h_now(n), 0);
+	struct ustcp_sock_info ia = h_info(ca);
+	int before = n->nlog;
+	assert_int_equal(ustcp_setsockopt(ca, USTCP_TCP_QUICKACK, 1), 0); /* A answers at once */
+	to_a(n, ca, ia.rcv_nxt, ia.snd_nxt, TCP_ACK | TCP_PSH, "forged bytes B never sent");
+	ustcp_sim_run_until(n->sim, 0);
+	assert_int_equal(h_info(ca).rcv_nxt, ia.rcv_nxt + 25);
+	assert_true(n->nlog - before <= 4);
+	/* Half a second on, at most one more round. */
+	h_run(n, 600 * MS);
+	assert_true(n->nlog - before <= 8);
+	assert_true(ustcp_counter(n->st[H_A], USTCP_C_tcp_oow_acks_limited) +
+			    ustcp_counter(n->st[H_B], USTCP_C_tcp_oow_acks_limited) >=
+		    1);
+	ustcp_abort(ca);
+	ustcp_abort(cb);
+	h_finish(n, lb);
+}
+
 const struct CMUnitTest tests[] = {
 	cmocka_unit_test(blind_rst_in_window_challenged),
 	cmocka_unit_test(blind_rst_out_of_window_dropped),
@@ -495,6 +527,7 @@ const struct CMUnitTest tests[] = {
 	cmocka_unit_test(spoofed_segments_do_not_keep_dead_peer_alive),
 	cmocka_unit_test(spoofed_segments_do_not_answer_window_probes),
 	cmocka_unit_test(forged_timestamp_with_bad_ack_ignored),
+	cmocka_unit_test(ack_loop_after_injection_is_bounded),
 };
 
 USTCP_TEST_MAIN(tests)
