@@ -83,6 +83,7 @@ struct tcp_rack {
 	bool delivered;          /* xmit_ts/end_seq name a delivered segment */
 	bool reordering_seen;    /* RACK.reordering_seen */
 	bool dsack_round_valid;  /* RACK.dsack_round is set */
+	bool retrans;            /* that transmission was a retransmission */
 	uint64_t xmit_ts;        /* RACK.xmit_ts: latest transmission delivered */
 	uint32_t end_seq;        /* RACK.end_seq */
 	uint64_t rtt;            /* RACK.rtt */

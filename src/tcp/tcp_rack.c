@@ -172,14 +172,18 @@ static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendr
 	return p;
 }
 
-/* Put p on the sent list at its place: by transmit time, then end (RFC 8985
- * RACK_sent_after). A record sent now goes at the tail but for those sent
- * at this same time with a higher end, which one event sends few of. */
+static bool sent_after(uint64_t t1, bool re1, uint32_t seq1, uint64_t t2, bool re2, uint32_t seq2);
+
+static bool rec_retrans(const struct tcp_sendrec *p) { return p->flags & TCP_REC_RETRANS; }
+
+/* Put p on the sent list at its place, in sent_after's order. A record
+ * sent now goes at the tail but for those sent at this same time that
+ * count as later, which one event sends few of. */
 static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
 {
 	struct tcp_sendrec *q = TAILQ_LAST(&m->sent, tcp_sendrec_list);
 	while (q &&
-	       (q->xmit_ts > p->xmit_ts || (q->xmit_ts == p->xmit_ts && seq_gt(q->end, p->end)))) {
+	       sent_after(q->xmit_ts, rec_retrans(q), q->end, p->xmit_ts, rec_retrans(p), p->end)) {
 		m->visits++;
 		q = TAILQ_PREV(q, tcp_sendrec_list, by_time);
 	}
@@ -374,15 +378,25 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 
 /* ---- RACK (§6.2) ---- */
 
-/* RACK_sent_after: t1/seq1 went later than t2/seq2. */
-static bool sent_after(uint64_t t1, uint32_t seq1, uint64_t t2, uint32_t seq2)
+/* RACK_sent_after: t1/seq1 went later than t2/seq2. At one instant (a
+ * clock that did not move, as on a link without delay) a retransmission
+ * counts as later than a first transmission: it answers news of what went
+ * before it. Else the RFC's order by sequence would find the resent hole
+ * "sent before" the segment whose SACK made it resend, and lost again at
+ * once, for ever. */
+static bool sent_after(uint64_t t1, bool re1, uint32_t seq1, uint64_t t2, bool re2, uint32_t seq2)
 {
-	return t1 > t2 || (t1 == t2 && seq_gt(seq1, seq2));
+	if (t1 != t2)
+		return t1 > t2;
+	if (re1 != re2)
+		return re1;
+	return seq_gt(seq1, seq2);
 }
 
 /* The latest transmission among those one ACK delivered. */
 struct delivery {
 	bool any;
+	bool retrans;
 	uint64_t xmit_ts;
 	uint32_t end_seq;
 };
@@ -403,8 +417,9 @@ static void delivered(struct ustcp_sock *c, struct delivery *d, const struct tcp
 	 * be answered is the original's ACK: no evidence about this send. */
 	if (retrans && c->stack->now - p->xmit_ts < c->min_rtt)
 		return;
-	if (!d->any || sent_after(p->xmit_ts, end, d->xmit_ts, d->end_seq)) {
+	if (!d->any || sent_after(p->xmit_ts, retrans, end, d->xmit_ts, d->retrans, d->end_seq)) {
 		d->any = true;
+		d->retrans = retrans;
 		d->xmit_ts = p->xmit_ts;
 		d->end_seq = end;
 	}
@@ -442,7 +457,8 @@ static void detect_loss(struct ustcp_sock *c)
 	struct tcp_sendrec *p;
 	while ((p = TAILQ_FIRST(&m->sent))) {
 		m->visits++;
-		if (sent_after(p->xmit_ts, p->end, r->xmit_ts, r->end_seq))
+		if (sent_after(p->xmit_ts, rec_retrans(p), p->end, r->xmit_ts, r->retrans,
+			       r->end_seq))
 			break;
 		uint64_t deadline = p->xmit_ts + r->rtt + wnd;
 		if (now < deadline) {
@@ -555,8 +571,10 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 	if (d.any) {
 		/* Step 2: RACK.rtt from the latest transmission delivered. */
 		r->rtt = c->stack->now - d.xmit_ts;
-		if (!r->delivered || sent_after(d.xmit_ts, d.end_seq, r->xmit_ts, r->end_seq)) {
+		if (!r->delivered || sent_after(d.xmit_ts, d.retrans, d.end_seq, r->xmit_ts,
+						r->retrans, r->end_seq)) {
 			r->xmit_ts = d.xmit_ts;
+			r->retrans = d.retrans;
 			r->end_seq = d.end_seq;
 			r->delivered = true;
 		}
