@@ -132,6 +132,8 @@ struct ustcp_stack {
 	bool reap_due; /* the reaper has something to free (set by the layer above) */
 	const struct stack_sync *sync; /* NULL: no host, calls never block */
 	int depth;                     /* events in progress (see stack_event_begin) */
+	uint32_t event;                /* outermost events begun, mod 2^32: tells apart
+					* two that the clock did not (RACK's order) */
 };
 
 static inline void stat_inc(struct ustcp_stack *s, enum ustcp_counter c) { s->counters[c]++; }
@@ -149,7 +151,11 @@ void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb);
 /* Inputs, polls and user calls are events. Calls may nest (a user call from
  * an event handler); when the outermost one ends, queued user events are
  * delivered, the transmit queue is flushed and the reaper frees what ended. */
-static inline void stack_event_begin(struct ustcp_stack *s) { s->depth++; }
+static inline void stack_event_begin(struct ustcp_stack *s)
+{
+	if (s->depth++ == 0)
+		s->event++;
+}
 /* Time only moves forward: inputs, polls and (with a host) calls bring it. */
 static inline void stack_advance(struct ustcp_stack *s, uint64_t now)
 {

@@ -36,7 +36,8 @@
 struct tcp_sendrec {
 	uint32_t start, end;          /* [start, end) in sequence space */
 	uint64_t xmit_ts;             /* latest transmission */
-	uint32_t flags;               /* TCP_REC_* */
+	uint32_t xmit_event;          /* ...in this event of the stack (stack.h) */
+	uint8_t flags;                /* TCP_REC_* */
 	bool fresh;                   /* new data not yet in the tree: on the fresh list */
 	RB_ENTRY(tcp_sendrec) by_seq; /* in the map */
 	union {
@@ -83,8 +84,8 @@ struct tcp_rack {
 	bool delivered;          /* xmit_ts/end_seq name a delivered segment */
 	bool reordering_seen;    /* RACK.reordering_seen */
 	bool dsack_round_valid;  /* RACK.dsack_round is set */
-	bool retrans;            /* that transmission was a retransmission */
 	uint64_t xmit_ts;        /* RACK.xmit_ts: latest transmission delivered */
+	uint32_t xmit_event;     /* its event (RACK_sent_after) */
 	uint32_t end_seq;        /* RACK.end_seq */
 	uint64_t rtt;            /* RACK.rtt */
 	uint32_t fack;           /* RACK.fack: highest sequence delivered */

@@ -160,6 +160,7 @@ static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendr
 	p->start = like->start;
 	p->end = like->end;
 	p->xmit_ts = like->xmit_ts;
+	p->xmit_event = like->xmit_event;
 	p->flags = like->flags;
 	p->fresh = fresh;
 	if (fresh)
@@ -172,18 +173,40 @@ static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendr
 	return p;
 }
 
-static bool sent_after(uint64_t t1, bool re1, uint32_t seq1, uint64_t t2, bool re2, uint32_t seq2);
+/* When a transmission went: the clock, and the stack's event to tell apart
+ * two that the clock did not (see sent_after). */
+struct xmit_when {
+	uint64_t ts;
+	uint32_t event;
+	uint32_t end;
+};
 
-static bool rec_retrans(const struct tcp_sendrec *p) { return p->flags & TCP_REC_RETRANS; }
+static struct xmit_when rec_when(const struct tcp_sendrec *p)
+{
+	return (struct xmit_when){p->xmit_ts, p->xmit_event, p->end};
+}
+
+/* RACK_sent_after: a went later than b. By the clock; at one instant (a
+ * clock that did not move between events, as on a link without delay), by
+ * event; in one event, by sequence, as the RFC says. Without the event, a
+ * hole resent at the same instant as the segment whose SACK made it resend
+ * would count as sent before it, lost again at once, for ever. */
+static bool sent_after(struct xmit_when a, struct xmit_when b)
+{
+	if (a.ts != b.ts)
+		return a.ts > b.ts;
+	if (a.event != b.event)
+		return (int32_t)(a.event - b.event) > 0;
+	return seq_gt(a.end, b.end);
+}
 
 /* Put p on the sent list at its place, in sent_after's order. A record
- * sent now goes at the tail but for those sent at this same time that
- * count as later, which one event sends few of. */
+ * sent now goes at the tail but for those sent in this same event with a
+ * higher end, which one event sends few of. */
 static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
 {
 	struct tcp_sendrec *q = TAILQ_LAST(&m->sent, tcp_sendrec_list);
-	while (q &&
-	       sent_after(q->xmit_ts, rec_retrans(q), q->end, p->xmit_ts, rec_retrans(p), p->end)) {
+	while (q && sent_after(rec_when(q), rec_when(p))) {
 		m->visits++;
 		q = TAILQ_PREV(q, tcp_sendrec_list, by_time);
 	}
@@ -263,7 +286,7 @@ static bool mergeable(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
 		return false;
 	if (a->flags & b->flags & TCP_REC_SACKED)
 		return true;
-	return a->flags == b->flags && a->xmit_ts == b->xmit_ts;
+	return a->flags == b->flags && a->xmit_ts == b->xmit_ts && a->xmit_event == b->xmit_event;
 }
 
 /* Join what can be joined among the records from the one before first to
@@ -352,6 +375,7 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 			rec_detach(m, p);
 			p->flags = TCP_REC_RETRANS;
 			p->xmit_ts = now;
+			p->xmit_event = c->stack->event;
 			sent_insert(m, p);
 		}
 		if (done)
@@ -363,11 +387,17 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 	}
 	/* New data. Below snd_max it went before, as a zero-window probe. */
 	uint32_t flags = seq_lt(seq, c->snd_max) ? TCP_REC_RETRANS : 0;
-	if (last && last->end == seq && last->flags == flags && last->xmit_ts == now) {
+	uint32_t event = c->stack->event;
+	if (last && last->end == seq && last->flags == flags && last->xmit_ts == now &&
+	    last->xmit_event == event) {
 		last->end = end; /* the newest: still the last on the sent list */
 		return;
 	}
-	struct tcp_sendrec like = {.start = seq, .end = end, .xmit_ts = now, .flags = flags};
+	struct tcp_sendrec like = {.start = seq,
+				   .end = end,
+				   .xmit_ts = now,
+				   .xmit_event = event,
+				   .flags = (uint8_t)flags};
 	struct tcp_sendrec *p = rec_new(m, &like, true);
 	if (!p) {
 		rack_stop(c);
@@ -378,27 +408,10 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 
 /* ---- RACK (§6.2) ---- */
 
-/* RACK_sent_after: t1/seq1 went later than t2/seq2. At one instant (a
- * clock that did not move, as on a link without delay) a retransmission
- * counts as later than a first transmission: it answers news of what went
- * before it. Else the RFC's order by sequence would find the resent hole
- * "sent before" the segment whose SACK made it resend, and lost again at
- * once, for ever. */
-static bool sent_after(uint64_t t1, bool re1, uint32_t seq1, uint64_t t2, bool re2, uint32_t seq2)
-{
-	if (t1 != t2)
-		return t1 > t2;
-	if (re1 != re2)
-		return re1;
-	return seq_gt(seq1, seq2);
-}
-
 /* The latest transmission among those one ACK delivered. */
 struct delivery {
 	bool any;
-	bool retrans;
-	uint64_t xmit_ts;
-	uint32_t end_seq;
+	struct xmit_when when;
 };
 
 /* Steps 2 and 3 for one delivered stretch ending at end. */
@@ -417,11 +430,10 @@ static void delivered(struct ustcp_sock *c, struct delivery *d, const struct tcp
 	 * be answered is the original's ACK: no evidence about this send. */
 	if (retrans && c->stack->now - p->xmit_ts < c->min_rtt)
 		return;
-	if (!d->any || sent_after(p->xmit_ts, retrans, end, d->xmit_ts, d->retrans, d->end_seq)) {
+	struct xmit_when w = {p->xmit_ts, p->xmit_event, end};
+	if (!d->any || sent_after(w, d->when)) {
 		d->any = true;
-		d->retrans = retrans;
-		d->xmit_ts = p->xmit_ts;
-		d->end_seq = end;
+		d->when = w;
 	}
 }
 
@@ -454,11 +466,11 @@ static void detect_loss(struct ustcp_sock *c)
 	if (!r->delivered)
 		return;
 	uint64_t now = c->stack->now, wnd = reo_wnd(c), first = UINT64_MAX;
+	struct xmit_when rack_when = {r->xmit_ts, r->xmit_event, r->end_seq};
 	struct tcp_sendrec *p;
 	while ((p = TAILQ_FIRST(&m->sent))) {
 		m->visits++;
-		if (sent_after(p->xmit_ts, rec_retrans(p), p->end, r->xmit_ts, r->retrans,
-			       r->end_seq))
+		if (sent_after(rec_when(p), rack_when))
 			break;
 		uint64_t deadline = p->xmit_ts + r->rtt + wnd;
 		if (now < deadline) {
@@ -570,12 +582,12 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 		r->fack = c->snd_una;
 	if (d.any) {
 		/* Step 2: RACK.rtt from the latest transmission delivered. */
-		r->rtt = c->stack->now - d.xmit_ts;
-		if (!r->delivered || sent_after(d.xmit_ts, d.retrans, d.end_seq, r->xmit_ts,
-						r->retrans, r->end_seq)) {
-			r->xmit_ts = d.xmit_ts;
-			r->retrans = d.retrans;
-			r->end_seq = d.end_seq;
+		r->rtt = c->stack->now - d.when.ts;
+		if (!r->delivered ||
+		    sent_after(d.when, (struct xmit_when){r->xmit_ts, r->xmit_event, r->end_seq})) {
+			r->xmit_ts = d.when.ts;
+			r->xmit_event = d.when.event;
+			r->end_seq = d.when.end;
 			r->delivered = true;
 		}
 	}
