@@ -29,6 +29,7 @@ struct sim_port {
 	uint8_t mac[6];
 	ustcp_ip4 ip;
 	struct impair_state imp;
+	bool pass; /* offloaded frames go to the receivers as they are */
 	/* The first port of this stack: a stack on several ports is polled
 	 * once, through its owner port, which keeps the fields below. */
 	struct sim_port *owner;
@@ -47,21 +48,34 @@ struct ustcp_sim {
 	uint64_t stuck_polls; /* times a stack stayed due after a poll */
 	bool use_arp;         /* stacks added from now on learn each other by ARP */
 	uint32_t offloads;    /* USTCP_OFFLOAD_* the ports added from now on offer */
+	bool pass_offloaded;  /* ... and pass their frames on whole (ustcp_sim_pass_offloaded) */
 };
 
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads) { sim->offloads = offloads; }
+
+void ustcp_sim_pass_offloaded(struct ustcp_sim *sim, bool on) { sim->pass_offloaded = on; }
 
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
 
 /* ---- transmit: filter, impair, enqueue ---- */
 
+static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
+		     const struct ustcp_tx_meta *m);
+static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
+{
+	return link_send(ctx, frame, len, NULL);
+}
+
 /* With offloads, the link does what a NIC would: finish checksums, cut
- * TSO frames (each piece then goes through the impairments as a frame). */
-static int sim_transmit(void *ctx, const uint8_t *frame, size_t len);
+ * TSO frames (each piece then goes through the impairments as a frame).
+ * A port that passes offloaded frames on leaves that to the receiver, as
+ * the two ends of a vnet link do (link_send). */
 static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 			     const struct ustcp_tx_meta *m)
 {
 	struct sim_port *p = ctx;
+	if (p->pass)
+		return link_send(p, frame, len, m);
 	if (m->gso_size) {
 		size_t cap = (size_t)m->hdr_len + m->gso_size; /* the largest piece */
 		uint8_t *scratch = malloc(cap);
@@ -82,9 +96,14 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 	return rc;
 }
 
-static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
+/* Filter, impair and queue a frame. m: how an offloaded frame was left
+ * (NULL: finished). Its receivers trust a partial checksum, as a vnet
+ * link's do (USTCP_RX_CSUM_OK); a copy the impairments corrupt has its
+ * checksum completed first and is checked, so the damage is found as it
+ * would be on a wire. */
+static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
+		     const struct ustcp_tx_meta *m)
 {
-	struct sim_port *p = ctx;
 	struct ustcp_sim *sim = p->sim;
 	struct impair_delivery dv[2];
 
@@ -93,11 +112,15 @@ static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
 		p->imp.stats.filtered++;
 		return 0;
 	}
+	bool partial = m && m->csum_partial;
 	int n = impair_decide(&p->imp, sim->now, len, dv);
 	for (int i = 0; i < n; i++) {
-		struct dq_frame *f = dq_push(&sim->inflight, dv[i].time, p, 0, 0, frame, len);
+		unsigned flags = partial && !dv[i].corrupt ? USTCP_RX_CSUM_OK : 0;
+		struct dq_frame *f = dq_push(&sim->inflight, dv[i].time, p, 0, flags, frame, len);
 		if (!f)
 			return -ENOMEM;
+		if (partial && dv[i].corrupt && gso_finish_csum(f->data, len, m) < 0)
+			return -EINVAL;
 		impair_apply(&dv[i], f->data, len);
 	}
 	return 0;
@@ -154,6 +177,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 	p->stack = s;
 	memcpy(p->mac, mac, 6);
 	p->ip = ip;
+	p->pass = sim->offloads && sim->pass_offloaded;
 	impair_init(&p->imp, sim->seed, p->index);
 	p->owner = p;
 	for (int i = 0; i < sim->nports; i++) {
@@ -290,7 +314,7 @@ static void deliver(struct ustcp_sim *sim, struct dq_frame *f)
 		if (p == f->owner)
 			continue;
 		p->owner->stuck = false; /* new input may rightly make the stack due */
-		ustcp_input(p->stack, p->iface, f->data, f->len, sim->now);
+		ustcp_input_flags(p->stack, p->iface, f->data, f->len, sim->now, f->flags);
 	}
 	dq_release(&sim->inflight, f);
 }

@@ -192,7 +192,54 @@ static void tso_segments_fill_the_link(void **state)
 	finish(n, a, b, l);
 }
 
+/* A link that passes offloaded frames on whole (a vnet link's two ends):
+ * B takes the TSO segments as they were sent, trusting their partial
+ * checksums, and every byte arrives intact. */
+static void passed_offloads_arrive_whole(void **state)
+{
+	(void)state;
+	const uint64_t rate = 1000000000ull, owd = 1 * MS;
+	struct h_net *n = path_offloads(rate, owd, 1u << 20, true,
+					USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO | H_PASS);
+	struct ustcp_sock *a, *b, *l;
+	connect_with_buffers(n, 1u << 20, &a, &b, &l);
+	struct bulk bk = {.bytes = 20u * 1000 * 1000};
+	bulk_run(n, a, b, &bk, 60 * SEC);
+	assert_int_equal(bk.got, bk.bytes);
+	struct ustcp_sock_info ia = h_info(a);
+	uint64_t frames = ustcp_counter(n->st[H_B], USTCP_C_frames_in);
+	/* Far fewer frames arrived than MSS-sized pieces of the data. */
+	assert_true(frames * 10 < bk.bytes / ia.snd_mss);
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_tcp_bad_csum), 0);
+	finish(n, a, b, l);
+}
+
+/* The same link corrupting frames: a corrupted copy has its checksum
+ * completed before the bit flips and is not trusted, so B finds the
+ * damage, drops it, and the data is resent. */
+static void passed_offloads_corruption_is_caught(void **state)
+{
+	(void)state;
+	struct h_net *n = path_offloads(1000000000ull, 1 * MS, 1u << 20, true,
+					USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO | H_PASS);
+	struct ustcp_impair imp = {.delay = 1 * MS, .corrupt = 0.05};
+	ustcp_sim_set_impair(n->sim, n->port[H_A], &imp);
+	struct ustcp_sock *a, *b, *l;
+	connect_with_buffers(n, 1u << 20, &a, &b, &l);
+	struct bulk bk = {.bytes = 10u * 1000 * 1000};
+	bulk_run(n, a, b, &bk, 120 * SEC);
+	assert_int_equal(bk.got, bk.bytes);
+	struct ustcp_impair_stats st;
+	ustcp_sim_get_stats(n->sim, n->port[H_A], &st);
+	assert_true(st.corrupted > 0);
+	uint64_t caught = ustcp_drops_total(n->st[H_B]);
+	assert_true(caught > 0);
+	finish(n, a, b, l);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(passed_offloads_arrive_whole),
+	cmocka_unit_test(passed_offloads_corruption_is_caught),
 	cmocka_unit_test(tso_segments_fill_the_link),
 	cmocka_unit_test(gigabit_20ms_rtt_fills_the_link),
 	cmocka_unit_test(without_window_scaling_64k_per_rtt),
