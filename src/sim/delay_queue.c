@@ -15,6 +15,8 @@ void dq_free(struct delay_queue *q)
 {
 	for (size_t i = 0; i < q->n; i++)
 		free(q->heap[i]);
+	for (int i = 0; i < q->nspare; i++)
+		free(q->spare[i]);
 	free(q->heap);
 	memset(q, 0, sizeof(*q));
 }
@@ -22,6 +24,23 @@ void dq_free(struct delay_queue *q)
 static bool before(const struct dq_frame *a, const struct dq_frame *b)
 {
 	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+/* An entry for len bytes: a spare one (grown if need be), or a new one.
+ * Freeing and allocating a 64 KiB frame each time would cost the
+ * allocator's work, and sbrk calls when it trims its heap. */
+static struct dq_frame *frame_alloc(struct delay_queue *q, size_t len)
+{
+	struct dq_frame *f = q->nspare ? q->spare[--q->nspare] : NULL;
+	if (f && f->room >= len)
+		return f;
+	struct dq_frame *g = realloc(f, sizeof(*g) + len);
+	if (!g) {
+		free(f);
+		return NULL;
+	}
+	g->room = len;
+	return g;
 }
 
 struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
@@ -37,7 +56,7 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 		q->heap = h;
 		q->cap = cap;
 	}
-	struct dq_frame *f = malloc(sizeof(*f) + len);
+	struct dq_frame *f = frame_alloc(q, len);
 	if (!f)
 		return NULL;
 	f->time = time;
@@ -91,5 +110,8 @@ void dq_release(struct delay_queue *q, struct dq_frame *f)
 	if (!f)
 		return;
 	q->bytes -= f->len;
-	free(f);
+	if (q->nspare < DQ_SPARES)
+		q->spare[q->nspare++] = f;
+	else
+		free(f);
 }
