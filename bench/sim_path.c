@@ -1,10 +1,11 @@
 /* sim_path.c — what the in-memory path costs: one bulk transfer between two
  * stacks on the simulated link, in one process, with nothing else counted.
  *
- *   sim_path [--mtu N] [--bytes N] [--buf N] [--offloads] [--repeat N]
+ *   sim_path [--mtu N] [--bytes N] [--buf N] [--offloads] [--zc] [--repeat N]
  *
  * A connects to B and sends --bytes (default 1 GiB) from one constant
- * buffer; B reads and discards into one scratch buffer. No data is made or
+ * buffer; B reads and discards into one scratch buffer (--zc: it looks at
+ * the bytes in place, ustcp_recv_zc, and gives them back). No data is made or
  * checked and the link has no delay, loss or rate limit, so the CPU time
  * is the two stacks', the link's and the socket calls'. --offloads: the
  * link offers checksum offload and TSO and passes such frames on whole, as
@@ -40,7 +41,7 @@
 struct opts {
 	unsigned mtu;
 	uint64_t bytes, buf;
-	bool offloads;
+	bool offloads, zc;
 	int repeat;
 };
 
@@ -99,10 +100,22 @@ static void send_more(struct run *r)
 	r->sent++; /* past the end: the FIN is queued once */
 }
 
+/* A read: copied out, or shown in place and given back. */
+static long read_some(struct run *r)
+{
+	if (!r->o->zc)
+		return ustcp_recv(r->b, r->dst, READ_CHUNK);
+	struct ustcp_iov iov[2];
+	long n = ustcp_recv_zc(r->b, iov, READ_CHUNK);
+	if (n > 0 && ustcp_recv_done(r->b, (size_t)n) < 0)
+		return -EINVAL;
+	return n;
+}
+
 static void read_all(struct run *r)
 {
 	for (;;) {
-		long n = ustcp_recv(r->b, r->dst, READ_CHUNK);
+		long n = read_some(r);
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
@@ -208,10 +221,11 @@ static double run_once(const struct opts *o, const uint8_t *src, uint8_t *dst)
 	uint64_t acks = ustcp_counter(r.st[B], USTCP_C_tcp_out);
 	uint64_t frames = ustcp_counter(r.st[B], USTCP_C_frames_in);
 	double bps = (double)o->bytes * 8 / cpu;
-	printf("mtu %u offloads %s bytes %llu cpu_s %.4f gbit_per_cpu_s %.3f segments %llu "
+	printf("mtu %u offloads %s zc %s bytes %llu cpu_s %.4f gbit_per_cpu_s %.3f segments %llu "
 	       "frames_in %llu acks %llu\n",
-	       o->mtu, o->offloads ? "on" : "off", (unsigned long long)o->bytes, cpu, bps / 1e9,
-	       (unsigned long long)segs, (unsigned long long)frames, (unsigned long long)acks);
+	       o->mtu, o->offloads ? "on" : "off", o->zc ? "on" : "off",
+	       (unsigned long long)o->bytes, cpu, bps / 1e9, (unsigned long long)segs,
+	       (unsigned long long)frames, (unsigned long long)acks);
 	teardown(&r);
 	return bps;
 }
@@ -247,6 +261,8 @@ int main(int argc, char **argv)
 		bool more = i + 1 < argc;
 		if (!strcmp(a, "--offloads"))
 			o.offloads = true;
+		else if (!strcmp(a, "--zc"))
+			o.zc = true;
 		else if (!strcmp(a, "--mtu") && more)
 			o.mtu = (unsigned)parse_count(argv[++i]);
 		else if (!strcmp(a, "--bytes") && more)
@@ -256,7 +272,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--repeat") && more)
 			o.repeat = (int)parse_count(argv[++i]);
 		else
-			die("usage: sim_path [--mtu N] [--bytes N] [--buf N] [--offloads] "
+			die("usage: sim_path [--mtu N] [--bytes N] [--buf N] [--offloads] [--zc] "
 			    "[--repeat N]");
 	}
 	if (o.mtu < 576 || o.mtu > 65535 || o.buf < 1024 || o.buf > 1024 * MIB || o.repeat > 99)
