@@ -507,7 +507,7 @@ static long view_now(struct ustcp_sock *k, struct ustcp_iov iov[2], size_t max)
 	uint32_t n = max < k->rcvbuf.len ? (uint32_t)max : k->rcvbuf.len;
 	const uint8_t *base[2];
 	uint32_t len[2];
-	int pieces = ring_view(&k->rcvbuf, n, base, len);
+	int pieces = ring_view(&k->rcvbuf, 0, n, base, len);
 	for (int i = 0; i < 2; i++) {
 		iov[i].base = i < pieces ? base[i] : NULL;
 		iov[i].len = i < pieces ? len[i] : 0;

@@ -43,8 +43,7 @@ static struct dq_frame *frame_alloc(struct delay_queue *q, size_t len)
 	return g;
 }
 
-struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
-			 const uint8_t *frame, size_t len)
+struct dq_frame *dq_reserve(struct delay_queue *q, size_t len)
 {
 	if (q->bytes + len > q->max_bytes)
 		return NULL;
@@ -59,15 +58,30 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 	struct dq_frame *f = frame_alloc(q, len);
 	if (!f)
 		return NULL;
+	f->len = len;
+	q->bytes += len;
+	return f;
+}
+
+struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
+			 const uint8_t *frame, size_t len)
+{
+	struct dq_frame *f = dq_reserve(q, len);
+	if (!f)
+		return NULL;
+	memcpy(f->data, frame, len);
+	dq_insert(q, f, time, owner, dir, flags);
+	return f;
+}
+
+void dq_insert(struct delay_queue *q, struct dq_frame *f, uint64_t time, void *owner, int dir,
+	       unsigned flags)
+{
 	f->time = time;
 	f->seq = q->next_seq++;
 	f->owner = owner;
 	f->dir = dir;
 	f->flags = flags;
-	f->len = len;
-	memcpy(f->data, frame, len);
-	q->bytes += len;
-
 	size_t i = q->n++;
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -77,7 +91,6 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 		i = parent;
 	}
 	q->heap[i] = f;
-	return f;
 }
 
 uint64_t dq_next(const struct delay_queue *q) { return q->n ? q->heap[0]->time : UINT64_MAX; }

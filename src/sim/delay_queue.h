@@ -42,6 +42,11 @@ void dq_free(struct delay_queue *q); /* frees the frames still held */
  * NULL when out of memory or over max_bytes. */
 struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
 			 const uint8_t *frame, size_t len);
+/* An entry of len bytes for the caller to fill (f->data), not yet queued:
+ * dq_insert queues it, dq_release gives it back. NULL as for dq_push. */
+struct dq_frame *dq_reserve(struct delay_queue *q, size_t len);
+void dq_insert(struct delay_queue *q, struct dq_frame *f, uint64_t time, void *owner, int dir,
+	       unsigned flags);
 /* The earliest due time; UINT64_MAX when empty. */
 uint64_t dq_next(const struct delay_queue *q);
 /* Takes the earliest frame (the caller frees it with dq_release); NULL when empty. */

@@ -100,28 +100,50 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
  * (NULL: finished). Its receivers trust a partial checksum, as a vnet
  * link's do (USTCP_RX_CSUM_OK); a copy the impairments corrupt has its
  * checksum completed first and is checked, so the damage is found as it
- * would be on a wire. */
+ * would be on a wire. A frame in pieces (USTCP_OFFLOAD_SG) is gathered
+ * straight into its first copy on the wire. */
 static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
 		     const struct ustcp_tx_meta *m)
 {
 	struct ustcp_sim *sim = p->sim;
 	struct impair_delivery dv[2];
+	size_t total = len + (m ? (size_t)m->data_len[0] + m->data_len[1] : 0);
+	struct dq_frame *f = dq_reserve(&sim->inflight, total);
+	if (!f)
+		return -ENOMEM;
+	memcpy(f->data, frame, len);
+	for (int i = 0, at = (int)len; m && i < 2; at += (int)m->data_len[i], i++)
+		memcpy(f->data + at, m->data[i], m->data_len[i]);
 
-	if (sim->filter && sim->filter(sim->filter_ctx, p->index, frame, len)) {
+	if (sim->filter && sim->filter(sim->filter_ctx, p->index, f->data, total)) {
 		p->imp.stats.frames++;
 		p->imp.stats.filtered++;
+		dq_release(&sim->inflight, f);
 		return 0;
 	}
 	bool partial = m && m->csum_partial;
-	int n = impair_decide(&p->imp, sim->now, len, dv);
-	for (int i = 0; i < n; i++) {
+	int n = impair_decide(&p->imp, sim->now, total, dv);
+	if (n == 0)
+		dq_release(&sim->inflight, f);
+	for (int i = n - 1; i >= 0; i--) {
 		unsigned flags = partial && !dv[i].corrupt ? USTCP_RX_CSUM_OK : 0;
-		struct dq_frame *f = dq_push(&sim->inflight, dv[i].time, p, 0, flags, frame, len);
-		if (!f)
+		/* The first delivery takes the copy made, last: a duplicate is
+		 * copied from it before anything alters it. */
+		struct dq_frame *g = i == 0 ? f : dq_reserve(&sim->inflight, total);
+		if (!g) {
+			dq_release(&sim->inflight, f);
 			return -ENOMEM;
-		if (partial && dv[i].corrupt && gso_finish_csum(f->data, len, m) < 0)
+		}
+		if (i > 0)
+			memcpy(g->data, f->data, total);
+		if (partial && dv[i].corrupt && gso_finish_csum(g->data, total, m) < 0) {
+			dq_release(&sim->inflight, g);
+			if (i > 0)
+				dq_release(&sim->inflight, f);
 			return -EINVAL;
-		impair_apply(&dv[i], f->data, len);
+		}
+		impair_apply(&dv[i], g->data, total);
+		dq_insert(&sim->inflight, g, dv[i].time, p, 0, flags);
 	}
 	return 0;
 }
@@ -195,7 +217,8 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.mtu = 0,
 		.transmit = sim_transmit,
 		.transmit_ctx = p,
-		.offloads = sim->offloads,
+		/* Frames in pieces only where they go on whole. */
+		.offloads = sim->offloads | (p->pass ? USTCP_OFFLOAD_SG : 0),
 		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
 	};
 	memcpy(ic.mac, mac, 6);

@@ -623,6 +623,7 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 		uint32_t n = ack - c->snd_buf_seq;
 		if (n > c->sndbuf.len)
 			n = c->sndbuf.len;
+		stack_tx_release_refs(c->stack);
 		ring_drop(&c->sndbuf, n);
 		c->snd_buf_seq += n;
 		c->bytes_acked += n;

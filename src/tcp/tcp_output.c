@@ -196,11 +196,16 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	}
 	uint8_t *seg = tb->buf + c->hdr_room;
 	size_t hlen = tcp_emit(&th, seg);
-	if (len) {
-		uint32_t off = seq - c->snd_buf_seq;
-		ring_peek(&c->sndbuf, off, seg + hlen, len);
-	}
 	bool partial = c->offloads & USTCP_OFFLOAD_CSUM;
+	if (len) {
+		/* A link that takes frames in pieces copies the payload from
+		 * the ring itself (the trace hook wants whole frames). */
+		uint32_t off = seq - c->snd_buf_seq;
+		if (partial && (c->offloads & USTCP_OFFLOAD_SG) && !s->trace)
+			ring_view(&c->sndbuf, off, len, tb->meta.data, tb->meta.data_len);
+		else
+			ring_peek(&c->sndbuf, off, seg + hlen, len);
+	}
 	seg_checksum(seg, hlen + len, &c->laddr, &c->raddr, partial);
 	if (partial) {
 		tb->meta.csum_partial = 1;

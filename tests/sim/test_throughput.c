@@ -194,13 +194,15 @@ static void tso_segments_fill_the_link(void **state)
 
 /* A link that passes offloaded frames on whole (a vnet link's two ends):
  * B takes the TSO segments as they were sent, trusting their partial
- * checksums, and every byte arrives intact. */
+ * checksums, and every byte arrives intact. Without a trace hook A hands
+ * the link each payload where it lies in its send ring (USTCP_OFFLOAD_SG). */
 static void passed_offloads_arrive_whole(void **state)
 {
 	(void)state;
 	const uint64_t rate = 1000000000ull, owd = 1 * MS;
 	struct h_net *n = path_offloads(rate, owd, 1u << 20, true,
 					USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO | H_PASS);
+	ustcp_set_trace(n->st[H_A], NULL, NULL);
 	struct ustcp_sock *a, *b, *l;
 	connect_with_buffers(n, 1u << 20, &a, &b, &l);
 	struct bulk bk = {.bytes = 20u * 1000 * 1000};
@@ -214,16 +216,19 @@ static void passed_offloads_arrive_whole(void **state)
 	finish(n, a, b, l);
 }
 
-/* The same link corrupting frames: a corrupted copy has its checksum
- * completed before the bit flips and is not trusted, so B finds the
- * damage, drops it, and the data is resent. */
+/* The same link corrupting, losing and duplicating frames: a corrupted
+ * copy has its checksum completed before the bit flips and is not trusted,
+ * so B finds the damage, drops it, and the data is resent (from the ring,
+ * in pieces, as it was first sent). */
 static void passed_offloads_corruption_is_caught(void **state)
 {
 	(void)state;
 	struct h_net *n = path_offloads(1000000000ull, 1 * MS, 1u << 20, true,
 					USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO | H_PASS);
-	struct ustcp_impair imp = {.delay = 1 * MS, .corrupt = 0.05};
+	struct ustcp_impair imp = {
+		.delay = 1 * MS, .corrupt = 0.05, .loss = 0.01, .duplicate = 0.01};
 	ustcp_sim_set_impair(n->sim, n->port[H_A], &imp);
+	ustcp_set_trace(n->st[H_A], NULL, NULL);
 	struct ustcp_sock *a, *b, *l;
 	connect_with_buffers(n, 1u << 20, &a, &b, &l);
 	struct bulk bk = {.bytes = 10u * 1000 * 1000};
@@ -231,7 +236,8 @@ static void passed_offloads_corruption_is_caught(void **state)
 	assert_int_equal(bk.got, bk.bytes);
 	struct ustcp_impair_stats st;
 	ustcp_sim_get_stats(n->sim, n->port[H_A], &st);
-	assert_true(st.corrupted > 0);
+	assert_true(st.corrupted > 0 && st.lost > 0 && st.duplicated > 0);
+	assert_true(h_info(a).retransmits > 0);
 	uint64_t caught = ustcp_drops_total(n->st[H_B]);
 	assert_true(caught > 0);
 	finish(n, a, b, l);
