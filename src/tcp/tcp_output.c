@@ -46,9 +46,18 @@ static uint32_t offered_window(const struct ustcp_sock *c)
 	return (offered + unit) & ~unit;
 }
 
+/* After a read. As Linux's tcp_cleanup_rbuf: only once the window still
+ * offered has shrunk to half the buffer or less, and the new one at least
+ * doubles it. Until then the peer has room to send, and the ACKs of that
+ * data carry the window; a bulk receiver that reads as data comes would
+ * otherwise send a window update after every segment, as many ACKs again. */
 bool tcp_window_update_due(const struct ustcp_sock *c)
 {
-	return tcp_rcv_window(c) > offered_window(c);
+	uint32_t offered = offered_window(c);
+	if (offered > c->opt_rcvbuf / 2)
+		return false;
+	uint32_t w = tcp_rcv_window(c);
+	return w > offered && w >= 2 * offered;
 }
 
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
