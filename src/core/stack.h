@@ -115,6 +115,9 @@ struct ustcp_stack {
 	 * once processing ends; NULL outside ustcp_input. */
 	struct ustcp_trace_event *cur_in;
 	unsigned cur_in_flags; /* USTCP_RX_* of the frame under input */
+	/* The connection the last TCP segment in was for (tcp_input's first
+	 * guess: a slot of the pool, checked before it is used). */
+	struct ustcp_sock *rx_last;
 
 	size_t frame_cap;
 	struct txbuf *txq;
