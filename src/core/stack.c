@@ -130,7 +130,7 @@ void txbuf_copy(const struct txbuf *tb, uint8_t *dst)
 	size_t at = txbuf_head_len(tb);
 	if (dst != tb->buf)
 		memcpy(dst, tb->buf, at);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && tb->meta.data_len[i]; i++) {
 		memcpy(dst + at, tb->meta.data[i], tb->meta.data_len[i]);
 		at += tb->meta.data_len[i];
 	}

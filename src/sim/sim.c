@@ -112,7 +112,7 @@ static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
 	if (!f)
 		return -ENOMEM;
 	memcpy(f->data, frame, len);
-	for (int i = 0, at = (int)len; m && i < 2; at += (int)m->data_len[i], i++)
+	for (int i = 0, at = (int)len; m && i < 2 && m->data_len[i]; at += (int)m->data_len[i], i++)
 		memcpy(f->data + at, m->data[i], m->data_len[i]);
 
 	if (sim->filter && sim->filter(sim->filter_ctx, p->index, f->data, total)) {
