@@ -63,6 +63,13 @@ void ustcp_sim_use_gateway(struct ustcp_sim *sim, bool on);
 /* Ports added after this call offer these offloads (USTCP_OFFLOAD_*) to
  * their stacks and do the work in software, as a NIC would. */
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads);
+/* Ports added after this call (with offloads) pass offloaded frames on as
+ * they are, as the two ends of a vnet link do: a TSO frame of up to 64 KiB
+ * arrives whole, as a GRO frame would, and a partial checksum is trusted
+ * (USTCP_RX_CSUM_OK). A frame the impairments corrupt has its checksum
+ * completed first and is checked, so the damage is found as on a wire;
+ * the other impairments act on the whole frame. */
+void ustcp_sim_pass_offloaded(struct ustcp_sim *sim, bool on);
 
 void ustcp_sim_set_impair(struct ustcp_sim *sim, int port, const struct ustcp_impair *imp);
 void ustcp_sim_get_stats(const struct ustcp_sim *sim, int port, struct ustcp_impair_stats *st);

@@ -117,6 +117,25 @@ long ustcp_send(struct ustcp_sock *k, const void *buf, size_t len);
  * the connection's error (-ECONNRESET ...). */
 long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len);
 
+/* Zero-copy receive: the bytes ready to read, shown in place in the
+ * receive buffer instead of copied out. Up to max bytes, in one piece or
+ * two (the buffer is a ring; an unused piece is {NULL, 0}). Returns the
+ * bytes shown, or as ustcp_recv: 0 at end of stream, -EAGAIN, an error,
+ * and blocks as it does. The bytes stay unread, and the window closed over
+ * them, until ustcp_recv_done says how many of them (from the first) are
+ * done with; a program that keeps them long holds the peer back. The views
+ * stay valid until then, whatever arrives meanwhile and from any thread,
+ * but not past a ustcp_recv (which takes the bytes), SHUT_RD or close. */
+struct ustcp_iov {
+	const void *base;
+	size_t len;
+};
+long ustcp_recv_zc(struct ustcp_sock *k, struct ustcp_iov iov[2], size_t max);
+/* The first n bytes ustcp_recv_zc showed are read: they leave the buffer
+ * and the window opens over them. 0, or -EINVAL when n is more than it
+ * showed. */
+int ustcp_recv_done(struct ustcp_sock *k, size_t n);
+
 /* ---- closing ---- */
 
 #define USTCP_SHUT_RD 0   /* no more reading: what comes is acknowledged and dropped */

@@ -26,6 +26,11 @@ typedef int (*ustcp_transmit_fn)(void *ctx, const uint8_t *frame, size_t len);
 /* Offloads a link driver offers (ustcp_iface_config.offloads). */
 #define USTCP_OFFLOAD_CSUM 1u /* leaves TCP checksums partial (ustcp_tx_meta.csum_*) */
 #define USTCP_OFFLOAD_TSO 2u  /* takes TCP segments of up to 64 KiB and cuts them at gso_size */
+/* Takes a frame in pieces: the headers in the frame given, the TCP payload
+ * where it lies in the send buffer (ustcp_tx_meta.data), so it is copied
+ * once, by the driver, instead of into the frame first. With
+ * USTCP_OFFLOAD_CSUM only (the payload's checksum is the driver's). */
+#define USTCP_OFFLOAD_SG 4u
 
 /* How the driver must finish a frame (with transmit_meta). */
 struct ustcp_tx_meta {
@@ -36,6 +41,10 @@ struct ustcp_tx_meta {
 	 * the pseudo-header sum (as Linux's CHECKSUM_PARTIAL). */
 	uint8_t csum_partial;
 	uint16_t csum_start, csum_offset;
+	/* With USTCP_OFFLOAD_SG: the rest of the frame, after its len bytes,
+	 * in up to two pieces (data_len 0: none), valid during the call. */
+	const uint8_t *data[2];
+	uint32_t data_len[2];
 };
 typedef int (*ustcp_transmit_meta_fn)(void *ctx, const uint8_t *frame, size_t len,
 				      const struct ustcp_tx_meta *meta);

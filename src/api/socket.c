@@ -457,24 +457,17 @@ static void maybe_window_update(struct ustcp_sock *k)
 		tcp_send_ack(k);
 }
 
-/* Read what is there now: a count, 0 at the end, -EAGAIN, or an error. */
-static long recv_now(struct ustcp_sock *k, void *buf, size_t len)
+/* What a read of up to len bytes finds when no data can be taken now: 0 at
+ * the end, -EAGAIN, an error; 1 when there is data to take. */
+static long recv_ready(const struct ustcp_sock *k, size_t len)
 {
 	/* RFC 9293 §3.10.3: RECEIVE on a connection that does not exist. */
 	if (k->state == USTCP_LISTEN || k->unopened)
 		return -ENOTCONN;
 	if (k->rcv_shut)
 		return 0;
-	if (k->rcvbuf.len > 0 && len > 0) {
-		uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-		uint32_t n = ring_read(&k->rcvbuf, buf, want);
-		/* Read past the urgent data: the mark is done with (kept, it
-		 * would look ahead again once 2^31 more bytes had passed). */
-		if (k->rcv_up_valid && !seq_gt(k->rcv_up, first_unread(k)))
-			k->rcv_up_valid = false;
-		maybe_window_update(k);
-		return n;
-	}
+	if (k->rcvbuf.len > 0 && len > 0)
+		return 1;
 	if (k->error)
 		return k->error;
 	if (k->fin_rcvd || k->state == USTCP_CLOSED)
@@ -482,16 +475,58 @@ static long recv_now(struct ustcp_sock *k, void *buf, size_t len)
 	return len == 0 ? 0 : -EAGAIN;
 }
 
-long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
+/* Bytes were taken from the receive buffer. */
+static void recv_taken(struct ustcp_sock *k)
 {
-	if (!buf && len)
-		return -EFAULT;
+	/* Read past the urgent data: the mark is done with (kept, it would
+	 * look ahead again once 2^31 more bytes had passed). */
+	if (k->rcv_up_valid && !seq_gt(k->rcv_up, first_unread(k)))
+		k->rcv_up_valid = false;
+	maybe_window_update(k);
+}
+
+/* Read what is there now: a count, 0 at the end, -EAGAIN, or an error. */
+static long recv_now(struct ustcp_sock *k, void *buf, size_t len)
+{
+	long r = recv_ready(k, len);
+	if (r != 1)
+		return r;
+	uint32_t want = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+	uint32_t n = ring_read(&k->rcvbuf, buf, want);
+	k->zc_viewed = 0; /* the views handed out covered what was just taken */
+	recv_taken(k);
+	return n;
+}
+
+/* View what is there now, in place: as recv_now, without taking it. */
+static long view_now(struct ustcp_sock *k, struct ustcp_iov iov[2], size_t max)
+{
+	long r = recv_ready(k, max);
+	if (r != 1)
+		return r;
+	uint32_t n = max < k->rcvbuf.len ? (uint32_t)max : k->rcvbuf.len;
+	const uint8_t *base[2];
+	uint32_t len[2];
+	int pieces = ring_view(&k->rcvbuf, 0, n, base, len);
+	for (int i = 0; i < 2; i++) {
+		iov[i].base = i < pieces ? base[i] : NULL;
+		iov[i].len = i < pieces ? len[i] : 0;
+	}
+	k->zc_viewed = n;
+	return n;
+}
+
+/* A read that blocks (with a host, on a blocking socket) until `now` finds
+ * something: data, the end, or an error. */
+static long recv_wait(struct ustcp_sock *k, long (*now)(struct ustcp_sock *, void *, size_t),
+		      void *out, size_t len)
+{
 	int rc = api_enter(k);
 	if (rc < 0)
 		return rc;
 	uint64_t deadline = api_deadline(k, k->rcvtimeo);
 	long r;
-	while ((r = recv_now(k, buf, len)) == -EAGAIN && api_can_block(k)) {
+	while ((r = now(k, out, len)) == -EAGAIN && api_can_block(k)) {
 		int w = api_block(k, deadline);
 		if (w < 0) {
 			r = w == -ETIMEDOUT ? -EAGAIN : w; /* POSIX: SO_RCVTIMEO ran out */
@@ -500,6 +535,41 @@ long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 	}
 	api_leave(k);
 	return r;
+}
+
+long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
+{
+	if (!buf && len)
+		return -EFAULT;
+	return recv_wait(k, recv_now, buf, len);
+}
+
+static long view_now_cb(struct ustcp_sock *k, void *iov, size_t max)
+{
+	return view_now(k, iov, max);
+}
+
+long ustcp_recv_zc(struct ustcp_sock *k, struct ustcp_iov iov[2], size_t max)
+{
+	if (!iov)
+		return -EFAULT;
+	return recv_wait(k, view_now_cb, iov, max);
+}
+
+int ustcp_recv_done(struct ustcp_sock *k, size_t n)
+{
+	int rc = api_enter(k);
+	if (rc < 0)
+		return rc;
+	if (n > k->zc_viewed || (k->rcvbuf.buf ? k->rcvbuf.len : 0) < n) {
+		rc = -EINVAL;
+	} else if (n > 0) {
+		ring_drop(&k->rcvbuf, (uint32_t)n);
+		k->zc_viewed -= (uint32_t)n;
+		recv_taken(k);
+	}
+	api_leave(k);
+	return rc;
 }
 
 /* ---- closing ---- */
@@ -532,6 +602,7 @@ static void shut_send(struct ustcp_sock *k)
 static void shut_recv(struct ustcp_sock *k)
 {
 	k->rcv_shut = true;
+	k->zc_viewed = 0;
 	if (k->rcvbuf.buf)
 		ring_drop(&k->rcvbuf, k->rcvbuf.len);
 	maybe_window_update(k);

@@ -73,3 +73,19 @@ uint32_t ring_read(struct ring *r, void *out, uint32_t n)
 	ring_drop(r, n);
 	return n;
 }
+
+int ring_view(const struct ring *r, uint32_t off, uint32_t n, const uint8_t *base[2],
+	      uint32_t len[2])
+{
+	if (n == 0)
+		return 0;
+	uint32_t start = (r->head + off) % r->cap;
+	uint32_t first = r->cap - start < n ? r->cap - start : n;
+	base[0] = r->buf + start;
+	len[0] = first;
+	if (first == n)
+		return 1;
+	base[1] = r->buf;
+	len[1] = n - first;
+	return 2;
+}

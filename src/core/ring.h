@@ -31,5 +31,10 @@ void ring_write_at(struct ring *r, uint32_t off, const void *data, uint32_t n);
 void ring_commit(struct ring *r, uint32_t n);
 /* Copies out and removes up to n bytes; returns the count. */
 uint32_t ring_read(struct ring *r, void *out, uint32_t n);
+/* Where n bytes from off bytes past the head (off + n <= len) lie in
+ * place: one piece, or two when they wrap. Returns the number of pieces
+ * (0 for n == 0). */
+int ring_view(const struct ring *r, uint32_t off, uint32_t n, const uint8_t *base[2],
+	      uint32_t len[2]);
 
 #endif

@@ -126,11 +126,32 @@ static void report_input(struct ustcp_stack *s)
 		s->trace(s->trace_ctx, ev);
 }
 
+void txbuf_copy(const struct txbuf *tb, uint8_t *dst)
+{
+	size_t at = txbuf_head_len(tb);
+	if (dst != tb->buf)
+		memcpy(dst, tb->buf, at);
+	for (int i = 0; i < 2 && tb->meta.data_len[i]; i++) {
+		memcpy(dst + at, tb->meta.data[i], tb->meta.data_len[i]);
+		at += tb->meta.data_len[i];
+	}
+}
+
+/* Gather tb's pieces into its own buffer. */
+static void txbuf_linearize(struct txbuf *tb)
+{
+	txbuf_copy(tb, tb->buf);
+	memset(tb->meta.data, 0, sizeof(tb->meta.data));
+	memset(tb->meta.data_len, 0, sizeof(tb->meta.data_len));
+}
+
 void stack_tx_flush(struct ustcp_stack *s)
 {
 	report_input(s);
 	for (uint32_t i = 0; i < s->txq_len; i++) {
 		struct txbuf *tb = &s->txq[i];
+		if (s->trace && tb->meta.data_len[0])
+			txbuf_linearize(tb); /* the hook sees whole frames */
 		if (s->trace) {
 			struct ustcp_trace_event ev = {
 				.stack = s,
@@ -149,12 +170,13 @@ void stack_tx_flush(struct ustcp_stack *s)
 		stat_inc(s, USTCP_C_frames_out);
 		struct iface *ifc = &s->ifaces[tb->iface];
 		int rc = ifc->transmit_meta ? ifc->transmit_meta(ifc->transmit_ctx, tb->buf,
-								 tb->len, &tb->meta)
+								 txbuf_head_len(tb), &tb->meta)
 					    : ifc->transmit(ifc->transmit_ctx, tb->buf, tb->len);
 		if (rc < 0)
 			stat_inc(s, USTCP_C_tx_errors);
 	}
 	s->txq_len = 0;
+	s->txq_refs = 0;
 }
 
 struct txbuf *stack_tx_begin(struct ustcp_stack *s)
@@ -173,7 +195,9 @@ struct txbuf *stack_tx_begin(struct ustcp_stack *s)
 
 void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb)
 {
-	(void)tb; /* tb is always the slot stack_tx_begin handed out */
+	/* tb is always the slot stack_tx_begin handed out */
+	if (tb->meta.data_len[0])
+		s->txq_refs++;
 	s->txq_len++;
 }
 

@@ -90,7 +90,7 @@ struct stack_sync {
 /* One frame waiting in the transmit queue. */
 struct txbuf {
 	uint8_t *buf; /* capacity: stack->frame_cap */
-	size_t len;
+	size_t len; /* of the whole frame, meta.data's pieces (which follow buf's bytes) included */
 	int iface;
 	bool has_conn;
 	uint8_t state_before, state_after;
@@ -115,10 +115,14 @@ struct ustcp_stack {
 	 * once processing ends; NULL outside ustcp_input. */
 	struct ustcp_trace_event *cur_in;
 	unsigned cur_in_flags; /* USTCP_RX_* of the frame under input */
+	/* The connection the last TCP segment in was for (tcp_input's first
+	 * guess: a slot of the pool, checked before it is used). */
+	struct ustcp_sock *rx_last;
 
 	size_t frame_cap;
 	struct txbuf *txq;
 	uint32_t txq_len;
+	uint32_t txq_refs; /* queued frames whose payload lies in a send ring (USTCP_OFFLOAD_SG) */
 
 	struct iface ifaces[USTCP_MAX_IFACES];
 	int n_ifaces;
@@ -148,6 +152,23 @@ void stack_drop(struct ustcp_stack *s, enum ustcp_drop reason);
  * buf/len/iface, then stack_tx_commit(); a slot not committed is reused. */
 struct txbuf *stack_tx_begin(struct ustcp_stack *s);
 void stack_tx_commit(struct ustcp_stack *s, struct txbuf *tb);
+/* The bytes of tb's frame in its buffer: all but the pieces in meta.data. */
+static inline size_t txbuf_head_len(const struct txbuf *tb)
+{
+	return tb->len - tb->meta.data_len[0] - tb->meta.data_len[1];
+}
+/* Copy tb's whole frame to dst (frame_cap bytes), its pieces gathered. */
+void txbuf_copy(const struct txbuf *tb, uint8_t *dst);
+
+/* Report the frame under input to the trace hook (once) and send the queue. */
+void stack_tx_flush(struct ustcp_stack *s);
+/* Send bytes of a send ring are about to be dropped: the queued frames that
+ * point into one go now, while the bytes are still theirs. */
+static inline void stack_tx_release_refs(struct ustcp_stack *s)
+{
+	if (s->txq_refs)
+		stack_tx_flush(s);
+}
 /* Inputs, polls and user calls are events. Calls may nest (a user call from
  * an event handler); when the outermost one ends, queued user events are
  * delivered, the transmit queue is flushed and the reaper frees what ended. */
@@ -181,7 +202,5 @@ void stack_event_end(struct ustcp_stack *s);
 void stack_notify(struct ustcp_stack *s, struct stack_notice *n, unsigned events);
 /* The socket no longer wants what is queued for it (the user let it go). */
 static inline void stack_notice_withdraw(struct stack_notice *n) { n->events = 0; }
-/* Report the frame under input to the trace hook (once) and send the queue. */
-void stack_tx_flush(struct ustcp_stack *s);
 
 #endif

@@ -276,9 +276,12 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 		stack_drop(s, ip_is4(hop) ? USTCP_DROP_arp_unresolved : USTCP_DROP_nd_unresolved);
 		return -ENOMEM;
 	}
-	memcpy(slot->frame, tb->buf, tb->len);
+	/* Held for a while: its own copy, payload pieces gathered. */
+	txbuf_copy(tb, slot->frame);
 	slot->len = tb->len;
 	slot->meta = tb->meta;
+	memset(slot->meta.data, 0, sizeof(slot->meta.data));
+	memset(slot->meta.data_len, 0, sizeof(slot->meta.data_len));
 	slot->iface = tb->iface;
 	slot->hop = *hop;
 	slot->used = true;

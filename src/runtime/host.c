@@ -10,7 +10,15 @@
  * sleeps on one for the whole host. A socket's readiness descriptor is an
  * eventfd kept readable exactly while the socket is ready for what the
  * program asked. When a call arms a timer earlier than the loop will wake,
- * the loop's timerfd is moved (runtime_rearm) before the lock goes. */
+ * the loop's timerfd is moved (runtime_rearm) before the lock goes.
+ *
+ * Waiters are woken only once the lock is given back: a thread woken while
+ * the waker still held it would at once sleep again on the lock, two more
+ * system calls each time (a request and response costs five otherwise).
+ * So a socket's waiter is only noted when its events are delivered, and
+ * signalled by the outermost unlock. A waiter's state is never freed while
+ * the host runs (a socket's goes to a free list), so a signal that comes
+ * after its socket was closed only wakes nobody. */
 #define _GNU_SOURCE
 
 #include "ustcp/host.h"
@@ -43,14 +51,24 @@ struct waiter {
 	int efd;     /* the readiness descriptor, or -1 */
 	short want;  /* POLLIN / POLLOUT it reports */
 	bool raised; /* efd is readable */
+	bool noted;  /* in the host's wake list */
+	struct waiter *next_free;
 };
+
+#define WAKE_MAX 64 /* waiters noted per unlock; more are signalled at once */
 
 struct ustcp_host {
 	struct ustcp_stack *s;
 	struct ustcp_runtime *rt;
 	int iface;
 	pthread_mutex_t mu;
+	int depth;          /* the holder's lock count (the mutex is recursive) */
 	pthread_cond_t any; /* ustcp_poll's waiters */
+	/* Waiters to signal at the outermost unlock, with the lock held. */
+	struct waiter *wake[WAKE_MAX];
+	int nwake;
+	bool wake_any;
+	struct waiter *free_waiters;
 	struct stack_sync sync;
 	pthread_t thread;
 	bool running;
@@ -67,17 +85,58 @@ static uint64_t mono_ns(void)
 
 /* ---- the stack's lock and the waits (struct stack_sync) ---- */
 
-static void h_lock(void *ctx) { pthread_mutex_lock(&((struct ustcp_host *)ctx)->mu); }
+static void h_lock(void *ctx)
+{
+	struct ustcp_host *h = ctx;
+	pthread_mutex_lock(&h->mu);
+	h->depth++;
+}
+
+/* Signal now what was noted (the lock held: before a wait gives it back). */
+static void wake_noted(struct ustcp_host *h)
+{
+	for (int i = 0; i < h->nwake; i++) {
+		h->wake[i]->noted = false;
+		pthread_cond_broadcast(&h->wake[i]->cond);
+	}
+	h->nwake = 0;
+	if (h->wake_any)
+		pthread_cond_broadcast(&h->any);
+	h->wake_any = false;
+}
+
+/* Give the lock back; the outermost unlock then signals what was noted. */
+static void unlock_and_wake(struct ustcp_host *h)
+{
+	if (--h->depth > 0) {
+		pthread_mutex_unlock(&h->mu);
+		return;
+	}
+	struct waiter *wake[WAKE_MAX];
+	int n = h->nwake;
+	bool any = h->wake_any;
+	for (int i = 0; i < n; i++) {
+		wake[i] = h->wake[i];
+		wake[i]->noted = false;
+	}
+	h->nwake = 0;
+	h->wake_any = false;
+	pthread_mutex_unlock(&h->mu);
+	for (int i = 0; i < n; i++)
+		pthread_cond_broadcast(&wake[i]->cond);
+	if (any)
+		pthread_cond_broadcast(&h->any);
+}
 
 static void h_unlock(void *ctx)
 {
 	struct ustcp_host *h = ctx;
 	runtime_rearm(h->rt);
-	pthread_mutex_unlock(&h->mu);
+	unlock_and_wake(h);
 }
 
 /* The loop's own lock: it arms its timer itself before it sleeps. */
-static void loop_unlock(void *ctx) { pthread_mutex_unlock(&((struct ustcp_host *)ctx)->mu); }
+static void loop_unlock(void *ctx) { unlock_and_wake(ctx); }
 
 static uint64_t h_clock(void *ctx)
 {
@@ -85,19 +144,24 @@ static uint64_t h_clock(void *ctx)
 	return mono_ns();
 }
 
-static struct waiter *waiter_of(struct stack_notice *n)
+static struct waiter *waiter_of(struct ustcp_host *h, struct stack_notice *n)
 {
 	if (n->waiter)
 		return n->waiter;
-	struct waiter *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &a);
-	pthread_condattr_destroy(&a);
+	struct waiter *w = h->free_waiters;
+	if (w) {
+		h->free_waiters = w->next_free;
+	} else {
+		if (!(w = calloc(1, sizeof(*w))))
+			return NULL;
+		pthread_condattr_t a;
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cond, &a);
+		pthread_condattr_destroy(&a);
+	}
 	w->efd = -1;
+	w->raised = false;
 	n->waiter = w;
 	return w;
 }
@@ -118,12 +182,16 @@ static int h_wait(void *ctx, struct stack_notice *n, uint64_t deadline)
 	if (mono_ns() >= deadline)
 		return -ETIMEDOUT;
 	runtime_rearm(h->rt); /* what the call armed, the loop must see while we sleep */
-	if (!n)
-		return timed_wait(&h->any, &h->mu, deadline);
-	struct waiter *w = waiter_of(n);
-	if (!w)
+	struct waiter *w = n ? waiter_of(h, n) : NULL;
+	if (n && !w)
 		return -ENOMEM;
-	return timed_wait(&w->cond, &h->mu, deadline);
+	/* The wait gives the lock back: what was noted goes now. */
+	wake_noted(h);
+	int depth = h->depth;
+	h->depth = 0;
+	int rc = timed_wait(w ? &w->cond : &h->any, &h->mu, deadline);
+	h->depth = depth;
+	return rc;
 }
 
 /* Keep the eventfd readable exactly while the socket is ready for what was
@@ -147,9 +215,13 @@ static void h_ready(void *ctx, struct stack_notice *n, bool wake)
 	struct ustcp_host *h = ctx;
 	struct waiter *w = n->waiter;
 	if (wake) {
-		pthread_cond_broadcast(&h->any);
-		if (w)
-			pthread_cond_broadcast(&w->cond);
+		h->wake_any = true;
+		if (w && !w->noted) {
+			if (h->nwake == WAKE_MAX)
+				wake_noted(h);
+			w->noted = true;
+			h->wake[h->nwake++] = w;
+		}
 	}
 	if (w && w->efd >= 0)
 		follow_fd(w, n->sock);
@@ -157,21 +229,22 @@ static void h_ready(void *ctx, struct stack_notice *n, bool wake)
 
 static void h_forget(void *ctx, struct stack_notice *n)
 {
-	(void)ctx;
+	struct ustcp_host *h = ctx;
 	struct waiter *w = n->waiter;
 	n->waiter = NULL;
 	if (!w)
 		return;
 	if (w->efd >= 0)
 		close(w->efd);
-	pthread_cond_destroy(&w->cond);
-	free(w);
+	w->efd = -1;
+	/* Kept (see the top): a signal noted for it may still come. */
+	w->next_free = h->free_waiters;
+	h->free_waiters = w;
 }
 
 static int h_fd(void *ctx, struct stack_notice *n, short events)
 {
-	(void)ctx;
-	struct waiter *w = waiter_of(n);
+	struct waiter *w = waiter_of(ctx, n);
 	if (!w)
 		return -ENOMEM;
 	if (w->efd < 0) {
@@ -317,6 +390,12 @@ static void host_free(struct ustcp_host *h)
 		ustcp_runtime_free(h->rt);
 	if (h->s)
 		ustcp_stack_free(h->s);
+	while (h->free_waiters) {
+		struct waiter *w = h->free_waiters;
+		h->free_waiters = w->next_free;
+		pthread_cond_destroy(&w->cond);
+		free(w);
+	}
 	pthread_cond_destroy(&h->any);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
@@ -426,9 +505,9 @@ int ustcp_host_open(const struct ustcp_host_config *hc, struct ustcp_host **out,
  * out): after that, nothing it sent can be lost by stopping. */
 static void drain(struct ustcp_host *h)
 {
-	pthread_mutex_lock(&h->mu);
+	h_lock(h);
 	api_close_all(h->s);
-	pthread_mutex_unlock(&h->mu);
+	h_unlock(h);
 	uint64_t end = mono_ns() + h->linger;
 	for (;;) {
 		struct ustcp_pool_usage u;

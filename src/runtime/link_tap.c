@@ -246,12 +246,18 @@ int tap_write(struct tap_dev *t, const uint8_t *frame, size_t len, const struct 
 	}
 	if (!t->vnet && (vh.flags || vh.gso_type))
 		return -EINVAL; /* no way to tell the kernel: never offered */
-	struct iovec iov[2] = {
+	/* The frame, and its payload where the stack left it (one write of
+	 * the pieces: TAP takes a frame per write). */
+	struct iovec iov[4] = {
 		{.iov_base = &vh, .iov_len = sizeof(vh)},
 		{.iov_base = (void *)frame, .iov_len = len},
 	};
+	int cnt = 2;
+	for (int i = 0; meta && i < 2 && meta->data_len[i]; i++)
+		iov[cnt++] = (struct iovec){.iov_base = (void *)meta->data[i],
+					    .iov_len = meta->data_len[i]};
 	struct iovec *v = t->vnet ? iov : iov + 1;
-	ssize_t n = writev(t->fd, v, t->vnet ? 2 : 1);
+	ssize_t n = writev(t->fd, v, t->vnet ? cnt : cnt - 1);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;

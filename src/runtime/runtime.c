@@ -434,6 +434,10 @@ int ustcp_runtime_add_tap(struct ustcp_runtime *rt, const struct ustcp_tap_confi
 	c.transmit_meta = NULL;
 	if (t->dev.vnet && !t->impaired) {
 		c.offloads = USTCP_OFFLOAD_CSUM | (t->dev.tso ? USTCP_OFFLOAD_TSO : 0);
+		/* The payload goes from the send ring straight into the
+		 * write; a capture wants the frame whole. */
+		if (!t->pcap)
+			c.offloads |= USTCP_OFFLOAD_SG;
 		c.transmit_meta = tap_transmit_meta;
 	}
 	t->iface = ustcp_iface_add(rt->s, &c);

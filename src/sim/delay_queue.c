@@ -15,6 +15,8 @@ void dq_free(struct delay_queue *q)
 {
 	for (size_t i = 0; i < q->n; i++)
 		free(q->heap[i]);
+	for (int i = 0; i < q->nspare; i++)
+		free(q->spare[i]);
 	free(q->heap);
 	memset(q, 0, sizeof(*q));
 }
@@ -24,8 +26,24 @@ static bool before(const struct dq_frame *a, const struct dq_frame *b)
 	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
-			 const uint8_t *frame, size_t len)
+/* An entry for len bytes: a spare one (grown if need be), or a new one.
+ * Freeing and allocating a 64 KiB frame each time would cost the
+ * allocator's work, and sbrk calls when it trims its heap. */
+static struct dq_frame *frame_alloc(struct delay_queue *q, size_t len)
+{
+	struct dq_frame *f = q->nspare ? q->spare[--q->nspare] : NULL;
+	if (f && f->room >= len)
+		return f;
+	struct dq_frame *g = realloc(f, sizeof(*g) + len);
+	if (!g) {
+		free(f);
+		return NULL;
+	}
+	g->room = len;
+	return g;
+}
+
+struct dq_frame *dq_reserve(struct delay_queue *q, size_t len)
 {
 	if (q->bytes + len > q->max_bytes)
 		return NULL;
@@ -37,18 +55,33 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 		q->heap = h;
 		q->cap = cap;
 	}
-	struct dq_frame *f = malloc(sizeof(*f) + len);
+	struct dq_frame *f = frame_alloc(q, len);
 	if (!f)
 		return NULL;
+	f->len = len;
+	q->bytes += len;
+	return f;
+}
+
+struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int dir, unsigned flags,
+			 const uint8_t *frame, size_t len)
+{
+	struct dq_frame *f = dq_reserve(q, len);
+	if (!f)
+		return NULL;
+	memcpy(f->data, frame, len);
+	dq_insert(q, f, time, owner, dir, flags);
+	return f;
+}
+
+void dq_insert(struct delay_queue *q, struct dq_frame *f, uint64_t time, void *owner, int dir,
+	       unsigned flags)
+{
 	f->time = time;
 	f->seq = q->next_seq++;
 	f->owner = owner;
 	f->dir = dir;
 	f->flags = flags;
-	f->len = len;
-	memcpy(f->data, frame, len);
-	q->bytes += len;
-
 	size_t i = q->n++;
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
@@ -58,7 +91,6 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 		i = parent;
 	}
 	q->heap[i] = f;
-	return f;
 }
 
 uint64_t dq_next(const struct delay_queue *q) { return q->n ? q->heap[0]->time : UINT64_MAX; }
@@ -91,5 +123,8 @@ void dq_release(struct delay_queue *q, struct dq_frame *f)
 	if (!f)
 		return;
 	q->bytes -= f->len;
-	free(f);
+	if (q->nspare < DQ_SPARES)
+		q->spare[q->nspare++] = f;
+	else
+		free(f);
 }

@@ -29,6 +29,7 @@ struct sim_port {
 	uint8_t mac[6];
 	ustcp_ip4 ip;
 	struct impair_state imp;
+	bool pass; /* offloaded frames go to the receivers as they are */
 	/* The first port of this stack: a stack on several ports is polled
 	 * once, through its owner port, which keeps the fields below. */
 	struct sim_port *owner;
@@ -48,22 +49,35 @@ struct ustcp_sim {
 	bool use_arp;         /* stacks added from now on learn each other by ARP */
 	bool use_gateway;     /* stacks added from now on route off-link via port 0 */
 	uint32_t offloads;    /* USTCP_OFFLOAD_* the ports added from now on offer */
+	bool pass_offloaded;  /* ... and pass their frames on whole (ustcp_sim_pass_offloaded) */
 };
 
 void ustcp_sim_use_offloads(struct ustcp_sim *sim, uint32_t offloads) { sim->offloads = offloads; }
+
+void ustcp_sim_pass_offloaded(struct ustcp_sim *sim, bool on) { sim->pass_offloaded = on; }
 
 void ustcp_sim_use_arp(struct ustcp_sim *sim, bool on) { sim->use_arp = on; }
 void ustcp_sim_use_gateway(struct ustcp_sim *sim, bool on) { sim->use_gateway = on; }
 
 /* ---- transmit: filter, impair, enqueue ---- */
 
+static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
+		     const struct ustcp_tx_meta *m);
+static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
+{
+	return link_send(ctx, frame, len, NULL);
+}
+
 /* With offloads, the link does what a NIC would: finish checksums, cut
- * TSO frames (each piece then goes through the impairments as a frame). */
-static int sim_transmit(void *ctx, const uint8_t *frame, size_t len);
+ * TSO frames (each piece then goes through the impairments as a frame).
+ * A port that passes offloaded frames on leaves that to the receiver, as
+ * the two ends of a vnet link do (link_send). */
 static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 			     const struct ustcp_tx_meta *m)
 {
 	struct sim_port *p = ctx;
+	if (p->pass)
+		return link_send(p, frame, len, m);
 	if (m->gso_size) {
 		size_t cap = (size_t)m->hdr_len + m->gso_size; /* the largest piece */
 		uint8_t *scratch = malloc(cap);
@@ -84,23 +98,54 @@ static int sim_transmit_meta(void *ctx, const uint8_t *frame, size_t len,
 	return rc;
 }
 
-static int sim_transmit(void *ctx, const uint8_t *frame, size_t len)
+/* Filter, impair and queue a frame. m: how an offloaded frame was left
+ * (NULL: finished). Its receivers trust a partial checksum, as a vnet
+ * link's do (USTCP_RX_CSUM_OK); a copy the impairments corrupt has its
+ * checksum completed first and is checked, so the damage is found as it
+ * would be on a wire. A frame in pieces (USTCP_OFFLOAD_SG) is gathered
+ * straight into its first copy on the wire. */
+static int link_send(struct sim_port *p, const uint8_t *frame, size_t len,
+		     const struct ustcp_tx_meta *m)
 {
-	struct sim_port *p = ctx;
 	struct ustcp_sim *sim = p->sim;
 	struct impair_delivery dv[2];
+	size_t total = len + (m ? (size_t)m->data_len[0] + m->data_len[1] : 0);
+	struct dq_frame *f = dq_reserve(&sim->inflight, total);
+	if (!f)
+		return -ENOMEM;
+	memcpy(f->data, frame, len);
+	for (int i = 0, at = (int)len; m && i < 2 && m->data_len[i]; at += (int)m->data_len[i], i++)
+		memcpy(f->data + at, m->data[i], m->data_len[i]);
 
-	if (sim->filter && sim->filter(sim->filter_ctx, p->index, frame, len)) {
+	if (sim->filter && sim->filter(sim->filter_ctx, p->index, f->data, total)) {
 		p->imp.stats.frames++;
 		p->imp.stats.filtered++;
+		dq_release(&sim->inflight, f);
 		return 0;
 	}
-	int n = impair_decide(&p->imp, sim->now, len, dv);
-	for (int i = 0; i < n; i++) {
-		struct dq_frame *f = dq_push(&sim->inflight, dv[i].time, p, 0, 0, frame, len);
-		if (!f)
+	bool partial = m && m->csum_partial;
+	int n = impair_decide(&p->imp, sim->now, total, dv);
+	if (n == 0)
+		dq_release(&sim->inflight, f);
+	for (int i = n - 1; i >= 0; i--) {
+		unsigned flags = partial && !dv[i].corrupt ? USTCP_RX_CSUM_OK : 0;
+		/* The first delivery takes the copy made, last: a duplicate is
+		 * copied from it before anything alters it. */
+		struct dq_frame *g = i == 0 ? f : dq_reserve(&sim->inflight, total);
+		if (!g) {
+			dq_release(&sim->inflight, f);
 			return -ENOMEM;
-		impair_apply(&dv[i], f->data, len);
+		}
+		if (i > 0)
+			memcpy(g->data, f->data, total);
+		if (partial && dv[i].corrupt && gso_finish_csum(g->data, total, m) < 0) {
+			dq_release(&sim->inflight, g);
+			if (i > 0)
+				dq_release(&sim->inflight, f);
+			return -EINVAL;
+		}
+		impair_apply(&dv[i], g->data, total);
+		dq_insert(&sim->inflight, g, dv[i].time, p, 0, flags);
 	}
 	return 0;
 }
@@ -156,6 +201,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 	p->stack = s;
 	memcpy(p->mac, mac, 6);
 	p->ip = ip;
+	p->pass = sim->offloads && sim->pass_offloaded;
 	impair_init(&p->imp, sim->seed, p->index);
 	p->owner = p;
 	for (int i = 0; i < sim->nports; i++) {
@@ -173,7 +219,8 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		.mtu = 0,
 		.transmit = sim_transmit,
 		.transmit_ctx = p,
-		.offloads = sim->offloads,
+		/* Frames in pieces only where they go on whole. */
+		.offloads = sim->offloads | (p->pass ? USTCP_OFFLOAD_SG : 0),
 		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
 	};
 	memcpy(ic.mac, mac, 6);
@@ -292,7 +339,7 @@ static void deliver(struct ustcp_sim *sim, struct dq_frame *f)
 		if (p == f->owner)
 			continue;
 		p->owner->stuck = false; /* new input may rightly make the stack due */
-		ustcp_input(p->stack, p->iface, f->data, f->len, sim->now);
+		ustcp_input_flags(p->stack, p->iface, f->data, f->len, sim->now, f->flags);
 	}
 	dq_release(&sim->inflight, f);
 }

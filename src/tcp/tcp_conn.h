@@ -236,6 +236,11 @@ struct ustcp_sock {
 	uint64_t linger;             /* UINT64_MAX: off (close returns at once) */
 
 	bool soft_error_untaken; /* soft_error is not yet taken by ustcp_sock_take_error */
+
+	/* ---- the data path's own (kept apart: the TCB's layout is its own) ---- */
+	/* Zero-copy receive: unread bytes at the head of rcvbuf that
+	 * ustcp_recv_zc handed out in place; ustcp_recv_done gives them back. */
+	uint32_t zc_viewed;
 };
 
 struct tcp {

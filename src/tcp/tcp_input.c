@@ -723,6 +723,7 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 		uint32_t n = ack - c->snd_buf_seq;
 		if (n > c->sndbuf.len)
 			n = c->sndbuf.len;
+		stack_tx_release_refs(c->stack);
 		ring_drop(&c->sndbuf, n);
 		c->snd_buf_seq += n;
 		c->bytes_acked += n;
@@ -1180,6 +1181,22 @@ static enum ustcp_drop parse_drop_reason(int err)
 	}
 }
 
+/* The connection a segment is for. Segments come in runs of one flow, and
+ * the table's keyed hash is most of what a lookup costs, so the last one
+ * found is tried first: a slot of the fixed pool, always there to read,
+ * and the right one exactly when it is in the table with this 4-tuple. */
+static struct ustcp_sock *conn_of(struct ustcp_stack *s, const struct seg *g)
+{
+	struct ustcp_sock *c = s->rx_last;
+	if (c && c->hashed && c->lport == g->lport && c->rport == g->rport &&
+	    ip_eq(&c->raddr, g->raddr) && ip_eq(&c->laddr, g->laddr))
+		return c;
+	c = tcp_conn_lookup(s, g->laddr, g->lport, g->raddr, g->rport);
+	if (c)
+		s->rx_last = c;
+	return c;
+}
+
 void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 {
 	struct seg g;
@@ -1209,7 +1226,7 @@ void tcp_input(struct ustcp_stack *s, const struct net_pkt *p)
 	g.lport = g.th.dport;
 	g.rport = g.th.sport;
 
-	struct ustcp_sock *c = tcp_conn_lookup(s, g.laddr, g.lport, g.raddr, g.rport);
+	struct ustcp_sock *c = conn_of(s, &g);
 	if (!c) {
 		struct ustcp_sock *l = tcp_listener_lookup(s, g.laddr, g.lport);
 		if (l) {

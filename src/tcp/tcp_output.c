@@ -46,9 +46,18 @@ static uint32_t offered_window(const struct ustcp_sock *c)
 	return (offered + unit) & ~unit;
 }
 
+/* After a read. As Linux's tcp_cleanup_rbuf: only once the window still
+ * offered has shrunk to half the buffer or less, and the new one at least
+ * doubles it. Until then the peer has room to send, and the ACKs of that
+ * data carry the window; a bulk receiver that reads as data comes would
+ * otherwise send a window update after every segment, as many ACKs again. */
 bool tcp_window_update_due(const struct ustcp_sock *c)
 {
-	return tcp_rcv_window(c) > offered_window(c);
+	uint32_t offered = offered_window(c);
+	if (offered > c->opt_rcvbuf / 2)
+		return false;
+	uint32_t w = tcp_rcv_window(c);
+	return w > offered && w >= 2 * offered;
 }
 
 uint32_t tcp_rcv_window(const struct ustcp_sock *c)
@@ -196,11 +205,16 @@ static void emit(struct ustcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
 	}
 	uint8_t *seg = tb->buf + c->hdr_room;
 	size_t hlen = tcp_emit(&th, seg);
-	if (len) {
-		uint32_t off = seq - c->snd_buf_seq;
-		ring_peek(&c->sndbuf, off, seg + hlen, len);
-	}
 	bool partial = c->offloads & USTCP_OFFLOAD_CSUM;
+	if (len) {
+		/* A link that takes frames in pieces copies the payload from
+		 * the ring itself (the trace hook wants whole frames). */
+		uint32_t off = seq - c->snd_buf_seq;
+		if (partial && (c->offloads & USTCP_OFFLOAD_SG) && !s->trace)
+			ring_view(&c->sndbuf, off, len, tb->meta.data, tb->meta.data_len);
+		else
+			ring_peek(&c->sndbuf, off, seg + hlen, len);
+	}
 	seg_checksum(seg, hlen + len, &c->laddr, &c->raddr, partial);
 	if (partial) {
 		tb->meta.csum_partial = 1;

@@ -166,9 +166,15 @@ static inline void h_init_cfg(struct ustcp_config *cfg, uint64_t seed)
 	cfg->seed = seed;
 }
 
+/* With the offloads of h_new_net: the link passes offloaded frames on
+ * whole, checksums trusted (ustcp_sim_pass_offloaded), instead of doing
+ * the work as a NIC would. */
+#define H_PASS (1u << 31)
+
 /* Two stacks with these configs (NULL: defaults), one-way delay 1 ms;
  * with use_arp they find each other by ARP instead of static entries;
- * offloads (USTCP_OFFLOAD_*) are offered by both ports, done by the link. */
+ * offloads (USTCP_OFFLOAD_*) are offered by both ports, done by the link
+ * (or, with H_PASS, left to the receiver). */
 static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struct ustcp_config *cb,
 				      bool use_arp, uint32_t offloads)
 {
@@ -187,7 +193,8 @@ static inline struct h_net *h_new_net(const struct ustcp_config *ca, const struc
 	static const uint8_t mac[2][6] = {{2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 1}};
 	struct ustcp_impair imp = {.delay = 1 * MS};
 	ustcp_sim_use_arp(n->sim, use_arp);
-	ustcp_sim_use_offloads(n->sim, offloads);
+	ustcp_sim_use_offloads(n->sim, offloads & ~H_PASS);
+	ustcp_sim_pass_offloaded(n->sim, offloads & H_PASS);
 	for (int i = 0; i < 2; i++) {
 		n->port[i] = ustcp_sim_add_stack(n->sim, n->st[i], mac[i], h_ip(i));
 		assert_true(n->port[i] >= 0);

@@ -23,6 +23,9 @@ static void each_call_refuses(struct ustcp_sock *k)
 	assert_int_equal(ustcp_send(k, "x", 1), -EBADF);
 	assert_int_equal(ustcp_send_urgent(k, "x", 1), -EBADF);
 	assert_int_equal(ustcp_recv(k, buf, sizeof(buf)), -EBADF);
+	struct ustcp_iov iov[2];
+	assert_int_equal(ustcp_recv_zc(k, iov, sizeof(buf)), -EBADF);
+	assert_int_equal(ustcp_recv_done(k, 0), -EBADF);
 	assert_int_equal(ustcp_shutdown(k, USTCP_SHUT_WR), -EBADF);
 	assert_int_equal(ustcp_close(k), -EBADF);
 	assert_int_equal(ustcp_abort(k), -EBADF);
@@ -67,6 +70,7 @@ static void null_and_closed_sockets(void **state)
 	assert_int_equal(ustcp_accept(cb, NULL), -EINVAL);
 	assert_int_equal(ustcp_send(cb, NULL, 5), -EFAULT);
 	assert_int_equal(ustcp_recv(cb, NULL, 5), -EFAULT);
+	assert_int_equal(ustcp_recv_zc(cb, NULL, 5), -EFAULT);
 	assert_int_equal(ustcp_getsockname(cb, NULL), -EFAULT);
 	assert_int_equal(ustcp_sock_info(cb, NULL), -EFAULT);
 	assert_int_equal(ustcp_getsockopt(cb, USTCP_TCP_NODELAY, NULL), -EFAULT);
@@ -266,7 +270,95 @@ static void cork_and_maxseg(void **state)
 	h_finish(n, lb);
 }
 
+static uint8_t zc_byte(uint32_t i) { return (uint8_t)(i * 7 + (i >> 8)); }
+
+/* Zero-copy receive: the bytes are shown in place, in two pieces where
+ * they wrap around the ring, and stay unread (the window closed over them)
+ * until ustcp_recv_done gives them back; then the window opens and the
+ * rest of the stream comes. */
+static void zero_copy_receive(void **state)
+{
+	(void)state;
+	enum { TOTAL = 20000, BUF = 4096 };
+	struct h_net *n = h_new_rcvbuf_b(BUF);
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	static uint8_t data[TOTAL];
+	for (uint32_t i = 0; i < TOTAL; i++)
+		data[i] = zc_byte(i);
+	assert_int_equal(ustcp_send(ca, data, TOTAL), TOTAL);
+	uint32_t got = 0;
+	bool wrapped = false, held = false;
+	while (got < TOTAL) {
+		h_run(n, 5 * MS);
+		struct ustcp_iov iov[2];
+		long r = ustcp_recv_zc(cb, iov, 3000);
+		assert_true(r > 0 && r <= 3000);
+		assert_int_equal(iov[0].len + iov[1].len, (size_t)r);
+		assert_memory_equal(iov[0].base, data + got, iov[0].len);
+		if (iov[1].len) {
+			wrapped = true;
+			assert_memory_equal(iov[1].base, data + got + iov[0].len, iov[1].len);
+		} else {
+			assert_null(iov[1].base);
+		}
+		if (!held) {
+			/* Shown but not given back: the buffer fills and no
+			 * more comes, however long we wait. */
+			h_run(n, 200 * MS);
+			size_t full = ustcp_sock_readable(cb);
+			assert_true(full >= BUF / 2 && full <= BUF);
+			h_run(n, 200 * MS);
+			assert_int_equal(ustcp_sock_readable(cb), full);
+			assert_memory_equal(iov[0].base, data + got, iov[0].len);
+			held = true;
+		}
+		/* Half of it read now; the rest is shown again next time. */
+		size_t done = (size_t)r / 2 + 1;
+		assert_int_equal(ustcp_recv_done(cb, done), 0);
+		got += (uint32_t)done;
+	}
+	assert_true(wrapped);
+	assert_true(held);
+	assert_int_equal(got, TOTAL);
+	ustcp_close(ca);
+	h_run(n, 10 * MS);
+	struct ustcp_iov iov[2];
+	assert_int_equal(ustcp_recv_zc(cb, iov, 100), 0); /* the end of the stream */
+	ustcp_close(cb);
+	h_finish(n, lb);
+}
+
+/* ustcp_recv_done gives back only what was shown: not more, not what a
+ * ustcp_recv took in between. */
+static void zero_copy_receive_misuse(void **state)
+{
+	(void)state;
+	struct h_net *n = h_new();
+	struct ustcp_sock *ca, *cb, *lb;
+	h_establish(n, &ca, &cb, &lb);
+	struct ustcp_iov iov[2];
+	assert_int_equal(ustcp_recv_zc(cb, iov, 100), -EAGAIN);
+	assert_int_equal(ustcp_recv_done(cb, 1), -EINVAL);
+	assert_int_equal(ustcp_recv_done(cb, 0), 0);
+	h_send_all(ca, "0123456789");
+	h_run(n, 10 * MS);
+	assert_int_equal(ustcp_recv_zc(cb, iov, 4), 4);
+	assert_int_equal(ustcp_recv_done(cb, 5), -EINVAL);
+	assert_int_equal(ustcp_recv_done(cb, 3), 0);
+	assert_int_equal(ustcp_recv_done(cb, 2), -EINVAL); /* one of the four is left */
+	assert_int_equal(ustcp_recv_zc(cb, iov, 0), 0);
+	assert_int_equal(ustcp_recv_zc(cb, iov, 100), 7);
+	assert_memory_equal(iov[0].base, "3456789", 7);
+	h_expect_read(cb, "3456789");
+	assert_int_equal(ustcp_recv_done(cb, 1), -EINVAL); /* ustcp_recv took them */
+	ustcp_close(ca);
+	ustcp_close(cb);
+	h_finish(n, lb);
+}
+
 const struct CMUnitTest tests[] = {
+	cmocka_unit_test(zero_copy_receive),       cmocka_unit_test(zero_copy_receive_misuse),
 	cmocka_unit_test(null_and_closed_sockets), cmocka_unit_test(wrong_states),
 	cmocka_unit_test(option_values),           cmocka_unit_test(bind_rules),
 	cmocka_unit_test(shutdown_read),           cmocka_unit_test(cork_and_maxseg),

@@ -192,7 +192,67 @@ static void tso_segments_fill_the_link(void **state)
 	finish(n, a, b, l);
 }
 
+/* bytes from A to B over a link that passes offloaded frames on whole (a
+ * vnet link's two ends), with A's impairments imp, and no trace hook on A:
+ * it hands the link each payload where it lies in its send ring
+ * (USTCP_OFFLOAD_SG). Every byte is checked on arrival. */
+static struct h_net *passed_transfer(uint64_t bytes, const struct ustcp_impair *imp,
+				     struct ustcp_sock **a)
+{
+	struct h_net *n = path_offloads(1000000000ull, 1 * MS, 1u << 20, true,
+					USTCP_OFFLOAD_CSUM | USTCP_OFFLOAD_TSO | H_PASS);
+	ustcp_sim_set_impair(n->sim, n->port[H_A], imp);
+	ustcp_set_trace(n->st[H_A], NULL, NULL);
+	struct ustcp_sock *b, *l;
+	connect_with_buffers(n, 1u << 20, a, &b, &l);
+	struct bulk bk = {.bytes = bytes};
+	bulk_run(n, *a, b, &bk, 120 * SEC);
+	assert_int_equal(bk.got, bk.bytes);
+	assert_int_equal(ustcp_close(b), 0);
+	assert_int_equal(ustcp_close(l), 0);
+	return n;
+}
+
+/* B takes the TSO segments as they were sent, trusting their partial
+ * checksums, and every byte arrives intact. */
+static void passed_offloads_arrive_whole(void **state)
+{
+	(void)state;
+	struct ustcp_impair imp = {.delay = 1 * MS};
+	struct ustcp_sock *a;
+	uint64_t bytes = 20u * 1000 * 1000;
+	struct h_net *n = passed_transfer(bytes, &imp, &a);
+	uint64_t frames = ustcp_counter(n->st[H_B], USTCP_C_frames_in);
+	/* Far fewer frames arrived than MSS-sized pieces of the data. */
+	assert_true(frames * 10 < bytes / h_info(a).snd_mss);
+	assert_int_equal(ustcp_drops(n->st[H_B], USTCP_DROP_tcp_bad_csum), 0);
+	assert_int_equal(ustcp_close(a), 0);
+	h_finish(n, NULL);
+}
+
+/* The same link corrupting, losing and duplicating frames: a corrupted
+ * copy has its checksum completed before the bit flips and is not trusted,
+ * so B finds the damage, drops it, and the data is resent (from the ring,
+ * in pieces, as it was first sent). */
+static void passed_offloads_corruption_is_caught(void **state)
+{
+	(void)state;
+	struct ustcp_impair imp = {
+		.delay = 1 * MS, .corrupt = 0.05, .loss = 0.01, .duplicate = 0.01};
+	struct ustcp_sock *a;
+	struct h_net *n = passed_transfer(10u * 1000 * 1000, &imp, &a);
+	struct ustcp_impair_stats st;
+	ustcp_sim_get_stats(n->sim, n->port[H_A], &st);
+	assert_true(st.corrupted > 0 && st.lost > 0 && st.duplicated > 0);
+	assert_true(h_info(a).retransmits > 0);
+	assert_true(ustcp_drops_total(n->st[H_B]) > 0);
+	assert_int_equal(ustcp_close(a), 0);
+	h_finish(n, NULL);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(passed_offloads_arrive_whole),
+	cmocka_unit_test(passed_offloads_corruption_is_caught),
 	cmocka_unit_test(tso_segments_fill_the_link),
 	cmocka_unit_test(gigabit_20ms_rtt_fills_the_link),
 	cmocka_unit_test(without_window_scaling_64k_per_rtt),
