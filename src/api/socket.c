@@ -176,9 +176,11 @@ int ustcp_listen(struct ustcp_sock *k, int backlog)
 		return rc;
 	struct ustcp_stack *s = k->stack;
 	if (k->state == USTCP_LISTEN) {
-		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+		k->queue->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
 	} else if (!k->unopened || backlog < 0) {
 		rc = -EINVAL;
+	} else if (tcp_listen_queue(k) < 0) {
+		rc = -ENOMEM;
 	} else if (k->lport == 0) {
 		rc = pick_listen_port(k, &k->lport);
 	} else if (port_taken(k, &k->laddr, k->lport)) {
@@ -186,7 +188,7 @@ int ustcp_listen(struct ustcp_sock *k, int backlog)
 	}
 	if (rc == 0 && k->state != USTCP_LISTEN) {
 		k->unopened = false;
-		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+		k->queue->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
 		tcp_set_state(k, USTCP_LISTEN);
 		dlist_insert_tail(&s->tcp->listeners, &k->link);
 	}
@@ -214,7 +216,8 @@ int ustcp_listen_on(struct ustcp_stack *s, struct ustcp_endpoint local, int back
 /* A completed child of l, taken off its queue for the user. */
 static struct ustcp_sock *take_child(struct ustcp_sock *l)
 {
-	for (struct dlist *n = l->children.next; n != &l->children; n = n->next) {
+	struct dlist *q = &l->queue->children;
+	for (struct dlist *n = q->next; n != q; n = n->next) {
 		struct ustcp_sock *c = container_of(n, struct ustcp_sock, link);
 		if (c->state == USTCP_SYN_RECEIVED)
 			continue;
@@ -230,7 +233,7 @@ int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
 	int rc = api_enter(l);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(l, l->rcvtimeo);
+	uint64_t deadline = api_deadline(l, l->opt->rcvtimeo);
 	struct ustcp_sock *c = NULL;
 	while (rc == 0) {
 		if (l->state != USTCP_LISTEN || !out) {
@@ -307,7 +310,7 @@ int ustcp_connect(struct ustcp_sock *k, struct ustcp_endpoint remote)
 		tcp_send_syn(k);
 		rc = -EINPROGRESS;
 		/* Blocking: wait for the handshake (Linux: SO_SNDTIMEO bounds it). */
-		uint64_t deadline = api_deadline(k, k->sndtimeo);
+		uint64_t deadline = api_deadline(k, k->opt->sndtimeo);
 		while (rc == -EINPROGRESS && api_can_block(k)) {
 			int w = api_block(k, deadline);
 			rc = connect_result(k);
@@ -397,7 +400,7 @@ static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool ur
 	int rc = api_enter(k);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(k, k->sndtimeo);
+	uint64_t deadline = api_deadline(k, k->opt->sndtimeo);
 	size_t done = 0;
 	long r;
 	for (;;) {
@@ -489,7 +492,7 @@ long ustcp_recv(struct ustcp_sock *k, void *buf, size_t len)
 	int rc = api_enter(k);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(k, k->rcvtimeo);
+	uint64_t deadline = api_deadline(k, k->opt->rcvtimeo);
 	long r;
 	while ((r = recv_now(k, buf, len)) == -EAGAIN && api_can_block(k)) {
 		int w = api_block(k, deadline);
@@ -559,8 +562,9 @@ int ustcp_shutdown(struct ustcp_sock *k, int how)
  * that were never accepted are reset. */
 static void close_listener(struct ustcp_sock *l)
 {
-	struct dlist *n = l->children.next;
-	while (n != &l->children) {
+	struct dlist *q = &l->queue->children;
+	struct dlist *n = q->next;
+	while (n != q) {
 		struct ustcp_sock *c = container_of(n, struct ustcp_sock, link);
 		n = n->next;
 		tcp_event_begin(c);
@@ -599,7 +603,7 @@ static bool fin_done(const struct ustcp_sock *k)
  * linger time runs out; the connection goes on alone after that. */
 static void linger(struct ustcp_sock *k)
 {
-	uint64_t deadline = api_deadline(k, k->linger);
+	uint64_t deadline = api_deadline(k, k->opt->linger);
 	while (!fin_done(k) && api_can_block(k) && api_block(k, deadline) == 0)
 		;
 }
@@ -618,7 +622,7 @@ int ustcp_close(struct ustcp_sock *k)
 	case USTCP_SYN_SENT:
 		/* RFC 9293 §3.10.4 deletes the TCB; but data the user queued is
 		 * not thrown away: it goes, then the FIN, once established. */
-		if (k->sndbuf.len == 0 || k->linger == 0) {
+		if (k->sndbuf.len == 0 || k->opt->linger == 0) {
 			tcp_conn_closed(k, 0);
 			break;
 		}
@@ -626,7 +630,7 @@ int ustcp_close(struct ustcp_sock *k)
 		shut_send(k);
 		break;
 	default:
-		if (k->linger == 0) {
+		if (k->opt->linger == 0) {
 			abort_conn(k); /* SO_LINGER with no time: reset (POSIX) */
 			break;
 		}
@@ -638,7 +642,7 @@ int ustcp_close(struct ustcp_sock *k)
 		}
 		k->rcv_closed = true;
 		shut_send(k);
-		if (k->linger != UINT64_MAX)
+		if (k->opt->linger != UINT64_MAX)
 			linger(k);
 	}
 	if (k->user_owned) {
@@ -666,8 +670,11 @@ void api_close_all(struct ustcp_stack *s)
 		struct ustcp_sock *k = &s->tcp->pool[i];
 		if (k->in_use && k->user_owned) {
 			k->nonblock = true;
-			if (k->linger != 0)
-				k->linger = UINT64_MAX;
+			/* Without memory for its own options it still never
+			 * waits: a non-blocking close does not linger. */
+			struct tcp_sockopts *o = k->opt->linger != 0 ? tcp_sockopts_own(k) : NULL;
+			if (o)
+				o->linger = UINT64_MAX;
 			ustcp_close(k);
 		}
 	}

@@ -10,6 +10,8 @@
 #include "tcp/tcp_conn.h"
 #include "ustcp/ustcp.h"
 
+static void conn_release_memory(struct ustcp_sock *c);
+
 int tcp_create(struct ustcp_stack *s)
 {
 	struct tcp *t = calloc(1, sizeof(*t));
@@ -24,6 +26,8 @@ int tcp_create(struct ustcp_stack *s)
 	t->reap = calloc(s->cfg.max_conns, sizeof(*t->reap));
 	if (!t->pool || !t->hash || !t->reap)
 		return -ENOMEM;
+	t->pool_bytes = (uint64_t)s->cfg.max_conns * (sizeof(*t->pool) + sizeof(*t->reap)) +
+			(uint64_t)n * sizeof(*t->hash);
 	t->hash_mask = n - 1;
 	s->reaper = tcp_reap;
 	for (uint32_t i = s->cfg.max_conns; i-- > 0;) {
@@ -32,6 +36,15 @@ int tcp_create(struct ustcp_stack *s)
 		t->free = &t->pool[i];
 	}
 	dlist_init(&t->listeners);
+	struct tcp_sockopts *o = &t->opt_default;
+	o->opt_sndbuf = s->cfg.sndbuf;
+	o->opt_rcvbuf = s->cfg.rcvbuf;
+	o->ack_delay = s->cfg.ack_delay;
+	o->keep_idle = s->cfg.keepalive_idle;
+	o->keep_intvl = s->cfg.keepalive_intvl;
+	o->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
+	o->rto_min = s->cfg.rto_min;
+	o->linger = UINT64_MAX;
 	rng_bytes(&s->rng, t->hash_key, sizeof(t->hash_key));
 	rng_bytes(&s->rng, t->isn_key, sizeof(t->isn_key));
 	rng_bytes(&s->rng, t->ts_key, sizeof(t->ts_key));
@@ -49,11 +62,8 @@ void tcp_destroy(struct ustcp_stack *s)
 		for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
 			if (t->pool[i].notice.waiter)
 				s->sync->forget(s->sync->ctx, &t->pool[i].notice);
-			ring_free(&t->pool[i].sndbuf);
-			ring_free(&t->pool[i].rcvbuf);
-			tcp_reass_free(&t->pool[i].reass);
-			seqset_free(&t->pool[i].sacked);
-			tcp_rack_free(&t->pool[i]);
+			if (t->pool[i].in_use)
+				conn_release_memory(&t->pool[i]);
 		}
 	}
 	free(t->pool);
@@ -76,23 +86,13 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	memset((char *)c + sizeof(c->stack), 0, sizeof(*c) - sizeof(c->stack));
 	c->in_use = true;
 	c->notice.sock = c;
-	c->linger = UINT64_MAX;
 	c->id = ++t->next_id;
 	dlist_init(&c->link);
-	dlist_init(&c->children);
 	c->rto = s->cfg.rto_initial;
 	c->snd_mss = s->cfg.default_mss;
 	c->ssthresh = UINT32_MAX;
 	c->cc = tcp_cc_find(s->cfg.cc);
-	c->opt_sndbuf = s->cfg.sndbuf;
-	c->opt_rcvbuf = s->cfg.rcvbuf;
-	c->ack_delay = s->cfg.ack_delay;
-	c->keep_idle = s->cfg.keepalive_idle;
-	c->keep_intvl = s->cfg.keepalive_intvl;
-	c->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
-	c->rto_min = s->cfg.rto_min;
-	tcp_reass_init(&c->reass);
-	seqset_init(&c->sacked);
+	c->opt = &t->opt_default;
 	c->reordering = 3;
 	tcp_timers_init(c);
 	tcp_rack_init(c);
@@ -271,6 +271,46 @@ static uint64_t ranges_room(const struct seqset *a)
 	return (uint64_t)seqset_room(a) * sizeof(struct seqset_node);
 }
 
+/* The range sets (and their rooms) of c, in bytes. */
+static uint64_t ranges_bytes(const struct ustcp_sock *c)
+{
+	const struct tcp_ranges *r = c->ranges;
+	return r ? sizeof(*r) + ranges_room(&r->reass.held) + ranges_room(&r->sacked) : 0;
+}
+
+static void sockopts_release(struct ustcp_sock *c)
+{
+	struct tcp_sockopts *o = c->opt;
+	c->opt = &c->stack->tcp->opt_default;
+	if (o->refs && --o->refs == 0) {
+		free(o);
+		c->stack->tcp->conn_bytes -= sizeof(*o);
+	}
+}
+
+struct tcp_sockopts *tcp_sockopts_own(struct ustcp_sock *c)
+{
+	if (c->opt->refs == 1)
+		return c->opt;
+	struct tcp_sockopts *o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	*o = *c->opt;
+	o->refs = 1;
+	sockopts_release(c);
+	c->opt = o;
+	c->stack->tcp->conn_bytes += sizeof(*o);
+	return o;
+}
+
+void tcp_sockopts_share(struct ustcp_sock *c, const struct ustcp_sock *from)
+{
+	sockopts_release(c);
+	c->opt = from->opt;
+	if (c->opt->refs)
+		c->opt->refs++;
+}
+
 /* Room for one hole per two small segments of the buffer: a burst lost
  * every other segment is still fully described. */
 static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
@@ -284,21 +324,41 @@ static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
 int tcp_ensure_buffers(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	if (!c->sndbuf.buf) {
-		if (ring_init(&c->sndbuf, c->opt_sndbuf) < 0)
+	if (!c->ranges) {
+		c->ranges = malloc(sizeof(*c->ranges));
+		if (!c->ranges)
 			return -ENOBUFS;
-		s->tcp->buffer_bytes += c->opt_sndbuf;
-		ranges_size(c, &c->sacked, c->opt_sndbuf);
+		tcp_reass_init(&c->ranges->reass);
+		seqset_init(&c->ranges->sacked);
+		s->tcp->buffer_bytes += sizeof(*c->ranges);
+	}
+	if (!c->sndbuf.buf) {
+		if (ring_init(&c->sndbuf, c->opt->opt_sndbuf) < 0)
+			return -ENOBUFS;
+		s->tcp->buffer_bytes += c->opt->opt_sndbuf;
+		ranges_size(c, &c->ranges->sacked, c->opt->opt_sndbuf);
 		if (s->cfg.sack)
-			tcp_rack_alloc(c, c->opt_sndbuf);
+			tcp_rack_alloc(c, c->opt->opt_sndbuf);
 	}
 	if (!c->rcvbuf.buf) {
-		uint32_t cap = c->opt_rcvbuf + tcp_rcv_slack(c);
+		uint32_t cap = c->opt->opt_rcvbuf + tcp_rcv_slack(c);
 		if (ring_init(&c->rcvbuf, cap) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += cap;
-		ranges_size(c, &c->reass.held, c->opt_rcvbuf);
+		ranges_size(c, &c->ranges->reass.held, c->opt->opt_rcvbuf);
 	}
+	return 0;
+}
+
+int tcp_listen_queue(struct ustcp_sock *c)
+{
+	if (c->queue)
+		return 0;
+	c->queue = calloc(1, sizeof(*c->queue));
+	if (!c->queue)
+		return -ENOMEM;
+	dlist_init(&c->queue->children);
+	c->stack->tcp->conn_bytes += sizeof(*c->queue);
 	return 0;
 }
 
@@ -308,9 +368,9 @@ void tcp_child_unlink(struct ustcp_sock *c)
 	if (!l)
 		return;
 	if (c->state == USTCP_SYN_RECEIVED)
-		l->n_syn--;
+		l->queue->n_syn--;
 	else
-		l->n_done--;
+		l->queue->n_done--;
 	dlist_remove(&c->link);
 	c->listener = NULL;
 }
@@ -336,24 +396,42 @@ void tcp_conn_closed(struct ustcp_sock *c, int error)
 	}
 }
 
+/* Give back what c allocated beside its slot. */
+static void conn_release_memory(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	if (c->sndbuf.buf)
+		t->buffer_bytes -= c->sndbuf.cap;
+	if (c->rcvbuf.buf)
+		t->buffer_bytes -= c->rcvbuf.cap;
+	t->buffer_bytes -= ranges_bytes(c) + tcp_rack_room(c);
+	tcp_rack_free(c);
+	ring_free(&c->sndbuf);
+	ring_free(&c->rcvbuf);
+	if (c->ranges) {
+		tcp_reass_free(&c->ranges->reass);
+		seqset_free(&c->ranges->sacked);
+		free(c->ranges);
+		c->ranges = NULL;
+	}
+	if (c->queue) {
+		free(c->queue);
+		c->queue = NULL;
+		t->conn_bytes -= sizeof(*c->queue);
+	}
+	sockopts_release(c);
+}
+
 static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 {
 	struct tcp *t = s->tcp;
 	/* Nothing may still point at the slot: no timer in the wheel, no
 	 * notice in the event queue (the slot is cleared when reused). */
 	assert(!tw_armed(&c->t_rexmt) && !tw_armed(&c->t_close) && !tw_armed(&c->t_keep) &&
-	       !tw_armed(&c->t_delack) && !tw_armed(&c->rack.timer));
+	       !tw_armed(&c->t_delack) &&
+	       !(c->rack.map.room && tw_armed(&c->rack.map.room->timer)));
 	assert(!c->notice.queued);
-	if (c->sndbuf.buf)
-		t->buffer_bytes -= c->sndbuf.cap;
-	if (c->rcvbuf.buf)
-		t->buffer_bytes -= c->rcvbuf.cap;
-	t->buffer_bytes -= ranges_room(&c->reass.held) + ranges_room(&c->sacked) + tcp_rack_room(c);
-	tcp_rack_free(c);
-	ring_free(&c->sndbuf);
-	ring_free(&c->rcvbuf);
-	tcp_reass_free(&c->reass);
-	seqset_free(&c->sacked);
+	conn_release_memory(c);
 	if (c->notice.waiter)
 		s->sync->forget(s->sync->ctx, &c->notice);
 	c->in_use = false;
@@ -423,4 +501,7 @@ void tcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
 		u->closing += closing(&s->tcp->pool[i]);
 	u->buffer_bytes = s->tcp->buffer_bytes;
 	u->timers = (uint32_t)s->wheel.count;
+	u->tcb_bytes = sizeof(struct ustcp_sock);
+	u->pool_bytes = s->tcp->pool_bytes;
+	u->conn_bytes = s->tcp->conn_bytes;
 }
