@@ -231,9 +231,9 @@ const char *ustcp_drop_desc(enum ustcp_drop d);
  * and what the connections cost. A connection's memory is its slot in the
  * pool (tcb_bytes) with its share of the tables made for conns_max
  * (pool_bytes, which includes the slots), what it holds beside them
- * (conn_bytes: options it set, a listener's queue), and once it moves
- * data its buffers (buffer_bytes, which count the range sets and send map
- * that come with them). */
+ * (conn_bytes: options it set, a listener's queue, its count in the port
+ * table), and once it moves data its buffers (buffer_bytes, which count
+ * the range sets and send map that come with them). */
 struct ustcp_pool_usage {
 	uint32_t conns; /* all connections, listeners and TIME-WAIT included */
 	uint32_t conns_max;

@@ -114,24 +114,6 @@ int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out)
 	return c ? 0 : -EMFILE;
 }
 
-/* Whether lport on laddr is held by another socket: a listener on it, or a
- * connection from it (one in TIME-WAIT only without reuseaddr). */
-static bool port_taken(struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport)
-{
-	struct ustcp_stack *s = k->stack;
-	bool any = ip_is_any(laddr);
-	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
-		const struct ustcp_sock *c = &s->tcp->pool[i];
-		if (c == k || !c->in_use || c->lport != lport ||
-		    (c->state == USTCP_CLOSED && !c->bound) ||
-		    (c->state == USTCP_TIME_WAIT && k->reuseaddr))
-			continue;
-		if (any || ip_is_any(&c->laddr) || ip_eq(&c->laddr, laddr))
-			return true;
-	}
-	return false;
-}
-
 int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local)
 {
 	int rc = api_enter(k);
@@ -142,12 +124,16 @@ int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local)
 		rc = -EINVAL; /* POSIX: already bound */
 	else if (!ip_is_any(&ip) && !net_is_local(k->stack, &ip))
 		rc = -EADDRNOTAVAIL;
-	else if (local.port && port_taken(k, &ip, local.port))
+	else if (local.port && tcp_port_taken(k, &ip, local.port))
 		rc = -EADDRINUSE;
+	else if (tcp_port_room(k->stack) < 0)
+		rc = -ENOMEM;
 	if (rc == 0) {
+		tcp_port_release(k);
 		k->laddr = ip_is_any(&ip) ? (struct ipaddr){0} : ip;
 		k->lport = local.port;
 		k->bound = true;
+		tcp_conn_account(k);
 	}
 	api_leave(k);
 	return rc;
@@ -161,7 +147,7 @@ static int pick_listen_port(struct ustcp_sock *k, uint16_t *port)
 	uint32_t start = (uint32_t)rng_next(&k->stack->rng);
 	for (uint32_t i = 0; i < num; i++) {
 		uint16_t p = (uint16_t)(cfg->ephemeral_lo + (start + i) % num);
-		if (!port_taken(k, &k->laddr, p)) {
+		if (!tcp_port_taken(k, &k->laddr, p)) {
 			*port = p;
 			return 0;
 		}
@@ -179,11 +165,11 @@ int ustcp_listen(struct ustcp_sock *k, int backlog)
 		k->queue->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
 	} else if (!k->unopened || backlog < 0) {
 		rc = -EINVAL;
-	} else if (tcp_listen_queue(k) < 0) {
+	} else if (tcp_listen_queue(k) < 0 || tcp_port_room(s) < 0) {
 		rc = -ENOMEM;
 	} else if (k->lport == 0) {
 		rc = pick_listen_port(k, &k->lport);
-	} else if (port_taken(k, &k->laddr, k->lport)) {
+	} else if (tcp_port_taken(k, &k->laddr, k->lport)) {
 		rc = -EADDRINUSE;
 	}
 	if (rc == 0 && k->state != USTCP_LISTEN) {
@@ -223,6 +209,7 @@ static struct ustcp_sock *take_child(struct ustcp_sock *l)
 			continue;
 		tcp_child_unlink(c);
 		c->user_owned = true;
+		tcp_conn_account(c);
 		return c;
 	}
 	return NULL;
@@ -264,6 +251,8 @@ static int choose_source(struct ustcp_sock *k, const struct ipaddr *rip, uint16_
 		return -EINVAL; /* the two ends of one family */
 	if (net_route(s, rip, &iface, &src) < 0)
 		return -ENETUNREACH;
+	if (tcp_port_room(s) < 0)
+		return -ENOMEM;
 	*lip = ip_is_any(&k->laddr) ? src : k->laddr;
 	*lport = k->lport;
 	if (*lport == 0)

@@ -23,6 +23,7 @@
 #include "core/stack.h"
 #include "core/util.h"
 #include "tcp/tcp_cc.h"
+#include "tcp/tcp_ports.h"
 #include "tcp/tcp_reass.h"
 #include "wire/wire.h"
 
@@ -264,10 +265,12 @@ struct ustcp_sock {
 	bool passive;                   /* created from a listener */
 	bool hashed;
 	bool reaped_pending;
-	bool in_use;                /* the slot holds a connection (the pool's free ones do not) */
-	bool bound;                 /* ustcp_bind gave the local address and port */
-	bool soft_error_untaken;    /* soft_error is not yet taken by ustcp_sock_take_error */
-	bool nonblock, reuseaddr;   /* socket options a child does not take from its listener */
+	bool in_use;              /* the slot holds a connection (the pool's free ones do not) */
+	bool bound;               /* ustcp_bind gave the local address and port */
+	bool soft_error_untaken;  /* soft_error is not yet taken by ustcp_sock_take_error */
+	bool nonblock, reuseaddr; /* socket options a child does not take from its listener */
+	/* What the stack's counts hold of it (tcp_conn_account). */
+	bool port_held, port_held_tw, closing_counted;
 	uint16_t callers;           /* threads inside a blocking call on it: not freed meanwhile */
 	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
@@ -277,12 +280,15 @@ struct tcp {
 	struct ustcp_sock *pool;
 	struct ustcp_sock *free;
 	uint32_t n_used;
+	uint32_t n_closing; /* closing(): closed by the user, FIN not yet acknowledged */
 	uint64_t next_id;
 	struct ustcp_sock **hash; /* conn_hash_size buckets */
 	uint32_t hash_mask;
-	struct dlist listeners;   /* LISTEN sockets, by their link */
-	struct ustcp_sock **reap; /* connections to free when the event ends */
-	uint32_t n_reap;
+	struct dlist listeners; /* LISTEN sockets, by their link */
+	/* Connections to free when the event ends, oldest first, chained by
+	 * hnext (a connection that ended is no longer hashed). */
+	struct ustcp_sock *reap, **reap_tail;
+	struct tcp_ports ports; /* who holds which local port */
 	uint8_t hash_key[HASH_KEY_LEN];
 	uint8_t isn_key[HASH_KEY_LEN];
 	uint8_t ts_key[HASH_KEY_LEN];
@@ -296,13 +302,27 @@ struct tcp {
 
 /* tcp_conn.c: pool, tables, ISN, ports, state changes */
 struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s);
+/* After c's state, owner, listener, address, port or binding changed:
+ * bring the stack's counts (the port table, closing) up to date. */
+void tcp_conn_account(struct ustcp_sock *c);
+/* Before c's local address or port changes: it no longer holds the old. */
+void tcp_port_release(struct ustcp_sock *c);
+/* Whether laddr:lport is taken for k: held by a listener, a bound socket
+ * or a connection other than k (one in TIME-WAIT only without k's
+ * reuseaddr), on that address, or on any when either side is a wildcard. */
+bool tcp_port_taken(const struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport);
+/* Room for the counts of one more port holder (0, or -ENOMEM): asked
+ * before a socket binds, listens, connects or is made for a listener. */
+int tcp_port_room(struct ustcp_stack *s);
+/* Recount everything by walking the pool; false if the counts kept differ
+ * (for the tests). */
+bool tcp_accounting_ok(const struct ustcp_stack *s);
 void tcp_conn_hash(struct ustcp_sock *c);
 struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
 				   uint16_t lport, const struct ipaddr *raddr, uint16_t rport);
 /* laddr any (::) matches only a wildcard listener. */
 struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
 				       uint16_t lport);
-bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport);
 int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
 		  uint16_t rport, uint16_t *port);
 /* Set the 4-tuple (and what depends on the address family). */

@@ -203,7 +203,7 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
 		return;
 	}
-	struct ustcp_sock *c = tcp_conn_alloc(s);
+	struct ustcp_sock *c = tcp_port_room(s) == 0 ? tcp_conn_alloc(s) : NULL;
 	if (!c) {
 		stack_drop(s, USTCP_DROP_tcp_no_memory);
 		return;
