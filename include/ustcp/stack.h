@@ -60,6 +60,10 @@ struct ustcp_iface_config {
 	 * transmit) and says which it has. */
 	uint32_t offloads;
 	ustcp_transmit_meta_fn transmit_meta;
+	/* An address range: ip4 and the ip4_count - 1 addresses after it are
+	 * all the interface's (0 or 1: ip4 alone). ip4 is the source of what
+	 * the stack sends unless a socket is bound to another of them. */
+	uint32_t ip4_count;
 };
 
 /* NULL config means defaults. Returns NULL when out of memory. */
