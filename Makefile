@@ -15,7 +15,8 @@
 #                     libustcp.a, libustcp.so, ustcp.pc (pkg-config) and the ustcp tool
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
 #   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth;
-#                     the cost per ACK of the worst SACK pattern (bench/sack_cost)
+#                     the cost per ACK of the worst SACK pattern (bench/sack_cost); a million
+#                     connections (bench/million; BENCH_CONNS=N for fewer)
 #   make format       clang-format the tree; make format-check only checks
 #   make clean        remove the build trees
 

@@ -724,5 +724,83 @@ sack_cost() {
 }
 sack_cost
 
+# ---- a million connections on the simulated link (bench/million) ----
+# What a connection costs (the pool's accounting and the RSS), how long a
+# million take to open, and, counted by callgrind phase by phase, the
+# instructions per segment of 16 KiB each way on 1 connection and on 1,000
+# of the million, per 1 ms tick of two idle stacks, and per byte of a 32 MiB
+# transfer alone and beside 10,000 idle connections. BENCH_CONNS (1000000)
+# scales it down; MILLION is the program (bench/million beside USTCP).
+million_phases() { # million_phases OUT CALLGRIND_PREFIX: "name segs units unit ir stack_ir lookup_ir"
+	local f name ir
+	for f in "$2".*; do
+		name=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
+		ir=$(sed -n 's/^totals: //p' "$f")
+		[[ -n "$name" && -n "$ir" ]] || continue
+		# The stacks' own: the calls into them, less the link's transmit
+		# (the simulator's copy into its delay queue) made from inside them.
+		callgrind_annotate --inclusive=yes "$f" 2>/dev/null | awk -v n="$name" -v ir="$ir" '
+			/:(ustcp_input|ustcp_stack_poll|ustcp_next_deadline|ustcp_send|ustcp_recv|ustcp_sock_readable) \[/ {
+				gsub(",", "", $1); own += $1 }
+			/sim\.c:sim_transmit \[/ { gsub(",", "", $1); own -= $1 }
+			/tcp_conn\.c:tcp_conn_lookup \[/ && !look { gsub(",", "", $1); look = $1 }
+			END { print n, ir, own, look + 0 }' >"$f.sum"
+		awk 'NR == FNR { n = $1; ir = $2; own = $3; lk = $4; next }
+			$1 == "phase" && $2 == n ":" {
+				unit = $6; sub(/,$/, "", unit)
+				print n, $3, $5, unit, ir, own, lk }' "$f.sum" "$1"
+	done
+}
+million_bench() {
+	local conns=${BENCH_CONNS:-1000000} out=$tmp/million.out cg=$tmp/million.cg
+	local prog=${MILLION:-$(dirname "$USTCP")/bench/million}
+	echo
+	echo "== $conns connections on the simulated link: $prog $conns"
+	if [[ ! -x "$prog" ]]; then
+		echo "  skipped: $prog not built (make)"
+		return
+	fi
+	if ! timeout 900 "$prog" "$conns" >"$out"; then
+		echo "  failed" >&2
+		failed=1
+		return
+	fi
+	grep -E '^(setup|memory|rss)' "$out" | head -4 | sed 's/^/  /'
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "  instructions: skipped: valgrind is not installed"
+		return
+	fi
+	rm -f "$cg".*
+	timeout 3600 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg" \
+		"$prog" "$conns" >"$out" 2>"$tmp/million.err" || { failed=1; return; }
+	million_phases "$out" "$cg" | awk -v n="$conns" '
+		{ segs[$1] = $2; units[$1] = $3; ir[$1] = $5; own[$1] = $6; look[$1] = $7 }
+		function pct(a, b) { return a ? 100 * (b - a) / a : 0 }
+		END {
+			a = ir["data_one"] / segs["data_one"]; b = ir["data_many"] / segs["data_many"]
+			c = own["data_one"] / segs["data_one"]; d = own["data_many"] / segs["data_many"]
+			printf "  Ir per segment, 16 KiB each way: 1 connection alone %.0f, 1000 of %d %.0f (%+.1f%%)\n",
+				a, n, b, pct(a, b)
+			printf "    the stacks%s own %.0f and %.0f (%+.1f%%), finding the connection %.0f and %.0f\n",
+				"\047", c, d, pct(c, d), look["data_one"] / segs["data_one"],
+				look["data_many"] / segs["data_many"]
+			printf "  Ir per 1 ms tick of both stacks, idle: %.0f with 1 connection, %.0f with %d\n",
+				ir["idle_one"] / units["idle_one"], ir["idle_many"] / units["idle_many"], n
+		}'
+	rm -f "$cg".*
+	timeout 1800 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg" \
+		"$prog" --bulk 10000 >"$out" 2>"$tmp/million.err" || { failed=1; return; }
+	million_phases "$out" "$cg" | awk '
+		{ per[$1] = $5 / $3; own[$1] = $6 / $3 }
+		END {
+			a = per["bulk_alone"]; b = per["bulk_beside"]; c = own["bulk_alone"]; d = own["bulk_beside"]
+			printf "  Ir per byte of 32 MiB: alone %.2f, beside 10000 idle connections %.2f (%+.1f%%)\n",
+				a, b, 100 * (b - a) / a
+			printf "    the stacks%s own %.2f and %.2f (%+.1f%%)\n", "\047", c, d, 100 * (d - c) / c
+		}'
+	rm -f "$cg".*
+}
+million_bench
+
 tap_bench
 exit $failed

@@ -11,7 +11,8 @@
 struct ustcp_config {
 	uint64_t seed;           /* seeds the stack's RNG: same seed, same packets */
 	uint32_t max_conns;      /* connections of any state, listeners included */
-	uint32_t conn_hash_size; /* buckets in the 4-tuple table (power of two) */
+	uint32_t conn_hash_size; /* buckets in the 4-tuple table (power of two);
+				  * 0: max_conns rounded up, a chain of one on average */
 	uint32_t max_backlog;    /* cap on any listener's backlog */
 	uint32_t sndbuf;         /* default bytes per connection send buffer (256 KiB) */
 	uint32_t rcvbuf;         /* default bytes per connection receive buffer (256 KiB) */

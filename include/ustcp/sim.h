@@ -51,6 +51,12 @@ void ustcp_sim_free(struct ustcp_sim *sim); /* does not free the stacks */
  * number. */
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip);
+/* The same with an address range (ustcp_iface_config.ip4_count): ip and
+ * the count - 1 addresses after it are the port's, as a host with several
+ * addresses on one interface; the other ports get static entries for each
+ * (IPv6 gets the first one's). */
+int ustcp_sim_add_stack_range(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
+			      ustcp_ip4 ip, uint32_t count);
 /* The IPv6 address of the port with IPv4 address ip: fd00::a.b.c.d. */
 void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16]);
 

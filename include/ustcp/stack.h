@@ -69,6 +69,10 @@ struct ustcp_iface_config {
 	 * transmit) and says which it has. */
 	uint32_t offloads;
 	ustcp_transmit_meta_fn transmit_meta;
+	/* An address range: ip4 and the ip4_count - 1 addresses after it are
+	 * all the interface's (0 or 1: ip4 alone). ip4 is the source of what
+	 * the stack sends unless a socket is bound to another of them. */
+	uint32_t ip4_count;
 };
 
 /* NULL config means defaults. Returns NULL when out of memory. */
@@ -239,14 +243,23 @@ const char *ustcp_counter_desc(enum ustcp_counter c);
 const char *ustcp_drop_name(enum ustcp_drop d);
 const char *ustcp_drop_desc(enum ustcp_drop d);
 
-/* Pool usage, for leak checks: connections and buffer bytes in use now. */
+/* Pool usage, for leak checks: connections and buffer bytes in use now,
+ * and what the connections cost. A connection's memory is its slot in the
+ * pool (tcb_bytes) with its share of the tables made for conns_max
+ * (pool_bytes, which includes the slots), what it holds beside them
+ * (conn_bytes: options it set, a listener's queue, its count in the port
+ * table), and once it moves data its buffers (buffer_bytes, which count
+ * the range sets and send map that come with them). */
 struct ustcp_pool_usage {
 	uint32_t conns; /* all connections, listeners and TIME-WAIT included */
 	uint32_t conns_max;
-	uint64_t buffer_bytes; /* send + receive buffers allocated */
+	uint64_t buffer_bytes; /* send + receive buffers allocated, and what comes with them */
 	uint32_t timers;       /* timers armed */
 	uint32_t closing;      /* connections the program closed that still have data
 				* or a FIN to send and see acknowledged */
+	uint32_t tcb_bytes;    /* one connection's control block */
+	uint64_t pool_bytes;   /* the pool and tables made for conns_max, at ustcp_stack_new */
+	uint64_t conn_bytes;   /* held by connections beside their slots and buffers */
 };
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u);
 

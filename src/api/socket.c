@@ -114,24 +114,6 @@ int ustcp_socket(struct ustcp_stack *s, struct ustcp_sock **out)
 	return c ? 0 : -EMFILE;
 }
 
-/* Whether lport on laddr is held by another socket: a listener on it, or a
- * connection from it (one in TIME-WAIT only without reuseaddr). */
-static bool port_taken(struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport)
-{
-	struct ustcp_stack *s = k->stack;
-	bool any = ip_is_any(laddr);
-	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
-		const struct ustcp_sock *c = &s->tcp->pool[i];
-		if (c == k || !c->in_use || c->lport != lport ||
-		    (c->state == USTCP_CLOSED && !c->bound) ||
-		    (c->state == USTCP_TIME_WAIT && k->reuseaddr))
-			continue;
-		if (any || ip_is_any(&c->laddr) || ip_eq(&c->laddr, laddr))
-			return true;
-	}
-	return false;
-}
-
 int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local)
 {
 	int rc = api_enter(k);
@@ -142,12 +124,16 @@ int ustcp_bind(struct ustcp_sock *k, struct ustcp_endpoint local)
 		rc = -EINVAL; /* POSIX: already bound */
 	else if (!ip_is_any(&ip) && !net_is_local(k->stack, &ip))
 		rc = -EADDRNOTAVAIL;
-	else if (local.port && port_taken(k, &ip, local.port))
+	else if (local.port && tcp_port_taken(k, &ip, local.port))
 		rc = -EADDRINUSE;
+	else if (tcp_port_room(k->stack) < 0)
+		rc = -ENOMEM;
 	if (rc == 0) {
+		tcp_port_release(k);
 		k->laddr = ip_is_any(&ip) ? (struct ipaddr){0} : ip;
 		k->lport = local.port;
 		k->bound = true;
+		tcp_conn_account(k);
 	}
 	api_leave(k);
 	return rc;
@@ -161,7 +147,7 @@ static int pick_listen_port(struct ustcp_sock *k, uint16_t *port)
 	uint32_t start = (uint32_t)rng_next(&k->stack->rng);
 	for (uint32_t i = 0; i < num; i++) {
 		uint16_t p = (uint16_t)(cfg->ephemeral_lo + (start + i) % num);
-		if (!port_taken(k, &k->laddr, p)) {
+		if (!tcp_port_taken(k, &k->laddr, p)) {
 			*port = p;
 			return 0;
 		}
@@ -176,17 +162,19 @@ int ustcp_listen(struct ustcp_sock *k, int backlog)
 		return rc;
 	struct ustcp_stack *s = k->stack;
 	if (k->state == USTCP_LISTEN) {
-		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+		k->queue->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
 	} else if (!k->unopened || backlog < 0) {
 		rc = -EINVAL;
+	} else if (tcp_listen_queue(k) < 0 || tcp_port_room(s) < 0) {
+		rc = -ENOMEM;
 	} else if (k->lport == 0) {
 		rc = pick_listen_port(k, &k->lport);
-	} else if (port_taken(k, &k->laddr, k->lport)) {
+	} else if (tcp_port_taken(k, &k->laddr, k->lport)) {
 		rc = -EADDRINUSE;
 	}
 	if (rc == 0 && k->state != USTCP_LISTEN) {
 		k->unopened = false;
-		k->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
+		k->queue->backlog = (uint16_t)MIN((uint32_t)MAX(backlog, 1), s->cfg.max_backlog);
 		tcp_set_state(k, USTCP_LISTEN);
 		dlist_insert_tail(&s->tcp->listeners, &k->link);
 	}
@@ -214,12 +202,14 @@ int ustcp_listen_on(struct ustcp_stack *s, struct ustcp_endpoint local, int back
 /* A completed child of l, taken off its queue for the user. */
 static struct ustcp_sock *take_child(struct ustcp_sock *l)
 {
-	for (struct dlist *n = l->children.next; n != &l->children; n = n->next) {
+	struct dlist *q = &l->queue->children;
+	for (struct dlist *n = q->next; n != q; n = n->next) {
 		struct ustcp_sock *c = container_of(n, struct ustcp_sock, link);
 		if (c->state == USTCP_SYN_RECEIVED)
 			continue;
 		tcp_child_unlink(c);
 		c->user_owned = true;
+		tcp_conn_account(c);
 		return c;
 	}
 	return NULL;
@@ -230,7 +220,7 @@ int ustcp_accept(struct ustcp_sock *l, struct ustcp_sock **out)
 	int rc = api_enter(l);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(l, l->rcvtimeo);
+	uint64_t deadline = api_deadline(l, l->opt->rcvtimeo);
 	struct ustcp_sock *c = NULL;
 	while (rc == 0) {
 		if (l->state != USTCP_LISTEN || !out) {
@@ -261,6 +251,8 @@ static int choose_source(struct ustcp_sock *k, const struct ipaddr *rip, uint16_
 		return -EINVAL; /* the two ends of one family */
 	if (net_route(s, rip, &iface, &src) < 0)
 		return -ENETUNREACH;
+	if (tcp_port_room(s) < 0)
+		return -ENOMEM;
 	*lip = ip_is_any(&k->laddr) ? src : k->laddr;
 	*lport = k->lport;
 	if (*lport == 0)
@@ -307,7 +299,7 @@ int ustcp_connect(struct ustcp_sock *k, struct ustcp_endpoint remote)
 		tcp_send_syn(k);
 		rc = -EINPROGRESS;
 		/* Blocking: wait for the handshake (Linux: SO_SNDTIMEO bounds it). */
-		uint64_t deadline = api_deadline(k, k->sndtimeo);
+		uint64_t deadline = api_deadline(k, k->opt->sndtimeo);
 		while (rc == -EINPROGRESS && api_can_block(k)) {
 			int w = api_block(k, deadline);
 			rc = connect_result(k);
@@ -397,7 +389,7 @@ static long send_data(struct ustcp_sock *k, const void *buf, size_t len, bool ur
 	int rc = api_enter(k);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(k, k->sndtimeo);
+	uint64_t deadline = api_deadline(k, k->opt->sndtimeo);
 	size_t done = 0;
 	long r;
 	for (;;) {
@@ -524,7 +516,7 @@ static long recv_wait(struct ustcp_sock *k, long (*now)(struct ustcp_sock *, voi
 	int rc = api_enter(k);
 	if (rc < 0)
 		return rc;
-	uint64_t deadline = api_deadline(k, k->rcvtimeo);
+	uint64_t deadline = api_deadline(k, k->opt->rcvtimeo);
 	long r;
 	while ((r = now(k, out, len)) == -EAGAIN && api_can_block(k)) {
 		int w = api_block(k, deadline);
@@ -630,8 +622,9 @@ int ustcp_shutdown(struct ustcp_sock *k, int how)
  * that were never accepted are reset. */
 static void close_listener(struct ustcp_sock *l)
 {
-	struct dlist *n = l->children.next;
-	while (n != &l->children) {
+	struct dlist *q = &l->queue->children;
+	struct dlist *n = q->next;
+	while (n != q) {
 		struct ustcp_sock *c = container_of(n, struct ustcp_sock, link);
 		n = n->next;
 		tcp_event_begin(c);
@@ -670,7 +663,7 @@ static bool fin_done(const struct ustcp_sock *k)
  * linger time runs out; the connection goes on alone after that. */
 static void linger(struct ustcp_sock *k)
 {
-	uint64_t deadline = api_deadline(k, k->linger);
+	uint64_t deadline = api_deadline(k, k->opt->linger);
 	while (!fin_done(k) && api_can_block(k) && api_block(k, deadline) == 0)
 		;
 }
@@ -689,7 +682,7 @@ int ustcp_close(struct ustcp_sock *k)
 	case USTCP_SYN_SENT:
 		/* RFC 9293 §3.10.4 deletes the TCB; but data the user queued is
 		 * not thrown away: it goes, then the FIN, once established. */
-		if (k->sndbuf.len == 0 || k->linger == 0) {
+		if (k->sndbuf.len == 0 || k->opt->linger == 0) {
 			tcp_conn_closed(k, 0);
 			break;
 		}
@@ -697,7 +690,7 @@ int ustcp_close(struct ustcp_sock *k)
 		shut_send(k);
 		break;
 	default:
-		if (k->linger == 0) {
+		if (k->opt->linger == 0) {
 			abort_conn(k); /* SO_LINGER with no time: reset (POSIX) */
 			break;
 		}
@@ -709,7 +702,7 @@ int ustcp_close(struct ustcp_sock *k)
 		}
 		k->rcv_closed = true;
 		shut_send(k);
-		if (k->linger != UINT64_MAX)
+		if (k->opt->linger != UINT64_MAX)
 			linger(k);
 	}
 	if (k->user_owned) {
@@ -737,8 +730,11 @@ void api_close_all(struct ustcp_stack *s)
 		struct ustcp_sock *k = &s->tcp->pool[i];
 		if (k->in_use && k->user_owned) {
 			k->nonblock = true;
-			if (k->linger != 0)
-				k->linger = UINT64_MAX;
+			/* Without memory for its own options it still never
+			 * waits: a non-blocking close does not linger. */
+			struct tcp_sockopts *o = k->opt->linger != 0 ? tcp_sockopts_own(k) : NULL;
+			if (o)
+				o->linger = UINT64_MAX;
 			ustcp_close(k);
 		}
 	}

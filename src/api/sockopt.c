@@ -55,7 +55,7 @@ size_t ustcp_sock_readable(const struct ustcp_sock *k)
 
 static size_t writable(const struct ustcp_sock *k)
 {
-	return k->sndbuf.buf ? ring_space(&k->sndbuf) : k->opt_sndbuf;
+	return k->sndbuf.buf ? ring_space(&k->sndbuf) : k->opt->opt_sndbuf;
 }
 
 size_t ustcp_sock_writable(const struct ustcp_sock *k)
@@ -131,9 +131,9 @@ static void sock_info_fill(const struct ustcp_sock *k, struct ustcp_sock_info *i
 	info->zero_window_probes = k->zw_probes;
 	info->keepalive_probes = k->keep_probes;
 	info->backoff = tcp_backoff_now(k);
-	info->rcv_ooo_bytes = tcp_reass_bytes(&k->reass);
-	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
-	info->rcvbuf = k->opt_rcvbuf;
+	info->rcv_ooo_bytes = k->ranges ? tcp_reass_bytes(&k->ranges->reass) : 0;
+	info->sndbuf = k->sndbuf.buf ? k->sndbuf.cap : k->opt->opt_sndbuf;
+	info->rcvbuf = k->opt->opt_rcvbuf;
 	info->bytes_acked = k->bytes_acked;
 	info->bytes_received = k->bytes_received;
 	info->segs_out = k->segs_out;
@@ -171,7 +171,8 @@ static short events_of(const struct ustcp_sock *k)
 {
 	short ev = 0;
 	if (k->state == USTCP_LISTEN) {
-		for (const struct dlist *n = k->children.next; n != &k->children; n = n->next)
+		const struct dlist *q = &k->queue->children;
+		for (const struct dlist *n = q->next; n != q; n = n->next)
 			if (container_of(n, struct ustcp_sock, link)->state != USTCP_SYN_RECEIVED)
 				return POLLIN;
 		return 0;
@@ -270,8 +271,7 @@ static int set_bufsize(struct ustcp_sock *k, uint32_t *field, const struct ring 
 {
 	if (v < 1024 || v > k->stack->cfg.max_sockbuf)
 		return -EINVAL;
-	if (r->buf ||
-	    (field == &k->opt_rcvbuf && k->state != USTCP_CLOSED && k->state != USTCP_LISTEN))
+	if (r->buf || (r == &k->rcvbuf && k->state != USTCP_CLOSED && k->state != USTCP_LISTEN))
 		return -EISCONN;
 	*field = (uint32_t)v;
 	return 0;
@@ -295,11 +295,11 @@ static int set_time(uint64_t *field, uint64_t v, uint64_t lo, uint64_t hi)
 
 /* TCP_MAXSEG (Linux's range, 88 to 65495): a cap on the segment size,
  * announced in our SYN when set before it, and on what we send. */
-static int set_maxseg(struct ustcp_sock *k, uint64_t v)
+static int set_maxseg(struct ustcp_sock *k, struct tcp_sockopts *o, uint64_t v)
 {
 	if (v != 0 && (v < 88 || v > 65495))
 		return -EINVAL;
-	k->user_mss = (uint16_t)v;
+	o->user_mss = (uint16_t)v;
 	if (v && tcp_synchronized(k->state) && k->peer_mss > v) {
 		k->peer_mss = (uint16_t)v;
 		k->snd_mss = (uint16_t)(v - (k->ts_ok ? 12 : 0));
@@ -310,59 +310,62 @@ static int set_maxseg(struct ustcp_sock *k, uint64_t v)
 static int setsockopt_locked(struct ustcp_sock *k, int opt, uint64_t v)
 {
 	const uint64_t ms = USTCP_NS_PER_MS, sec = USTCP_NS_PER_SEC;
+	struct tcp_sockopts *o = tcp_sockopts_own(k);
 	int rc;
+	if (!o)
+		return -ENOMEM;
 	switch (opt) {
 	case USTCP_SO_SNDBUF:
-		return set_bufsize(k, &k->opt_sndbuf, &k->sndbuf, v);
+		return set_bufsize(k, &o->opt_sndbuf, &k->sndbuf, v);
 	case USTCP_SO_RCVBUF:
-		return set_bufsize(k, &k->opt_rcvbuf, &k->rcvbuf, v);
+		return set_bufsize(k, &o->opt_rcvbuf, &k->rcvbuf, v);
 	case USTCP_TCP_NODELAY:
-		rc = set_bool(&k->nodelay, v);
-		if (rc == 0 && k->nodelay)
+		rc = set_bool(&o->nodelay, v);
+		if (rc == 0 && o->nodelay)
 			tcp_output(k); /* what Nagle held back goes now */
 		return rc;
 	case USTCP_TCP_CORK:
-		rc = set_bool(&k->cork, v);
-		if (rc == 0 && !k->cork)
+		rc = set_bool(&o->cork, v);
+		if (rc == 0 && !o->cork)
 			tcp_output(k); /* what the cork held back goes now */
 		return rc;
 	case USTCP_TCP_QUICKACK:
-		return set_bool(&k->quickack, v);
+		return set_bool(&o->quickack, v);
 	case USTCP_TCP_ACK_DELAY:
-		return set_time(&k->ack_delay, v, 1 * ms, 500 * ms);
+		return set_time(&o->ack_delay, v, 1 * ms, 500 * ms);
 	case USTCP_SO_KEEPALIVE:
-		rc = set_bool(&k->keepalive, v);
+		rc = set_bool(&o->keepalive, v);
 		if (rc == 0)
 			tcp_keepalive_arm(k);
 		return rc;
 	case USTCP_TCP_KEEPIDLE:
-		rc = set_time(&k->keep_idle, v, 1 * sec, UINT64_MAX / 4);
+		rc = set_time(&o->keep_idle, v, 1 * sec, UINT64_MAX / 4);
 		if (rc == 0)
 			tcp_keepalive_arm(k);
 		return rc;
 	case USTCP_TCP_KEEPINTVL:
-		return set_time(&k->keep_intvl, v, 1 * sec, UINT64_MAX / 4);
+		return set_time(&o->keep_intvl, v, 1 * sec, UINT64_MAX / 4);
 	case USTCP_TCP_KEEPCNT:
 		if (v < 1 || v > 255)
 			return -EINVAL;
-		k->keep_cnt = (uint8_t)v;
+		o->keep_cnt = (uint8_t)v;
 		return 0;
 	case USTCP_TCP_USER_TIMEOUT:
-		return set_time(&k->user_timeout, v, 0, UINT64_MAX / 4);
+		return set_time(&o->user_timeout, v, 0, UINT64_MAX / 4);
 	case USTCP_TCP_RTO_MIN:
-		return set_time(&k->rto_min, v, 1 * ms, k->stack->cfg.rto_max);
+		return set_time(&o->rto_min, v, 1 * ms, k->stack->cfg.rto_max);
 	case USTCP_TCP_MAXSEG:
-		return set_maxseg(k, v);
+		return set_maxseg(k, o, v);
 	case USTCP_SO_NONBLOCK:
 		return set_bool(&k->nonblock, v);
 	case USTCP_SO_REUSEADDR:
 		return set_bool(&k->reuseaddr, v);
 	case USTCP_SO_RCVTIMEO:
-		return set_time(&k->rcvtimeo, v, 0, UINT64_MAX / 4);
+		return set_time(&o->rcvtimeo, v, 0, UINT64_MAX / 4);
 	case USTCP_SO_SNDTIMEO:
-		return set_time(&k->sndtimeo, v, 0, UINT64_MAX / 4);
+		return set_time(&o->sndtimeo, v, 0, UINT64_MAX / 4);
 	case USTCP_SO_LINGER:
-		return set_time(&k->linger, v, 0, UINT64_MAX);
+		return set_time(&o->linger, v, 0, UINT64_MAX);
 	case USTCP_TCP_SYNCOOKIES:
 		return set_bool(&k->cookies_always, v);
 	default:
@@ -384,44 +387,44 @@ static int getsockopt_locked(const struct ustcp_sock *k, int opt, uint64_t *v)
 {
 	switch (opt) {
 	case USTCP_SO_SNDBUF:
-		*v = k->sndbuf.buf ? k->sndbuf.cap : k->opt_sndbuf;
+		*v = k->sndbuf.buf ? k->sndbuf.cap : k->opt->opt_sndbuf;
 		return 0;
 	case USTCP_SO_RCVBUF:
-		*v = k->opt_rcvbuf;
+		*v = k->opt->opt_rcvbuf;
 		return 0;
 	case USTCP_TCP_NODELAY:
-		*v = k->nodelay;
+		*v = k->opt->nodelay;
 		return 0;
 	case USTCP_TCP_CORK:
-		*v = k->cork;
+		*v = k->opt->cork;
 		return 0;
 	case USTCP_TCP_QUICKACK:
-		*v = k->quickack;
+		*v = k->opt->quickack;
 		return 0;
 	case USTCP_TCP_ACK_DELAY:
-		*v = k->ack_delay;
+		*v = k->opt->ack_delay;
 		return 0;
 	case USTCP_SO_KEEPALIVE:
-		*v = k->keepalive;
+		*v = k->opt->keepalive;
 		return 0;
 	case USTCP_TCP_KEEPIDLE:
-		*v = k->keep_idle;
+		*v = k->opt->keep_idle;
 		return 0;
 	case USTCP_TCP_KEEPINTVL:
-		*v = k->keep_intvl;
+		*v = k->opt->keep_intvl;
 		return 0;
 	case USTCP_TCP_KEEPCNT:
-		*v = k->keep_cnt;
+		*v = k->opt->keep_cnt;
 		return 0;
 	case USTCP_TCP_USER_TIMEOUT:
-		*v = k->user_timeout;
+		*v = k->opt->user_timeout;
 		return 0;
 	case USTCP_TCP_RTO_MIN:
-		*v = k->rto_min;
+		*v = k->opt->rto_min;
 		return 0;
 	case USTCP_TCP_MAXSEG:
 		/* As Linux: the MSS in use once connected, else what was set. */
-		*v = tcp_synchronized(k->state) ? k->snd_mss : k->user_mss;
+		*v = tcp_synchronized(k->state) ? k->snd_mss : k->opt->user_mss;
 		return 0;
 	case USTCP_SO_NONBLOCK:
 		*v = k->nonblock;
@@ -430,13 +433,13 @@ static int getsockopt_locked(const struct ustcp_sock *k, int opt, uint64_t *v)
 		*v = k->reuseaddr;
 		return 0;
 	case USTCP_SO_RCVTIMEO:
-		*v = k->rcvtimeo;
+		*v = k->opt->rcvtimeo;
 		return 0;
 	case USTCP_SO_SNDTIMEO:
-		*v = k->sndtimeo;
+		*v = k->opt->sndtimeo;
 		return 0;
 	case USTCP_SO_LINGER:
-		*v = k->linger;
+		*v = k->opt->linger;
 		return 0;
 	case USTCP_TCP_SYNCOOKIES:
 		*v = k->cookies_always;

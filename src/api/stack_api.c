@@ -14,11 +14,11 @@
  * 16 bits hold. */
 static bool config_valid(const struct ustcp_config *c)
 {
-	return c->max_conns > 0 && c->conn_hash_size > 0 &&
-	       (c->conn_hash_size & (c->conn_hash_size - 1)) == 0 && c->sndbuf > 0 &&
-	       c->rcvbuf > 0 && c->mtu >= 68 && c->default_mss >= 64 && c->tx_queue > 0 &&
-	       c->rto_min > 0 && c->rto_max >= c->rto_min && c->max_sockbuf >= c->sndbuf &&
-	       c->max_sockbuf >= c->rcvbuf && c->max_sockbuf <= (1u << 30) && c->ack_delay > 0 &&
+	return c->max_conns > 0 && (c->conn_hash_size & (c->conn_hash_size - 1)) == 0 &&
+	       c->sndbuf > 0 && c->rcvbuf > 0 && c->mtu >= 68 && c->default_mss >= 64 &&
+	       c->tx_queue > 0 && c->rto_min > 0 && c->rto_max >= c->rto_min &&
+	       c->max_sockbuf >= c->sndbuf && c->max_sockbuf >= c->rcvbuf &&
+	       c->max_sockbuf <= (1u << 30) && c->ack_delay > 0 &&
 	       c->ack_delay <= 500 * USTCP_NS_PER_MS && c->initial_window > 0 &&
 	       c->keepalive_cnt > 0 && c->keepalive_cnt <= 255 && tcp_cc_find(c->cc) &&
 	       c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;

@@ -21,7 +21,7 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->seed = 1;
 	cfg->max_conns = 4096;
-	cfg->conn_hash_size = 1024;
+	cfg->conn_hash_size = 0; /* as many buckets as max_conns */
 	cfg->max_backlog = 128;
 	cfg->sndbuf = 256 * 1024;
 	cfg->rcvbuf = 256 * 1024;

@@ -34,7 +34,8 @@ struct tcp;
 /* An interface: the link's transmit callback and the addresses on it. */
 struct iface {
 	uint8_t mac[6];
-	uint32_t ip4; /* host order */
+	uint32_t ip4;       /* host order */
+	uint32_t ip4_count; /* ip4 and the addresses after it that are ours too (1 or more) */
 	uint8_t prefix_len;
 	uint32_t gateway;     /* host order; 0 = none */
 	struct ipaddr ip6_ll; /* link-local, from the MAC */

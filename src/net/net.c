@@ -72,6 +72,8 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	if ((!ip_is_any(&ip6) && (ip_is4(&ip6) || ip6_is_multicast(ip6.b))) ||
 	    (!ip_is_any(&gw6) && (ip_is4(&gw6) || ip6_is_multicast(gw6.b))))
 		return -EINVAL;
+	if ((uint64_t)ntohl(ic->ip4) + (ic->ip4_count ? ic->ip4_count : 1) > (1ull << 32))
+		return -EINVAL; /* a range past 255.255.255.255 */
 	uint16_t mtu = ic->mtu ? ic->mtu : s->cfg.mtu;
 	/* RFC 791: 68 bytes; RFC 8200 §5: IPv6 needs 1280, so a smaller link
 	 * carries IPv4 alone and an IPv6 address on it is an error. */
@@ -83,6 +85,7 @@ int ustcp_iface_add(struct ustcp_stack *s, const struct ustcp_iface_config *ic)
 	struct iface *ifc = &s->ifaces[s->n_ifaces];
 	memcpy(ifc->mac, ic->mac, 6);
 	ifc->ip4 = ntohl(ic->ip4);
+	ifc->ip4_count = ic->ip4_count ? ic->ip4_count : 1;
 	ifc->prefix_len = ic->prefix_len;
 	ifc->gateway = ntohl(ic->gateway);
 	/* RFC 4291 App. A / RFC 4862 §5.3: fe80::/64 with the modified EUI-64
@@ -126,10 +129,16 @@ uint32_t net_offloads(const struct ustcp_stack *s, const struct ipaddr *dst)
 	return net_route(s, dst, &iface, &src) < 0 ? 0 : s->ifaces[iface].offloads;
 }
 
+/* Whether ip is one of the interface's IPv4 addresses. */
+static bool iface_has4(const struct iface *ifc, uint32_t ip)
+{
+	return ip != 0 && ifc->ip4 != 0 && ip - ifc->ip4 < ifc->ip4_count;
+}
+
 static bool net_is_local4(const struct ustcp_stack *s, uint32_t ip)
 {
 	for (int i = 0; i < s->n_ifaces; i++)
-		if (ip != 0 && s->ifaces[i].ip4 == ip)
+		if (iface_has4(&s->ifaces[i], ip))
 			return true;
 	return false;
 }
@@ -233,12 +242,13 @@ int net_send_hop(struct ustcp_stack *s, struct txbuf *tb, int iface, const struc
 	return 0;
 }
 
+/* An ARP packet from spa, one of the interface's addresses. */
 static void arp_send(struct ustcp_stack *s, int iface, uint16_t op, const uint8_t *dst_mac,
-		     uint32_t tpa)
+		     uint32_t spa, uint32_t tpa)
 {
 	struct iface *ifc = &s->ifaces[iface];
 	struct txbuf *tb = stack_tx_begin(s);
-	struct arp_pkt ap = {.op = op, .spa = ifc->ip4, .tpa = tpa};
+	struct arp_pkt ap = {.op = op, .spa = spa, .tpa = tpa};
 	memcpy(ap.sha, ifc->mac, 6);
 	if (op == ARP_OP_REPLY)
 		memcpy(ap.tha, dst_mac, 6);
@@ -250,7 +260,8 @@ static void arp_send(struct ustcp_stack *s, int iface, uint16_t op, const uint8_
 void net_solicit(struct ustcp_stack *s, int iface, const struct ipaddr *hop, const uint8_t *mac)
 {
 	if (ip_is4(hop))
-		arp_send(s, iface, ARP_OP_REQUEST, mac ? mac : net_bcast_mac, ip_v4(hop));
+		arp_send(s, iface, ARP_OP_REQUEST, mac ? mac : net_bcast_mac, s->ifaces[iface].ip4,
+			 ip_v4(hop));
 	else
 		nd_send_ns(s, iface, hop, mac);
 }
@@ -264,7 +275,7 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		stack_drop(s, USTCP_DROP_arp_malformed);
 		return;
 	}
-	bool for_us = ap.tpa != 0 && ap.tpa == s->ifaces[iface].ip4;
+	bool for_us = iface_has4(&s->ifaces[iface], ap.tpa);
 	if (ap.spa != 0) {
 		struct ipaddr spa = ip_from4(ap.spa);
 		neigh_update(s, iface, &spa, ap.sha, NEIGH_OVERRIDE | (for_us ? NEIGH_CREATE : 0));
@@ -274,7 +285,8 @@ static void arp_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t
 		return;
 	}
 	if (ap.op == ARP_OP_REQUEST)
-		arp_send(s, iface, ARP_OP_REPLY, ap.sha, ap.spa);
+		arp_send(s, iface, ARP_OP_REPLY, ap.sha, ap.tpa,
+			 ap.spa); /* from the address asked for */
 }
 
 int ustcp_announce(struct ustcp_stack *s, int iface)
@@ -282,9 +294,10 @@ int ustcp_announce(struct ustcp_stack *s, int iface)
 	if (iface < 0 || iface >= s->n_ifaces)
 		return -EINVAL;
 	stack_event_begin(s);
-	/* RFC 5227 §3 ARP announcement: a request for our own address. */
-	if (s->ifaces[iface].ip4)
-		arp_send(s, iface, ARP_OP_REQUEST, net_bcast_mac, s->ifaces[iface].ip4);
+	/* RFC 5227 §3 ARP announcement: a request for our own address, each of them. */
+	const struct iface *ifc = &s->ifaces[iface];
+	for (uint32_t i = 0; ifc->ip4 && i < ifc->ip4_count; i++)
+		arp_send(s, iface, ARP_OP_REQUEST, net_bcast_mac, ifc->ip4 + i, ifc->ip4 + i);
 	nd_announce(s, iface);
 	stack_event_end(s);
 	return 0;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "core/util.h"
 #include "sim/delay_queue.h"
 #include "sim/impair.h"
@@ -27,7 +29,8 @@ struct sim_port {
 	struct ustcp_stack *stack;
 	int iface;
 	uint8_t mac[6];
-	ustcp_ip4 ip;
+	ustcp_ip4 ip;      /* network order */
+	uint32_t ip_count; /* ip and the addresses after it */
 	struct impair_state imp;
 	bool pass; /* offloaded frames go to the receivers as they are */
 	/* The first port of this stack: a stack on several ports is polled
@@ -180,10 +183,28 @@ void ustcp_sim_ip6(ustcp_ip4 ip, uint8_t out[16])
 	memcpy(out + 12, &ip, 4);
 }
 
+/* The i-th IPv4 address of port p, in network order. */
+static ustcp_ip4 port_ip(const struct sim_port *p, uint32_t i) { return htonl(ntohl(p->ip) + i); }
+
+/* Static IPv4 neighbour entries both ways between the ports' addresses. */
+static void neigh_both_ways(struct sim_port *p, struct sim_port *q)
+{
+	for (uint32_t i = 0; i < q->ip_count; i++)
+		ustcp_neigh_add(p->stack, p->iface, port_ip(q, i), q->mac);
+	for (uint32_t i = 0; i < p->ip_count; i++)
+		ustcp_neigh_add(q->stack, q->iface, port_ip(p, i), p->mac);
+}
+
 int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
 			ustcp_ip4 ip)
 {
-	if (!sim || !s || !mac)
+	return ustcp_sim_add_stack_range(sim, s, mac, ip, 1);
+}
+
+int ustcp_sim_add_stack_range(struct ustcp_sim *sim, struct ustcp_stack *s, const uint8_t mac[6],
+			      ustcp_ip4 ip, uint32_t count)
+{
+	if (!sim || !s || !mac || count == 0)
 		return -EINVAL;
 	if (sim->nports == sim->cap_ports) {
 		int cap = sim->cap_ports ? sim->cap_ports * 2 : 4;
@@ -202,6 +223,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 	memcpy(p->mac, mac, 6);
 	p->ip = ip;
 	p->pass = sim->offloads && sim->pass_offloaded;
+	p->ip_count = count;
 	impair_init(&p->imp, sim->seed, p->index);
 	p->owner = p;
 	for (int i = 0; i < sim->nports; i++) {
@@ -222,6 +244,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 		/* Frames in pieces only where they go on whole. */
 		.offloads = sim->offloads | (p->pass ? USTCP_OFFLOAD_SG : 0),
 		.transmit_meta = sim->offloads ? sim_transmit_meta : NULL,
+		.ip4_count = count,
 	};
 	memcpy(ic.mac, mac, 6);
 	bool v6 = ustcp_stack_config(s)->mtu >= 1280; /* RFC 8200 §5 */
@@ -241,8 +264,7 @@ int ustcp_sim_add_stack(struct ustcp_sim *sim, struct ustcp_stack *s, const uint
 	 * (unless a test wants to see ARP at work). */
 	for (int i = 0; i < p->index && !sim->use_arp; i++) {
 		struct sim_port *q = sim->ports[i];
-		ustcp_neigh_add(s, iface, q->ip, q->mac);
-		ustcp_neigh_add(q->stack, q->iface, ip, mac);
+		neigh_both_ways(p, q);
 		uint8_t a6[16], q6[16], all[16];
 		if (!v6 || ustcp_iface_linklocal6(q->stack, q->iface, all) < 0)
 			continue; /* one of the two links carries IPv4 only */

@@ -10,21 +10,38 @@
 #include "tcp/tcp_conn.h"
 #include "ustcp/ustcp.h"
 
+static void conn_release_memory(struct ustcp_sock *c);
+
+/* Buckets for the 4-tuple table: as configured, or by default as many as
+ * the pool has connections (rounded up to a power of two), so that a
+ * chain holds one connection on average however full the pool is. */
+static uint32_t hash_buckets(const struct ustcp_config *cfg)
+{
+	uint32_t n = cfg->conn_hash_size;
+	if (n)
+		return n;
+	for (n = 1; n < cfg->max_conns && n < (1u << 31); n *= 2)
+		;
+	return n;
+}
+
 int tcp_create(struct ustcp_stack *s)
 {
 	struct tcp *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	s->tcp = t;
-	uint32_t n = s->cfg.conn_hash_size;
-	if (n == 0 || (n & (n - 1)) != 0)
+	uint32_t n = hash_buckets(&s->cfg);
+	if ((n & (n - 1)) != 0)
 		return -EINVAL;
 	t->pool = calloc(s->cfg.max_conns, sizeof(*t->pool));
 	t->hash = calloc(n, sizeof(*t->hash));
-	t->reap = calloc(s->cfg.max_conns, sizeof(*t->reap));
-	if (!t->pool || !t->hash || !t->reap)
+	if (!t->pool || !t->hash)
 		return -ENOMEM;
+	t->pool_bytes =
+		(uint64_t)s->cfg.max_conns * sizeof(*t->pool) + (uint64_t)n * sizeof(*t->hash);
 	t->hash_mask = n - 1;
+	t->reap_tail = &t->reap;
 	s->reaper = tcp_reap;
 	for (uint32_t i = s->cfg.max_conns; i-- > 0;) {
 		t->pool[i].stack = s;
@@ -32,6 +49,15 @@ int tcp_create(struct ustcp_stack *s)
 		t->free = &t->pool[i];
 	}
 	dlist_init(&t->listeners);
+	struct tcp_sockopts *o = &t->opt_default;
+	o->opt_sndbuf = s->cfg.sndbuf;
+	o->opt_rcvbuf = s->cfg.rcvbuf;
+	o->ack_delay = s->cfg.ack_delay;
+	o->keep_idle = s->cfg.keepalive_idle;
+	o->keep_intvl = s->cfg.keepalive_intvl;
+	o->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
+	o->rto_min = s->cfg.rto_min;
+	o->linger = UINT64_MAX;
 	rng_bytes(&s->rng, t->hash_key, sizeof(t->hash_key));
 	rng_bytes(&s->rng, t->isn_key, sizeof(t->isn_key));
 	rng_bytes(&s->rng, t->ts_key, sizeof(t->ts_key));
@@ -50,16 +76,13 @@ void tcp_destroy(struct ustcp_stack *s)
 		for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
 			if (t->pool[i].notice.waiter)
 				s->sync->forget(s->sync->ctx, &t->pool[i].notice);
-			ring_free(&t->pool[i].sndbuf);
-			ring_free(&t->pool[i].rcvbuf);
-			tcp_reass_free(&t->pool[i].reass);
-			seqset_free(&t->pool[i].sacked);
-			tcp_rack_free(&t->pool[i]);
+			if (t->pool[i].in_use)
+				conn_release_memory(&t->pool[i]);
 		}
 	}
 	free(t->pool);
 	free(t->hash);
-	free(t->reap);
+	tcp_ports_free(&t->ports);
 	free(t);
 	s->tcp = NULL;
 }
@@ -77,27 +100,97 @@ struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s)
 	memset((char *)c + sizeof(c->stack), 0, sizeof(*c) - sizeof(c->stack));
 	c->in_use = true;
 	c->notice.sock = c;
-	c->linger = UINT64_MAX;
 	c->id = ++t->next_id;
 	dlist_init(&c->link);
-	dlist_init(&c->children);
 	c->rto = s->cfg.rto_initial;
 	c->snd_mss = s->cfg.default_mss;
 	c->ssthresh = UINT32_MAX;
 	c->cc = tcp_cc_find(s->cfg.cc);
-	c->opt_sndbuf = s->cfg.sndbuf;
-	c->opt_rcvbuf = s->cfg.rcvbuf;
-	c->ack_delay = s->cfg.ack_delay;
-	c->keep_idle = s->cfg.keepalive_idle;
-	c->keep_intvl = s->cfg.keepalive_intvl;
-	c->keep_cnt = (uint8_t)s->cfg.keepalive_cnt;
-	c->rto_min = s->cfg.rto_min;
-	tcp_reass_init(&c->reass);
-	seqset_init(&c->sacked);
+	c->opt = &t->opt_default;
 	c->reordering = 3;
 	tcp_timers_init(c);
 	tcp_rack_init(c);
 	return c;
+}
+
+/* Closed by the user (not a listener's child waiting to be accepted), and
+ * its FIN not yet acknowledged. */
+static bool closing(const struct ustcp_sock *c)
+{
+	if (!c->in_use || c->user_owned || c->listener)
+		return false;
+	switch (c->state) {
+	case USTCP_SYN_SENT:
+	case USTCP_SYN_RECEIVED:
+	case USTCP_ESTABLISHED:
+	case USTCP_CLOSE_WAIT:
+	case USTCP_FIN_WAIT_1:
+	case USTCP_CLOSING:
+	case USTCP_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A local port is held by a listener, a bound socket or a connection; a
+ * socket closed without a bind gives it back. */
+static bool holds_port(const struct ustcp_sock *c)
+{
+	return c->in_use && c->lport && (c->state != USTCP_CLOSED || c->bound);
+}
+
+void tcp_conn_account(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	bool held = holds_port(c), tw = held && c->state == USTCP_TIME_WAIT;
+	if (held != c->port_held || tw != c->port_held_tw) {
+		tcp_ports_add(&t->ports, &c->laddr, c->lport, held - c->port_held,
+			      tw - c->port_held_tw);
+		c->port_held = held;
+		c->port_held_tw = tw;
+	}
+	bool cl = closing(c);
+	if (cl != c->closing_counted) {
+		t->n_closing += cl ? 1 : (uint32_t)-1;
+		c->closing_counted = cl;
+	}
+}
+
+void tcp_port_release(struct ustcp_sock *c)
+{
+	if (!c->port_held)
+		return;
+	tcp_ports_add(&c->stack->tcp->ports, &c->laddr, c->lport, -1, -(int)c->port_held_tw);
+	c->port_held = c->port_held_tw = false;
+}
+
+int tcp_port_room(struct ustcp_stack *s) { return tcp_ports_room(&s->tcp->ports); }
+
+/* A holder's counts, less k's own part in them. */
+static uint32_t holders(const struct tcp_port_use *u, const struct ustcp_sock *k, bool k_in,
+			bool reuse)
+{
+	if (!u)
+		return 0;
+	uint32_t n = u->n - (k_in && k->port_held);
+	uint32_t tw = u->n_tw - (k_in && k->port_held_tw);
+	return reuse ? n - tw : n;
+}
+
+bool tcp_port_taken(const struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport)
+{
+	const struct tcp_ports *p = &k->stack->tcp->ports;
+	bool reuse = k->reuseaddr, k_port = k->lport == lport;
+	if (ip_is_any(laddr))
+		return holders(tcp_ports_find(p, NULL, lport), k, k_port, reuse) > 0;
+	/* Holders on this address, and wildcard ones (which take every address). */
+	static const struct ipaddr any;
+	bool k_any = ip_is_any(&k->laddr);
+	return holders(tcp_ports_find(p, laddr, lport), k,
+		       k_port && !k_any && ip_eq(&k->laddr, laddr), reuse) +
+		       holders(tcp_ports_find(p, &any, lport), k, k_port && k_any, reuse) >
+	       0;
 }
 
 /* The keyed hash of a 4-tuple (RFC 6528 §3, RFC 6056 §3.3.3). IPv4 pairs
@@ -129,12 +222,14 @@ static uint32_t tuple_bucket(const struct tcp *t, const struct ipaddr *laddr, ui
 void tcp_conn_set_tuple(struct ustcp_sock *c, const struct ipaddr *laddr, uint16_t lport,
 			const struct ipaddr *raddr, uint16_t rport)
 {
+	tcp_port_release(c);
 	c->laddr = *laddr;
 	c->lport = lport;
 	c->raddr = *raddr;
 	c->rport = rport;
 	c->hdr_room = (uint8_t)net_hdr_room(raddr);
 	c->offloads = net_offloads(c->stack, raddr); /* routes are fixed once set up */
+	tcp_conn_account(c);
 }
 
 void tcp_conn_hash(struct ustcp_sock *c)
@@ -144,6 +239,7 @@ void tcp_conn_hash(struct ustcp_sock *c)
 	c->hnext = t->hash[b];
 	t->hash[b] = c;
 	c->hashed = true;
+	tcp_conn_account(c); /* its tuple and state are set (a listener's child: just now) */
 }
 
 static void conn_unhash(struct ustcp_sock *c)
@@ -189,21 +285,6 @@ struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, const struct ipadd
 			wild = l;
 	}
 	return wild;
-}
-
-bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport)
-{
-	bool any = ip_is_any(laddr);
-	struct ustcp_sock *l = tcp_listener_lookup(s, laddr, lport);
-	if (l && (any || ip_is_any(&l->laddr) || ip_eq(&l->laddr, laddr)))
-		return true;
-	for (uint32_t i = 0; i < s->cfg.max_conns; i++) {
-		struct ustcp_sock *c = &s->tcp->pool[i];
-		if (c->in_use && c->state != USTCP_CLOSED && c->lport == lport &&
-		    (any || ip_eq(&c->laddr, laddr)))
-			return true;
-	}
-	return false;
 }
 
 /* RFC 6056 §3.3.3 (Algorithm 3): offset = F(local, remote, secret), then
@@ -264,6 +345,7 @@ void tcp_set_state(struct ustcp_sock *c, int state)
 	if (c->state == state)
 		return;
 	c->state = (uint8_t)state;
+	tcp_conn_account(c);
 	tcp_notify(c, USTCP_EV_STATE);
 }
 
@@ -271,6 +353,46 @@ void tcp_set_state(struct ustcp_sock *c, int state)
 static uint64_t ranges_room(const struct seqset *a)
 {
 	return (uint64_t)seqset_room(a) * sizeof(struct seqset_node);
+}
+
+/* The range sets (and their rooms) of c, in bytes. */
+static uint64_t ranges_bytes(const struct ustcp_sock *c)
+{
+	const struct tcp_ranges *r = c->ranges;
+	return r ? sizeof(*r) + ranges_room(&r->reass.held) + ranges_room(&r->sacked) : 0;
+}
+
+static void sockopts_release(struct ustcp_sock *c)
+{
+	struct tcp_sockopts *o = c->opt;
+	c->opt = &c->stack->tcp->opt_default;
+	if (o->refs && --o->refs == 0) {
+		free(o);
+		c->stack->tcp->conn_bytes -= sizeof(*o);
+	}
+}
+
+struct tcp_sockopts *tcp_sockopts_own(struct ustcp_sock *c)
+{
+	if (c->opt->refs == 1)
+		return c->opt;
+	struct tcp_sockopts *o = malloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	*o = *c->opt;
+	o->refs = 1;
+	sockopts_release(c);
+	c->opt = o;
+	c->stack->tcp->conn_bytes += sizeof(*o);
+	return o;
+}
+
+void tcp_sockopts_share(struct ustcp_sock *c, const struct ustcp_sock *from)
+{
+	sockopts_release(c);
+	c->opt = from->opt;
+	if (c->opt->refs)
+		c->opt->refs++;
 }
 
 /* Room for one hole per two small segments of the buffer: a burst lost
@@ -286,21 +408,41 @@ static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
 int tcp_ensure_buffers(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	if (!c->sndbuf.buf) {
-		if (ring_init(&c->sndbuf, c->opt_sndbuf) < 0)
+	if (!c->ranges) {
+		c->ranges = malloc(sizeof(*c->ranges));
+		if (!c->ranges)
 			return -ENOBUFS;
-		s->tcp->buffer_bytes += c->opt_sndbuf;
-		ranges_size(c, &c->sacked, c->opt_sndbuf);
+		tcp_reass_init(&c->ranges->reass);
+		seqset_init(&c->ranges->sacked);
+		s->tcp->buffer_bytes += sizeof(*c->ranges);
+	}
+	if (!c->sndbuf.buf) {
+		if (ring_init(&c->sndbuf, c->opt->opt_sndbuf) < 0)
+			return -ENOBUFS;
+		s->tcp->buffer_bytes += c->opt->opt_sndbuf;
+		ranges_size(c, &c->ranges->sacked, c->opt->opt_sndbuf);
 		if (s->cfg.sack)
-			tcp_rack_alloc(c, c->opt_sndbuf);
+			tcp_rack_alloc(c, c->opt->opt_sndbuf);
 	}
 	if (!c->rcvbuf.buf) {
-		uint32_t cap = c->opt_rcvbuf + tcp_rcv_slack(c);
+		uint32_t cap = c->opt->opt_rcvbuf + tcp_rcv_slack(c);
 		if (ring_init(&c->rcvbuf, cap) < 0)
 			return -ENOBUFS;
 		s->tcp->buffer_bytes += cap;
-		ranges_size(c, &c->reass.held, c->opt_rcvbuf);
+		ranges_size(c, &c->ranges->reass.held, c->opt->opt_rcvbuf);
 	}
+	return 0;
+}
+
+int tcp_listen_queue(struct ustcp_sock *c)
+{
+	if (c->queue)
+		return 0;
+	c->queue = calloc(1, sizeof(*c->queue));
+	if (!c->queue)
+		return -ENOMEM;
+	dlist_init(&c->queue->children);
+	c->stack->tcp->conn_bytes += sizeof(*c->queue);
 	return 0;
 }
 
@@ -310,16 +452,28 @@ void tcp_child_unlink(struct ustcp_sock *c)
 	if (!l)
 		return;
 	if (c->state == USTCP_SYN_RECEIVED)
-		l->n_syn--;
+		l->queue->n_syn--;
 	else
-		l->n_done--;
+		l->queue->n_done--;
 	dlist_remove(&c->link);
 	c->listener = NULL;
+	tcp_conn_account(c);
+}
+
+/* Free c when the current event ends. */
+static void reap_later(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	assert(!c->hashed); /* hnext is free for the reap list */
+	c->reaped_pending = true;
+	c->hnext = NULL;
+	*t->reap_tail = c;
+	t->reap_tail = &c->hnext;
+	c->stack->reap_due = true;
 }
 
 void tcp_conn_closed(struct ustcp_sock *c, int error)
 {
-	struct tcp *t = c->stack->tcp;
 	if (c->state == USTCP_CLOSED && c->reaped_pending)
 		return;
 	if (error && !c->error)
@@ -331,11 +485,34 @@ void tcp_conn_closed(struct ustcp_sock *c, int error)
 		dlist_remove(&c->link);
 	tcp_set_state(c, USTCP_CLOSED);
 	tcp_notify(c, USTCP_EV_READABLE | USTCP_EV_WRITABLE);
-	if (!c->user_owned && !c->reaped_pending) {
-		c->reaped_pending = true;
-		t->reap[t->n_reap++] = c;
-		c->stack->reap_due = true;
+	if (!c->user_owned && !c->reaped_pending)
+		reap_later(c);
+}
+
+/* Give back what c allocated beside its slot. */
+static void conn_release_memory(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	if (c->sndbuf.buf)
+		t->buffer_bytes -= c->sndbuf.cap;
+	if (c->rcvbuf.buf)
+		t->buffer_bytes -= c->rcvbuf.cap;
+	t->buffer_bytes -= ranges_bytes(c) + tcp_rack_room(c);
+	tcp_rack_free(c);
+	ring_free(&c->sndbuf);
+	ring_free(&c->rcvbuf);
+	if (c->ranges) {
+		tcp_reass_free(&c->ranges->reass);
+		seqset_free(&c->ranges->sacked);
+		free(c->ranges);
+		c->ranges = NULL;
 	}
+	if (c->queue) {
+		free(c->queue);
+		c->queue = NULL;
+		t->conn_bytes -= sizeof(*c->queue);
+	}
+	sockopts_release(c);
 }
 
 static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
@@ -344,21 +521,14 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 	/* Nothing may still point at the slot: no timer in the wheel, no
 	 * notice in the event queue (the slot is cleared when reused). */
 	assert(!tw_armed(&c->t_rexmt) && !tw_armed(&c->t_close) && !tw_armed(&c->t_keep) &&
-	       !tw_armed(&c->t_delack) && !tw_armed(&c->rack.timer));
+	       !tw_armed(&c->t_delack) &&
+	       !(c->rack.map.room && tw_armed(&c->rack.map.room->timer)));
 	assert(!c->notice.queued);
-	if (c->sndbuf.buf)
-		t->buffer_bytes -= c->sndbuf.cap;
-	if (c->rcvbuf.buf)
-		t->buffer_bytes -= c->rcvbuf.cap;
-	t->buffer_bytes -= ranges_room(&c->reass.held) + ranges_room(&c->sacked) + tcp_rack_room(c);
-	tcp_rack_free(c);
-	ring_free(&c->sndbuf);
-	ring_free(&c->rcvbuf);
-	tcp_reass_free(&c->reass);
-	seqset_free(&c->sacked);
+	conn_release_memory(c);
 	if (c->notice.waiter)
 		s->sync->forget(s->sync->ctx, &c->notice);
 	c->in_use = false;
+	tcp_conn_account(c);
 	c->hnext = t->free;
 	t->free = c;
 	t->n_used--;
@@ -368,15 +538,20 @@ static void conn_free(struct ustcp_stack *s, struct ustcp_sock *c)
 void tcp_reap(struct ustcp_stack *s)
 {
 	struct tcp *t = s->tcp;
-	uint32_t kept = 0;
-	for (uint32_t i = 0; i < t->n_reap; i++) {
-		if (t->reap[i]->callers)
-			t->reap[kept++] = t->reap[i];
-		else
-			conn_free(s, t->reap[i]);
+	struct ustcp_sock *c = t->reap, *next;
+	t->reap = NULL;
+	t->reap_tail = &t->reap;
+	for (; c; c = next) {
+		next = c->hnext;
+		if (c->callers) {
+			c->hnext = NULL;
+			*t->reap_tail = c;
+			t->reap_tail = &c->hnext;
+		} else {
+			conn_free(s, c);
+		}
 	}
-	t->n_reap = kept;
-	s->reap_due = kept > 0;
+	s->reap_due = t->reap != NULL;
 }
 
 /* A user-owned connection released by the user: free now if closed,
@@ -385,44 +560,53 @@ void tcp_conn_release(struct ustcp_sock *c)
 {
 	const struct stack_sync *sync = c->stack->sync;
 	c->user_owned = false;
+	tcp_conn_account(c);
 	stack_notice_withdraw(&c->notice);
 	if (sync && c->notice.waiter)
 		sync->ready(sync->ctx, &c->notice, true); /* threads blocked on it: it is gone */
-	if (c->state == USTCP_CLOSED && !c->reaped_pending) {
-		struct tcp *t = c->stack->tcp;
-		c->reaped_pending = true;
-		t->reap[t->n_reap++] = c;
-		c->stack->reap_due = true;
-	}
-}
-
-/* Closed by the user (not a listener's child waiting to be accepted), and
- * its FIN not yet acknowledged. */
-static bool closing(const struct ustcp_sock *c)
-{
-	if (!c->in_use || c->user_owned || c->listener)
-		return false;
-	switch (c->state) {
-	case USTCP_SYN_SENT:
-	case USTCP_SYN_RECEIVED:
-	case USTCP_ESTABLISHED:
-	case USTCP_CLOSE_WAIT:
-	case USTCP_FIN_WAIT_1:
-	case USTCP_CLOSING:
-	case USTCP_LAST_ACK:
-		return true;
-	default:
-		return false;
-	}
+	if (c->state == USTCP_CLOSED && !c->reaped_pending)
+		reap_later(c);
 }
 
 void tcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
 {
 	u->conns = s->tcp->n_used;
 	u->conns_max = s->cfg.max_conns;
-	u->closing = 0;
-	for (uint32_t i = 0; i < s->cfg.max_conns; i++)
-		u->closing += closing(&s->tcp->pool[i]);
+	u->closing = s->tcp->n_closing;
 	u->buffer_bytes = s->tcp->buffer_bytes;
 	u->timers = (uint32_t)s->wheel.count;
+	u->tcb_bytes = sizeof(struct ustcp_sock);
+	u->pool_bytes = s->tcp->pool_bytes;
+	u->conn_bytes = s->tcp->conn_bytes + tcp_ports_bytes(&s->tcp->ports);
+}
+
+bool tcp_accounting_ok(const struct ustcp_stack *s)
+{
+	const struct tcp *t = s->tcp;
+	struct tcp_ports want = {0};
+	uint32_t n_closing = 0;
+	bool ok = true;
+	for (uint32_t i = 0; i < s->cfg.max_conns && ok; i++) {
+		const struct ustcp_sock *c = &t->pool[i];
+		bool held = holds_port(c), tw = held && c->state == USTCP_TIME_WAIT;
+		n_closing += closing(c);
+		ok = held == c->port_held && tw == c->port_held_tw &&
+		     closing(c) == c->closing_counted;
+		if (ok && held) {
+			ok = tcp_ports_room(&want) == 0;
+			if (ok)
+				tcp_ports_add(&want, &c->laddr, c->lport, 1, tw);
+		}
+	}
+	ok = ok && n_closing == t->n_closing && want.used == t->ports.used;
+	for (uint32_t i = 0; ok && want.slot && i <= want.mask; i++) {
+		const struct tcp_port_use *w = &want.slot[i], *u;
+		if (!w->port)
+			continue;
+		bool every = w->addr.b[0] == 0xff; /* the port's counts over every address */
+		u = tcp_ports_find(&t->ports, every ? NULL : &w->addr, w->port);
+		ok = u && u->n == w->n && u->n_tw == w->n_tw;
+	}
+	tcp_ports_free(&want);
+	return ok;
 }

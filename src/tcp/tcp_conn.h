@@ -23,6 +23,7 @@
 #include "core/stack.h"
 #include "core/util.h"
 #include "tcp/tcp_cc.h"
+#include "tcp/tcp_ports.h"
 #include "tcp/tcp_reass.h"
 #include "wire/wire.h"
 
@@ -61,9 +62,14 @@ TAILQ_HEAD(tcp_sendrec_list, tcp_sendrec);
  * ACKs take records from the front. New data goes on a fresh list first
  * and into the tree only when something needs the tree (a SACK block, a
  * retransmission, a loss): a transfer that loses nothing never pays for
- * it. */
-struct tcp_sendmap {
-	struct tcp_sendrec *pool;
+ * it.
+ *
+ * The map's room, with the RACK-TLP state that only a map needs (RFC
+ * 8985 §5.2, its names) and their timer, is one allocation made with the
+ * send buffer (tcp_rack_alloc): a connection that never sends data has
+ * none. */
+struct tcp_sendmap_room {
+	struct ustcp_sock *conn;           /* whose map (for the timer) */
 	uint32_t cap, used;                /* records in the pool; of them ever handed out */
 	uint32_t n;                        /* records in the map */
 	uint32_t lost_bytes;               /* in records marked lost */
@@ -74,170 +80,204 @@ struct tcp_sendmap {
 	struct tcp_sendrec_list sent;      /* neither SACKed nor lost, oldest first */
 	struct tcp_sendrec_list lost_list; /* marked lost, in the order marked */
 	struct tcp_sendrec_list free;      /* records given back */
-	uint64_t visits; /* records looked at, for the tests that bound the work per ACK */
+	/* RACK */
+	bool delivered;         /* xmit_ts/end_seq name a delivered segment */
+	bool dsack_round_valid; /* RACK.dsack_round is set */
+	bool tlp_pending;       /* TLP.end_seq is set: a probe awaits its ACK */
+	bool tlp_is_retrans;    /* TLP.is_retrans */
+	uint32_t end_seq;       /* RACK.end_seq */
+	uint64_t xmit_ts;       /* RACK.xmit_ts: latest transmission delivered */
+	uint32_t xmit_event;    /* its event (RACK_sent_after) */
+	uint64_t rtt;           /* RACK.rtt */
+	uint32_t fack;          /* RACK.fack: highest sequence delivered */
+	uint32_t dsack_round;   /* RACK.dsack_round */
+	uint64_t reo_at;        /* reordering timer deadline, 0: none */
+	uint64_t pto_at;        /* tail loss probe deadline, 0: none */
+	uint32_t tlp_end_seq;   /* TLP.end_seq */
+	struct tw_timer timer;  /* the reordering timer and the PTO */
+	struct tcp_sendrec pool[];
 };
 
-/* RACK-TLP state (RFC 8985 §5.2, with its names). */
+/* Where the send map is, and the work it has done over the connection's
+ * life (records looked at, for the tests that bound the work per ACK). */
+struct tcp_sendmap {
+	struct tcp_sendmap_room *room; /* NULL: none (no data sent yet, no SACK, no memory) */
+	uint64_t visits;
+};
+
+/* RACK-TLP state that outlives a send map (RFC 8985 §5.2, its names). */
 struct tcp_rack {
 	struct tcp_sendmap map;
 	bool active;             /* the map holds all data outstanding: RACK decides loss */
-	bool delivered;          /* xmit_ts/end_seq name a delivered segment */
 	bool reordering_seen;    /* RACK.reordering_seen */
-	bool dsack_round_valid;  /* RACK.dsack_round is set */
-	uint64_t xmit_ts;        /* RACK.xmit_ts: latest transmission delivered */
-	uint32_t xmit_event;     /* its event (RACK_sent_after) */
-	uint32_t end_seq;        /* RACK.end_seq */
-	uint64_t rtt;            /* RACK.rtt */
-	uint32_t fack;           /* RACK.fack: highest sequence delivered */
-	uint32_t dsack_round;    /* RACK.dsack_round */
 	uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult */
 	uint8_t reo_wnd_persist; /* RACK.reo_wnd_persist */
-	uint64_t reo_at;         /* reordering timer deadline, 0: none */
-	uint64_t pto_at;         /* tail loss probe deadline, 0: none */
-	bool tlp_pending;        /* TLP.end_seq is set: a probe awaits its ACK */
-	bool tlp_is_retrans;     /* TLP.is_retrans */
-	uint32_t tlp_end_seq;    /* TLP.end_seq */
-	struct tw_timer timer;   /* the reordering timer and the PTO */
 };
 
-struct ustcp_sock {
-	struct ustcp_stack *stack;
-	struct ustcp_sock *hnext; /* hash chain / free list */
-	struct dlist link;        /* listener: its children; child: the listener's queue */
-	uint64_t id;
-	uint8_t state;    /* enum ustcp_state */
-	uint8_t ev_state; /* state when the current event began (for the trace) */
+/* The range sets of a connection that moves data, allocated with its
+ * buffers (tcp_ensure_buffers): the receiver's out-of-order queue and the
+ * sender's SACK scoreboard. */
+struct tcp_ranges {
+	struct tcp_reass reass; /* out-of-order ranges held beyond rcv_nxt */
+	struct seqset sacked;   /* SACK scoreboard: ranges above snd_una the peer holds */
+};
 
-	struct ipaddr laddr, raddr; /* IPv4 as IPv4-mapped (core/addr.h) */
+/* Per-socket options (ustcp_setsockopt) that a listener's children take
+ * over. Sockets share a block until one changes an option
+ * (tcp_sockopts_own copies it then): the stack's defaults serve every
+ * socket that sets nothing, and a listener's block its children. */
+struct tcp_sockopts {
+	uint32_t refs; /* sockets using it; 0: the stack's defaults, never freed */
+	uint32_t opt_sndbuf, opt_rcvbuf;
+	uint16_t user_mss; /* USTCP_TCP_MAXSEG; 0: none */
+	uint8_t keep_cnt;
+	bool nodelay, quickack, keepalive, cork;
+	uint64_t ack_delay, keep_idle, keep_intvl, user_timeout, rto_min;
+	uint64_t rcvtimeo, sndtimeo; /* 0: none */
+	uint64_t linger;             /* UINT64_MAX: off (close returns at once) */
+};
+
+/* A listener's queue (made by ustcp_listen). */
+struct tcp_listen_queue {
+	struct dlist children; /* SYN-RECEIVED children, then completed ones */
+	uint16_t backlog, n_syn, n_done;
+	uint64_t cookie_at; /* when a SYN was last answered with a cookie; 0: never */
+};
+
+/* The TCB. What segment processing touches per segment comes first, in as
+ * few cache lines as it takes; what an idle connection keeps but rarely
+ * reads follows; what only some connections need is out of line: the
+ * range sets and the send map (allocated with the buffers), the options
+ * (shared until set), a listener's queue. */
+struct ustcp_sock {
+	/* ---- per segment ---- */
+	struct ustcp_stack *stack; /* first: tcp_conn_alloc never clears it */
+	struct ustcp_sock *hnext;  /* hash chain / free list / reap list */
 	uint16_t lport, rport;
-	uint8_t hdr_room;  /* Ethernet + IP header bytes in front of our segments */
-	uint32_t offloads; /* USTCP_OFFLOAD_* of the interface towards raddr */
+	uint8_t state;              /* enum ustcp_state */
+	uint8_t ev_state;           /* state when the current event began (for the trace) */
+	uint8_t hdr_room;           /* Ethernet + IP header bytes in front of our segments */
+	uint8_t recovery;           /* enum tcp_recovery */
+	struct ipaddr laddr, raddr; /* IPv4 as IPv4-mapped (core/addr.h) */
+	uint64_t id;
 
 	/* RFC 9293 §3.3.1 send sequence variables */
-	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
+	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t snd_max;     /* highest sequence sent: snd_nxt goes back on RTO */
 	uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2) */
 	/* receive sequence variables */
-	uint32_t irs, rcv_nxt, rcv_up;
+	uint32_t irs, rcv_nxt;
 	uint32_t rcv_adv;     /* right edge we last advertised */
 	uint16_t snd_mss;     /* largest segment payload we send (after options) */
 	uint16_t rcv_mss;     /* the MSS we announce: our MTU less the IP and TCP headers */
 	uint16_t peer_mss;    /* min(the peer's MSS option, ours): options + data fit in it */
 	uint16_t rcv_seg_max; /* largest payload received: a "full-sized" segment */
+	uint32_t offloads;    /* USTCP_OFFLOAD_* of the interface towards raddr */
 
 	/* Options negotiated on the SYN (RFC 7323, RFC 2018). */
 	uint8_t snd_wscale, rcv_wscale; /* shift of the peer's window / of ours */
 	bool ws_ok, ts_ok, sack_ok;
+	bool ack_pending;       /* an ACK must go at the end of this input */
+	bool rtt_active;        /* timing the segment that ends at rtt_seq */
+	bool snd_up_valid;      /* snd_up marks urgent data not yet acknowledged */
 	uint32_t ts_recent;     /* RFC 7323 §4.3: TS.Recent */
-	uint64_t ts_recent_age; /* when ts_recent was set (PAWS §5.5 24-day rule) */
 	uint32_t last_ack_sent; /* RFC 7323 §4.3: Last.ACK.sent */
+	uint64_t ts_recent_age; /* when ts_recent was set (PAWS §5.5 24-day rule) */
 	uint32_t ts_offset;     /* random offset of our TSval clock (RFC 7323 §5.4) */
 
-	struct ring sndbuf;     /* unacknowledged + unsent data, from snd_buf_seq */
-	uint32_t snd_buf_seq;   /* sequence number of the first byte in sndbuf */
-	struct ring rcvbuf;     /* in-order data not yet read, then room for out-of-order data */
-	struct tcp_reass reass; /* out-of-order ranges held beyond rcv_nxt */
+	uint32_t snd_buf_seq;      /* sequence number of the first byte in sndbuf */
+	struct ring sndbuf;        /* unacknowledged + unsent data, from snd_buf_seq */
+	struct ring rcvbuf;        /* in-order data not yet read, then room for out-of-order data */
+	struct tcp_ranges *ranges; /* with the buffers: out-of-order queue, scoreboard */
+	struct tcp_sockopts *opt;  /* the stack's defaults, a listener's, or its own */
+	uint32_t delack_bytes;     /* data received since our last ACK (RFC 1122 §4.2.3.2) */
+	uint32_t probes_unanswered; /* window probes since the peer last said anything */
 
 	/* Congestion control (RFC 5681) behind cc; loss recovery (RFC 6582). */
 	const struct tcp_cc_ops *cc;
+	uint32_t cwnd, ssthresh;
 	uint64_t cc_priv[4];
 	struct tcp_hystart hystart; /* RFC 9406 state of the initial slow start */
 	uint64_t ack_rtt;           /* RTT sample taken from the latest ACK, 0 if none */
-	uint32_t cwnd, ssthresh;
-	/* Loss recovery (tcp_recovery.c): which phase, and where it ends. */
-	uint8_t recovery;     /* enum tcp_recovery */
-	uint32_t recover;     /* RFC 6582: snd_max when the phase began; it ends when acked */
-	uint32_t dupacks;     /* consecutive duplicate ACKs */
-	struct seqset sacked; /* SACK scoreboard: ranges above snd_una the peer holds */
-	uint8_t reordering;   /* duplicate ACKs that mean loss (3, raised by spurious ones) */
-	bool undo_ok;         /* the last fast retransmit may still prove spurious */
-	uint32_t undo_seq;    /* what it resent started here */
-	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
-	uint32_t dsack_left, dsack_right;    /* a duplicate to report (RFC 2883); equal: none */
-	uint32_t rexmt_next;  /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
-	struct tcp_rack rack; /* RACK-TLP loss detection (SACK connections) */
-	uint64_t last_send;   /* when data was last sent (RFC 5681 §4.1 idle restart) */
-
-	/* ACK policy (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3). */
-	uint32_t delack_bytes;    /* data received since our last ACK */
-	bool ack_pending;         /* an ACK must go at the end of this input */
-	uint64_t oow_ack_next;    /* from when an unusable empty segment may be answered */
-	uint64_t challenge_epoch; /* RFC 5961 §7: the second challenge_count counts in */
-	uint32_t challenge_count; /* challenge ACKs sent in it */
-	struct tw_timer t_delack;
-
-	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout. */
-	struct tw_timer t_keep;
-	uint8_t keep_probes;        /* keepalives sent without answer */
-	uint64_t persist_since;     /* first window probe of this closed window, 0 if none */
-	uint32_t probes_unanswered; /* window probes since the peer last said anything */
-	uint64_t last_rcv;          /* when a segment last arrived */
-	uint64_t una_time; /* when the oldest unacknowledged data was sent (user timeout) */
-
-	/* Urgent data (RFC 6093: the pointer marks the byte after it). */
-	bool snd_up_valid, rcv_up_valid;
-	/* A FIN that arrived out of order, processed when the data before it is in. */
-	bool fin_ooo;
-	uint32_t fin_ooo_seq;
-	/* Text (and FIN) of a SYN received in SYN-SENT, held at RCV.NXT in the
-	 * receive ring until ESTABLISHED (RFC 9293 §3.10.7.3). */
-	uint32_t held_len;
-	bool held_fin;
-
-	/* Per-socket options (ustcp_setsockopt). */
-	uint32_t opt_sndbuf, opt_rcvbuf;
-	uint64_t ack_delay, keep_idle, keep_intvl, user_timeout, rto_min;
-	uint8_t keep_cnt;
-	bool nodelay, quickack, keepalive;
-
-	/* Statistics (ustcp_sock_info). */
-	uint32_t fast_retransmits, rto_expirations, dup_acks_total, zw_probes;
-	uint64_t bytes_acked, bytes_received, segs_out, segs_in, min_rtt;
+	uint32_t recover;           /* RFC 6582: snd_max when the phase began; it ends when acked */
+	uint32_t dupacks;           /* consecutive duplicate ACKs */
+	uint32_t dsack_left, dsack_right; /* a duplicate to report (RFC 2883); equal: none */
+	uint32_t rexmt_next; /* RFC 6675 HighRxt + 1: resent up to here in this recovery */
+	uint8_t reordering;  /* duplicate ACKs that mean loss (3, raised by spurious ones) */
+	uint8_t backoff;     /* consecutive retransmission timeouts (Karn: kept until a sample) */
+	uint8_t persist_backoff; /* consecutive window probes of this closed window */
+	uint8_t keep_probes;     /* keepalives sent without answer */
+	struct tcp_rack rack;    /* RACK-TLP loss detection (SACK connections) */
+	uint64_t last_send;      /* when data was last sent (RFC 5681 §4.1 idle restart) */
+	uint64_t last_rcv;       /* when a segment last arrived */
+	uint64_t una_time;       /* when the oldest unacknowledged data was sent (user timeout) */
 
 	/* Retransmission timer (RFC 6298) and its state. */
-	uint64_t srtt, rttvar, rto; /* ns; srtt == 0: no sample yet */
-	uint32_t rtt_seq;           /* timing the segment that ends at rtt_seq */
+	uint32_t rtt_seq;
+	uint32_t retransmits; /* segments sent again (ustcp_sock_info) */
 	uint64_t rtt_start;
-	bool rtt_active;
-	uint8_t backoff; /* consecutive retransmission timeouts (Karn: kept until a sample) */
-	uint8_t persist_backoff; /* consecutive window probes of this closed window */
-	uint32_t retransmits;
+	uint64_t srtt, rttvar, rto; /* ns; srtt == 0: no sample yet */
+	uint64_t min_rtt;
 	struct tw_timer t_rexmt; /* retransmit, SYN retry, zero-window probe */
-	struct tw_timer t_close; /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
+	struct tw_timer t_delack;
 
-	/* Listener */
-	uint64_t cookie_at;    /* when a SYN was last answered with a cookie; 0: never */
-	bool cookies_always;   /* USTCP_TCP_SYNCOOKIES: a cookie for every SYN */
-	struct dlist children; /* SYN-RECEIVED children, then completed ones */
-	uint16_t backlog, n_syn, n_done;
-	struct ustcp_sock *listener; /* child: its listener until accepted */
+	/* Statistics (ustcp_sock_info) counted per segment. */
+	uint64_t bytes_acked, bytes_received, segs_out, segs_in;
 
-	int error;       /* negative errno reported to the user */
-	int soft_error;  /* the last soft error, reported if the connection times out */
-	bool user_owned; /* the user holds this pointer */
-	bool unopened;   /* made by ustcp_socket, not yet connected */
-	bool passive;    /* created from a listener */
+	/* ---- the rest ---- */
 	bool fin_queued; /* user shut down sending: FIN follows the data */
 	bool fin_rcvd;   /* peer's FIN received (rcv_nxt counts it) */
 	bool rcv_closed; /* user closed: no more data may be delivered */
+	bool rcv_shut;   /* shutdown(SHUT_RD): nothing more is read, data is dropped */
+	/* A FIN that arrived out of order, processed when the data before it is in. */
+	bool fin_ooo;
+	/* Text (and FIN) of a SYN received in SYN-SENT, held at RCV.NXT in the
+	 * receive ring until ESTABLISHED (RFC 9293 §3.10.7.3). */
+	bool held_fin;
+	bool undo_ok; /* the last fast retransmit may still prove spurious */
+	/* Urgent data (RFC 6093: the pointer marks the byte after it). */
+	bool rcv_up_valid;
+	uint32_t snd_up, rcv_up;
+	uint32_t fin_ooo_seq;
+	uint32_t held_len;
+	uint32_t undo_seq;                   /* what the fast retransmit resent started here */
+	uint32_t prior_cwnd, prior_ssthresh; /* the window before that recovery */
+	uint32_t challenge_count; /* RFC 5961 §7: challenge ACKs sent in challenge_epoch */
+	uint64_t persist_since;   /* first window probe of this closed window, 0 if none */
+
+	/* Keepalive (RFC 1122 §4.2.3.6) and the user timeout; TIME-WAIT. */
+	struct tw_timer t_keep;
+	struct tw_timer t_close; /* TIME-WAIT 2*MSL, orphaned FIN-WAIT-2 */
+
+	/* RFC 5961 §7: challenge ACKs, and ACKs to unusable segments. */
+	uint64_t oow_ack_next;    /* from when an unusable empty segment may be answered */
+	uint64_t challenge_epoch; /* the second challenge_count counts in */
+
+	/* Statistics (ustcp_sock_info) of rarer events. */
+	uint32_t fast_retransmits, rto_expirations, dup_acks_total, zw_probes;
+
+	int error;      /* negative errno reported to the user */
+	int soft_error; /* the last soft error, reported if the connection times out */
+
+	/* Ownership, listening and the user's side. */
+	struct dlist link; /* listener: on the listeners; child: on its listener's queue */
+	struct ustcp_sock *listener;    /* child: its listener until accepted */
+	struct tcp_listen_queue *queue; /* listener: its children (ustcp_listen) */
+	bool user_owned;                /* the user holds this pointer */
+	bool unopened;                  /* made by ustcp_socket, not yet connected */
+	bool passive;                   /* created from a listener */
 	bool hashed;
 	bool reaped_pending;
-	bool in_use;                /* the slot holds a connection (the pool's free ones do not) */
-	bool rcv_shut;              /* shutdown(SHUT_RD): nothing more is read, data is dropped */
-	bool bound;                 /* ustcp_bind gave the local address and port */
+	bool in_use;              /* the slot holds a connection (the pool's free ones do not) */
+	bool bound;               /* ustcp_bind gave the local address and port */
+	bool soft_error_untaken;  /* soft_error is not yet taken by ustcp_sock_take_error */
+	bool cookies_always;      /* USTCP_TCP_SYNCOOKIES: a listener cookies every SYN */
+	bool nonblock, reuseaddr; /* socket options a child does not take from its listener */
+	/* What the stack's counts hold of it (tcp_conn_account). */
+	bool port_held, port_held_tw, closing_counted;
 	uint16_t callers;           /* threads inside a blocking call on it: not freed meanwhile */
 	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
-
-	/* Socket-level options of the blocking API (ustcp_setsockopt). */
-	bool nonblock, reuseaddr, cork;
-	uint16_t user_mss;           /* USTCP_TCP_MAXSEG; 0: none */
-	uint64_t rcvtimeo, sndtimeo; /* 0: none */
-	uint64_t linger;             /* UINT64_MAX: off (close returns at once) */
-
-	bool soft_error_untaken; /* soft_error is not yet taken by ustcp_sock_take_error */
-
-	/* ---- the data path's own (kept apart: the TCB's layout is its own) ---- */
 	/* Zero-copy receive: unread bytes at the head of rcvbuf that
 	 * ustcp_recv_zc handed out in place; ustcp_recv_done gives them back. */
 	uint32_t zc_viewed;
@@ -247,12 +287,15 @@ struct tcp {
 	struct ustcp_sock *pool;
 	struct ustcp_sock *free;
 	uint32_t n_used;
+	uint32_t n_closing; /* closing(): closed by the user, FIN not yet acknowledged */
 	uint64_t next_id;
 	struct ustcp_sock **hash; /* conn_hash_size buckets */
 	uint32_t hash_mask;
-	struct dlist listeners;   /* LISTEN sockets, by their link */
-	struct ustcp_sock **reap; /* connections to free when the event ends */
-	uint32_t n_reap;
+	struct dlist listeners; /* LISTEN sockets, by their link */
+	/* Connections to free when the event ends, oldest first, chained by
+	 * hnext (a connection that ended is no longer hashed). */
+	struct ustcp_sock *reap, **reap_tail;
+	struct tcp_ports ports; /* who holds which local port */
 	uint8_t hash_key[HASH_KEY_LEN];
 	uint8_t isn_key[HASH_KEY_LEN];
 	uint8_t ts_key[HASH_KEY_LEN];
@@ -260,17 +303,34 @@ struct tcp {
 	uint8_t port_key[HASH_KEY_LEN];
 	uint32_t port_counter; /* RFC 6056 Algorithm 3's "next_ephemeral" */
 	uint64_t buffer_bytes;
+	uint64_t pool_bytes;             /* the pool and the tables sized by it */
+	uint64_t conn_bytes;             /* held beside the pool: options, listeners' queues */
+	struct tcp_sockopts opt_default; /* the options of a socket that sets none */
 };
 
 /* tcp_conn.c: pool, tables, ISN, ports, state changes */
 struct ustcp_sock *tcp_conn_alloc(struct ustcp_stack *s);
+/* After c's state, owner, listener, address, port or binding changed:
+ * bring the stack's counts (the port table, closing) up to date. */
+void tcp_conn_account(struct ustcp_sock *c);
+/* Before c's local address or port changes: it no longer holds the old. */
+void tcp_port_release(struct ustcp_sock *c);
+/* Whether laddr:lport is taken for k: held by a listener, a bound socket
+ * or a connection other than k (one in TIME-WAIT only without k's
+ * reuseaddr), on that address, or on any when either side is a wildcard. */
+bool tcp_port_taken(const struct ustcp_sock *k, const struct ipaddr *laddr, uint16_t lport);
+/* Room for the counts of one more port holder (0, or -ENOMEM): asked
+ * before a socket binds, listens, connects or is made for a listener. */
+int tcp_port_room(struct ustcp_stack *s);
+/* Recount everything by walking the pool; false if the counts kept differ
+ * (for the tests). */
+bool tcp_accounting_ok(const struct ustcp_stack *s);
 void tcp_conn_hash(struct ustcp_sock *c);
 struct ustcp_sock *tcp_conn_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
 				   uint16_t lport, const struct ipaddr *raddr, uint16_t rport);
 /* laddr any (::) matches only a wildcard listener. */
 struct ustcp_sock *tcp_listener_lookup(struct ustcp_stack *s, const struct ipaddr *laddr,
 				       uint16_t lport);
-bool tcp_port_in_use(struct ustcp_stack *s, const struct ipaddr *laddr, uint16_t lport);
 int tcp_pick_port(struct ustcp_stack *s, const struct ipaddr *laddr, const struct ipaddr *raddr,
 		  uint16_t rport, uint16_t *port);
 /* Set the 4-tuple (and what depends on the address family). */
@@ -288,7 +348,22 @@ void tcp_notify(struct ustcp_sock *c, unsigned events);
 void tcp_child_unlink(struct ustcp_sock *c);
 /* The user lets go of c: freed now if CLOSED, else when it gets there. */
 void tcp_conn_release(struct ustcp_sock *c);
+/* The buffers, range sets and send map a connection that moves data
+ * needs, allocated once (0, or -ENOBUFS). */
 int tcp_ensure_buffers(struct ustcp_sock *c);
+/* The SACK scoreboard, empty (and without room) before the buffers exist. */
+static inline const struct seqset *tcp_scoreboard(const struct ustcp_sock *c)
+{
+	static const struct seqset none; /* seqset_init's empty set */
+	return c->ranges ? &c->ranges->sacked : &none;
+}
+/* c's options, its own to change: a copy of a shared block is made first
+ * (NULL when there is no memory for it). */
+struct tcp_sockopts *tcp_sockopts_own(struct ustcp_sock *c);
+/* c uses from's options (a listener's child, its listener's). */
+void tcp_sockopts_share(struct ustcp_sock *c, const struct ustcp_sock *from);
+/* Give c a listener's queue (0, or -ENOMEM). */
+int tcp_listen_queue(struct ustcp_sock *c);
 /* Begin an event on c: remember its state for the trace. */
 static inline void tcp_event_begin(struct ustcp_sock *c) { c->ev_state = c->state; }
 
@@ -371,6 +446,11 @@ void tcp_rack_free(struct ustcp_sock *c);
 /* Bytes the map's room takes. */
 uint64_t tcp_rack_room(const struct ustcp_sock *c);
 static inline bool tcp_rack_on(const struct ustcp_sock *c) { return c->rack.active; }
+/* Bytes the map holds marked lost (0 without a map). */
+static inline uint32_t tcp_rack_lost_bytes(const struct ustcp_sock *c)
+{
+	return c->rack.map.room ? c->rack.map.room->lost_bytes : 0;
+}
 /* [seq, end) was just sent (new data or again). */
 void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end);
 /* An acceptable ACK (after SND.UNA and the scoreboard were updated): what

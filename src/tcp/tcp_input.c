@@ -147,23 +147,8 @@ static void apply_syn_options(struct ustcp_sock *c, const struct tcp_opts *o)
 /* Options a listener's children take over (ustcp_setsockopt). */
 static void inherit_options(struct ustcp_sock *c, const struct ustcp_sock *l)
 {
-	c->opt_sndbuf = l->opt_sndbuf;
-	c->opt_rcvbuf = l->opt_rcvbuf;
-	c->ack_delay = l->ack_delay;
-	c->keep_idle = l->keep_idle;
-	c->keep_intvl = l->keep_intvl;
-	c->keep_cnt = l->keep_cnt;
-	c->user_timeout = l->user_timeout;
-	c->rto_min = l->rto_min;
-	c->nodelay = l->nodelay;
-	c->quickack = l->quickack;
-	c->keepalive = l->keepalive;
+	tcp_sockopts_share(c, l);
 	c->cc = l->cc;
-	c->cork = l->cork;
-	c->user_mss = l->user_mss;
-	c->rcvtimeo = l->rcvtimeo;
-	c->sndtimeo = l->sndtimeo;
-	c->linger = l->linger;
 }
 
 /* A segment that passed the checks came from the peer: it is alive
@@ -210,7 +195,7 @@ static struct ustcp_sock *listen_child(struct ustcp_sock *l, const struct seg *g
 				       const uint32_t *iss, const struct tcp_opts *syn)
 {
 	struct ustcp_stack *s = l->stack;
-	struct ustcp_sock *c = tcp_conn_alloc(s);
+	struct ustcp_sock *c = tcp_port_room(s) == 0 ? tcp_conn_alloc(s) : NULL;
 	if (!c) {
 		stack_drop(s, USTCP_DROP_tcp_no_memory);
 		return NULL;
@@ -228,8 +213,8 @@ static struct ustcp_sock *listen_child(struct ustcp_sock *l, const struct seg *g
 	c->listener = l;
 	c->state = USTCP_SYN_RECEIVED;
 	c->ev_state = USTCP_LISTEN;
-	dlist_insert_tail(&l->children, &c->link);
-	l->n_syn++;
+	dlist_insert_tail(&l->queue->children, &c->link);
+	l->queue->n_syn++;
 	tcp_conn_hash(c);
 	stat_inc(s, USTCP_C_tcp_passive_opens);
 	return c;
@@ -242,8 +227,9 @@ static bool use_cookie(const struct ustcp_sock *l, const struct ustcp_sock *prev
 	const struct ustcp_stack *s = l->stack;
 	if (!s->cfg.syncookies || prev)
 		return false; /* a TIME-WAIT successor keeps RFC 6191's ISS */
+	const struct tcp_listen_queue *q = l->queue;
 	return l->cookies_always || s->cfg.syncookies == 2 ||
-	       (uint32_t)l->n_syn + l->n_done >= l->backlog || !s->tcp->free;
+	       (uint32_t)q->n_syn + q->n_done >= q->backlog || !s->tcp->free;
 }
 
 /* An ACK to a listener: the third segment of a handshake we answered with
@@ -253,7 +239,7 @@ static bool cookie_ack(struct ustcp_sock *l, const struct seg *g)
 {
 	struct ustcp_stack *s = l->stack;
 	const uint64_t window = 2 * 64 * USTCP_NS_PER_SEC;
-	if (!l->cookie_at || s->now - l->cookie_at > window ||
+	if (!l->queue->cookie_at || s->now - l->queue->cookie_at > window ||
 	    (g->flags & (TCP_SYN | TCP_RST | TCP_ACK)) != TCP_ACK)
 		return false;
 	struct tcp_cookie_in in;
@@ -261,7 +247,7 @@ static bool cookie_ack(struct ustcp_sock *l, const struct seg *g)
 	uint16_t mss;
 	if (!tcp_cookie_check(s, &in, g->ack - 1, &mss))
 		return false;
-	if (l->n_done >= l->backlog) {
+	if (l->queue->n_done >= l->queue->backlog) {
 		/* The peer sends it again (or data) when there is room. */
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
 		return true;
@@ -309,8 +295,8 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 	if (g->flags & TCP_ACK) {
 		if (cookie_ack(l, g))
 			return;
-		stack_drop(s, l->cookie_at ? USTCP_DROP_tcp_syncookie_bad
-					   : USTCP_DROP_tcp_listen_not_syn);
+		stack_drop(s, l->queue->cookie_at ? USTCP_DROP_tcp_syncookie_bad
+						  : USTCP_DROP_tcp_listen_not_syn);
 		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, g->ack, 0, false);
 		return;
 	}
@@ -318,7 +304,7 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 		stack_drop(s, USTCP_DROP_tcp_listen_not_syn);
 		return;
 	}
-	if (l->n_done >= l->backlog) {
+	if (l->queue->n_done >= l->queue->backlog) {
 		/* As Linux: no room to accept, so no new handshakes at all. */
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
 		return;
@@ -327,10 +313,10 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 		struct tcp_cookie_in in;
 		cookie_in(&in, g, g->seq);
 		tcp_send_cookie_synack(l, &in, &g->th.opts);
-		l->cookie_at = s->now ? s->now : 1;
+		l->queue->cookie_at = s->now ? s->now : 1;
 		return;
 	}
-	if ((uint32_t)l->n_syn + l->n_done >= l->backlog) {
+	if ((uint32_t)l->queue->n_syn + l->queue->n_done >= l->queue->backlog) {
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
 		return;
 	}
@@ -569,7 +555,7 @@ static enum verdict check_sequence(struct ustcp_sock *c, struct rcv *r)
 	 * that state, dropping them left neither able to learn the other's
 	 * ACK. RFC 5961's ACK checks still apply. */
 	if (r->len == 0 && (r->flags & (TCP_ACK | TCP_SYN | TCP_FIN)) == TCP_ACK &&
-	    seq_lt(r->seq, c->rcv_nxt) && c->rcv_nxt - r->seq <= c->opt_rcvbuf) {
+	    seq_lt(r->seq, c->rcv_nxt) && c->rcv_nxt - r->seq <= c->opt->opt_rcvbuf) {
 		r->ack_only = true;
 		return SEG_CONTINUE;
 	}
@@ -705,10 +691,10 @@ static void complete_handshake(struct ustcp_sock *c, const struct seg *g)
 	release_held_text(c);
 	struct ustcp_sock *l = c->listener;
 	if (l) {
-		l->n_syn--;
-		l->n_done++;
+		l->queue->n_syn--;
+		l->queue->n_done++;
 		dlist_remove(&c->link);
-		dlist_insert_tail(&l->children, &c->link);
+		dlist_insert_tail(&l->queue->children, &c->link);
 		tcp_notify(l, USTCP_EV_ACCEPT);
 	}
 }
@@ -733,7 +719,8 @@ static uint32_t ack_advance(struct ustcp_sock *c, const struct seg *g)
 	c->soft_error = 0; /* the peer is reached again: a past soft error explains nothing */
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
-	seqset_trim(&c->sacked, ack);
+	if (c->ranges)
+		seqset_trim(&c->ranges->sacked, ack);
 	if (c->snd_up_valid && seq_geq(ack, c->snd_up))
 		c->snd_up_valid = false;
 	/* Karn's algorithm (RFC 6298 §5.7 note): the backed-off timer stays
@@ -903,8 +890,8 @@ static bool advance_in_order(struct ustcp_sock *c, uint32_t n)
 {
 	c->rcv_nxt += n;
 	uint32_t more = 0;
-	if (!tcp_reass_empty(&c->reass)) {
-		more = tcp_reass_take(&c->reass, c->rcv_nxt);
+	if (!tcp_reass_empty(&c->ranges->reass)) {
+		more = tcp_reass_take(&c->ranges->reass, c->rcv_nxt);
 		ring_commit(&c->rcvbuf, more);
 		c->rcv_nxt += more;
 	}
@@ -912,7 +899,7 @@ static bool advance_in_order(struct ustcp_sock *c, uint32_t n)
 		ring_drop(&c->rcvbuf, c->rcvbuf.len);
 	stat_add(c->stack, USTCP_C_tcp_data_in_bytes, n + more);
 	c->bytes_received += n + more;
-	return more || !tcp_reass_empty(&c->reass);
+	return more || !tcp_reass_empty(&c->ranges->reass);
 }
 
 /* Place the text in the receive buffer: in order, it extends what the user
@@ -938,7 +925,7 @@ static bool store_data(struct ustcp_sock *c, struct rcv *r, bool *filled)
 		*filled = advance_in_order(c, r->len);
 		return true;
 	}
-	if (tcp_reass_add(&c->reass, c->rcv_nxt, r->seq, r->len) < 0) {
+	if (tcp_reass_add(&c->ranges->reass, c->rcv_nxt, r->seq, r->len) < 0) {
 		stack_drop(s, USTCP_DROP_tcp_ooo_no_room);
 		return false;
 	}
@@ -1051,7 +1038,7 @@ static enum verdict process_text(struct ustcp_sock *c, struct rcv *r)
 			if (len > c->rcv_seg_max)
 				c->rcv_seg_max = (uint16_t)MIN(len, (uint32_t)c->rcv_mss);
 			c->delack_bytes += len;
-			if (c->quickack || c->delack_bytes >= 2u * c->rcv_seg_max)
+			if (c->opt->quickack || c->delack_bytes >= 2u * c->rcv_seg_max)
 				r->ack_now = true;
 			else
 				tcp_ack_later(c);

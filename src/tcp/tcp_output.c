@@ -18,7 +18,7 @@ uint32_t tcp_rcv_slack(const struct ustcp_sock *c) { return (1u << c->rcv_wscale
 
 uint32_t tcp_rcv_space(const struct ustcp_sock *c)
 {
-	return c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->opt_rcvbuf + tcp_rcv_slack(c);
+	return c->rcvbuf.buf ? ring_space(&c->rcvbuf) : c->opt->opt_rcvbuf + tcp_rcv_slack(c);
 }
 
 /* The window now offered, rounded up to whole units. */
@@ -54,7 +54,7 @@ static uint32_t offered_window(const struct ustcp_sock *c)
 bool tcp_window_update_due(const struct ustcp_sock *c)
 {
 	uint32_t offered = offered_window(c);
-	if (offered > c->opt_rcvbuf / 2)
+	if (offered > c->opt->opt_rcvbuf / 2)
 		return false;
 	uint32_t w = tcp_rcv_window(c);
 	return w > offered && w >= 2 * offered;
@@ -77,7 +77,7 @@ uint32_t tcp_rcv_window(const struct ustcp_sock *c)
 		offered_up = offered & ~unit;
 	/* RFC 1122 §4.2.3.3 (receiver SWS avoidance): move it right only by
 	 * at least min(half the buffer, one MSS). */
-	uint32_t step = MIN(c->opt_rcvbuf / 2, (uint32_t)c->rcv_mss);
+	uint32_t step = MIN(c->opt->opt_rcvbuf / 2, (uint32_t)c->rcv_mss);
 	if (space < offered + step)
 		return offered_up;
 	return MAX(space & ~unit, offered_up);
@@ -98,7 +98,7 @@ uint32_t tcp_ts_now(const struct ustcp_sock *c)
 uint8_t tcp_choose_wscale(const struct ustcp_sock *c)
 {
 	uint8_t ws = 0;
-	while (ws < 14 && (c->opt_rcvbuf >> ws) > 65535)
+	while (ws < 14 && (c->opt->opt_rcvbuf >> ws) > 65535)
 		ws++;
 	return ws;
 }
@@ -128,10 +128,12 @@ static void syn_options(struct ustcp_sock *c, struct tcp_opts *o, bool synack)
  * in the option space this segment leaves. */
 static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 {
-	/* A duplicate below RCV.NXT, or of data held beyond it. */
-	const struct seqset_range *held_dup = tcp_reass_dup(&c->reass);
+	/* A duplicate below RCV.NXT, or of data held beyond it (which needs
+	 * the out-of-order queue, made with the buffers). */
+	struct tcp_reass *q = c->ranges ? &c->ranges->reass : NULL;
+	const struct seqset_range *held_dup = q ? tcp_reass_dup(q) : NULL;
 	bool dsack = c->dsack_left != c->dsack_right || held_dup;
-	if (!c->sack_ok || (tcp_reass_empty(&c->reass) && !dsack))
+	if (!c->sack_ok || ((!q || tcp_reass_empty(q)) && !dsack))
 		return;
 	/* Header options and data together must fit the path's segment size. */
 	uint32_t limit = c->peer_mss > len ? c->peer_mss - len : 0;
@@ -151,10 +153,11 @@ static void sack_options(struct ustcp_sock *c, struct tcp_opts *o, uint32_t len)
 		o->sack[n++].right = below ? c->dsack_right : held_dup->end;
 		/* Reported once, one per ACK. */
 		c->dsack_left = c->dsack_right;
-		tcp_reass_dup_reported(&c->reass);
+		if (held_dup)
+			tcp_reass_dup_reported(q);
 	}
 	struct seqset_range r[TCP_MAX_SACK];
-	int k = tcp_reass_sack_blocks(&c->reass, r, max - n);
+	int k = q ? tcp_reass_sack_blocks(q, r, max - n) : 0;
 	for (int i = 0; i < k; i++, n++) {
 		o->sack[n].left = r[i].start;
 		o->sack[n].right = r[i].end;
@@ -295,7 +298,7 @@ static uint16_t our_mss(const struct ustcp_stack *s, const struct ipaddr *raddr,
 
 uint16_t tcp_our_mss(const struct ustcp_sock *c)
 {
-	return our_mss(c->stack, &c->raddr, c->user_mss);
+	return our_mss(c->stack, &c->raddr, c->opt->user_mss);
 }
 
 void tcp_send_syn(struct ustcp_sock *c)
@@ -376,7 +379,7 @@ void tcp_send_cookie_synack(struct ustcp_sock *l, const struct tcp_cookie_in *in
 {
 	struct ustcp_stack *s = l->stack;
 	const struct ustcp_config *cfg = &s->cfg;
-	uint16_t mss = our_mss(s, &in->raddr, l->user_mss);
+	uint16_t mss = our_mss(s, &in->raddr, l->opt->user_mss);
 	uint16_t peer_mss = (syn->present & TCP_OPT_MSS) ? syn->mss : 536;
 	struct tcp_hdr th = {
 		.sport = in->lport,
@@ -403,9 +406,9 @@ void tcp_send_cookie_synack(struct ustcp_sock *l, const struct tcp_cookie_in *in
 			       tcp_ts_offset(s, &in->laddr, &in->raddr);
 		th.opts.ts_val = tcp_cookie_tsval(now, syn, ws, sack);
 		th.opts.ts_ecr = syn->ts_val;
-		th.win = (uint16_t)MIN(l->opt_rcvbuf + (ws ? (1u << rcv_wscale) - 1 : 0), 65535u);
+		th.win = (uint16_t)MIN(l->opt->opt_rcvbuf + (ws ? (1u << rcv_wscale) - 1 : 0), 65535u);
 	} else {
-		th.win = (uint16_t)MIN(l->opt_rcvbuf, 65535u);
+		th.win = (uint16_t)MIN(l->opt->opt_rcvbuf, 65535u);
 	}
 	struct txbuf *tb = stack_tx_begin(s);
 	uint8_t *seg = tb->buf + net_hdr_room(&in->raddr);
@@ -455,9 +458,9 @@ static bool short_segment_ok(const struct ustcp_sock *c, uint32_t len, uint32_t 
 {
 	if (force || seq_lt(c->snd_nxt, c->snd_max))
 		return true;
-	if (c->cork)
+	if (c->opt->cork)
 		return false; /* TCP_CORK: full segments only; the persist timer ends the wait */
-	if (len == unsent && (c->nodelay || c->snd_una == c->snd_max))
+	if (len == unsent && (c->opt->nodelay || c->snd_una == c->snd_max))
 		return true;
 	return len >= c->max_snd_wnd / 2 && c->max_snd_wnd > 0;
 }
@@ -482,7 +485,7 @@ static void output(struct ustcp_sock *c, bool force)
 	for (;;) {
 		/* Resending after a timeout: skip what the peer SACKed. */
 		uint32_t gap = UINT32_MAX;
-		if (seq_lt(c->snd_nxt, c->snd_max) && !seqset_empty(&c->sacked))
+		if (seq_lt(c->snd_nxt, c->snd_max) && !seqset_empty(tcp_scoreboard(c)))
 			gap = tcp_sack_skip(c);
 		uint32_t data_end = c->snd_buf_seq + c->sndbuf.len;
 		uint32_t wnd = MIN(c->snd_wnd, c->cwnd);
@@ -599,7 +602,7 @@ void tcp_ack_later(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
 	if (!tw_armed(&c->t_delack))
-		tw_arm(&s->wheel, &c->t_delack, s->now + c->ack_delay);
+		tw_arm(&s->wheel, &c->t_delack, s->now + c->opt->ack_delay);
 }
 
 void tcp_delack_fire(struct tw_timer *t, uint64_t now)

@@ -51,50 +51,56 @@ RB_GENERATE_INTERNAL(tcp_sendrec_tree, tcp_sendrec, by_seq, by_start,
 RB_GENERATE_INTERNAL(tcp_lost_tree, tcp_sendrec, by_lost, by_start, __attribute__((unused)) static)
 
 static void rack_fire(struct tw_timer *t, uint64_t now);
-static void map_reset(struct tcp_sendmap *m);
+static void map_reset(struct tcp_sendmap_room *m);
 
 void tcp_rack_init(struct ustcp_sock *c)
 {
 	memset(&c->rack, 0, sizeof(c->rack));
-	map_reset(&c->rack.map);
 	c->rack.reo_wnd_mult = 1;
-	tw_timer_init(&c->rack.timer, rack_fire);
+}
+
+static size_t room_size(uint32_t cap)
+{
+	return sizeof(struct tcp_sendmap_room) + (size_t)cap * sizeof(struct tcp_sendrec);
 }
 
 uint64_t tcp_rack_room(const struct ustcp_sock *c)
 {
-	return c->rack.map.pool ? (uint64_t)c->rack.map.cap * sizeof(struct tcp_sendrec) : 0;
+	return c->rack.map.room ? room_size(c->rack.map.room->cap) : 0;
 }
 
 /* One record per KiB of send buffer: the segments sent in one event share
  * a record, so a window of full segments needs at most about one each (an
- * ACK-clocked sender sends a few per ACK), and SACK holes cut them further. */
+ * ACK-clocked sender sends a few per ACK), and SACK holes cut them further.
+ * RACK's own state starts as a new connection's would (all zero): before
+ * the map exists, nothing of it was ever set. */
 void tcp_rack_alloc(struct ustcp_sock *c, uint32_t sndbuf)
 {
 	struct tcp_sendmap *m = &c->rack.map;
-	if (m->pool)
+	if (m->room)
 		return;
 	uint32_t cap = MIN(MAX(sndbuf / 1024, (uint32_t)MAP_MIN), (uint32_t)MAP_MAX);
-	m->pool = malloc((size_t)cap * sizeof(*m->pool));
-	if (!m->pool)
+	m->room = malloc(room_size(cap));
+	if (!m->room)
 		return; /* DupThresh alone, as without the map */
-	m->cap = cap;
-	map_reset(m);
+	memset(m->room, 0, sizeof(*m->room));
+	m->room->conn = c;
+	m->room->cap = cap;
+	tw_timer_init(&m->room->timer, rack_fire);
+	map_reset(m->room);
 	c->stack->tcp->buffer_bytes += tcp_rack_room(c);
 }
 
 void tcp_rack_free(struct ustcp_sock *c)
 {
-	free(c->rack.map.pool);
-	c->rack.map.pool = NULL;
-	c->rack.map.cap = 0;
-	map_reset(&c->rack.map);
+	free(c->rack.map.room);
+	c->rack.map.room = NULL;
 	c->rack.active = false;
 }
 
 /* ---- the send map ---- */
 
-static void map_reset(struct tcp_sendmap *m)
+static void map_reset(struct tcp_sendmap_room *m)
 {
 	RB_INIT(&m->seq);
 	RB_INIT(&m->lost);
@@ -107,12 +113,13 @@ static void map_reset(struct tcp_sendmap *m)
 }
 
 /* Put the fresh records in the tree: each goes in once. */
-static void map_settle(struct tcp_sendmap *m)
+static void map_settle(struct tcp_sendmap *h)
 {
+	struct tcp_sendmap_room *m = h->room;
 	struct tcp_sendrec *p;
 	TAILQ_FOREACH(p, &m->fresh, by_fresh)
 	{
-		m->visits++;
+		h->visits++;
 		p->fresh = false;
 		RB_INSERT(tcp_sendrec_tree, &m->seq, p);
 	}
@@ -121,13 +128,13 @@ static void map_settle(struct tcp_sendmap *m)
 
 /* The first record (NULL when none); the one after p. The fresh ones
  * follow those in the tree. */
-static struct tcp_sendrec *rec_first(struct tcp_sendmap *m)
+static struct tcp_sendrec *rec_first(struct tcp_sendmap_room *m)
 {
 	struct tcp_sendrec *p = RB_MIN(tcp_sendrec_tree, &m->seq);
 	return p ? p : TAILQ_FIRST(&m->fresh);
 }
 
-static struct tcp_sendrec *rec_next(struct tcp_sendmap *m, struct tcp_sendrec *p)
+static struct tcp_sendrec *rec_next(struct tcp_sendmap_room *m, struct tcp_sendrec *p)
 {
 	if (p->fresh)
 		return TAILQ_NEXT(p, by_fresh);
@@ -136,9 +143,10 @@ static struct tcp_sendrec *rec_next(struct tcp_sendmap *m, struct tcp_sendrec *p
 }
 
 /* The record that holds seq, else the first after it (NULL when none). */
-static struct tcp_sendrec *map_find(struct tcp_sendmap *m, uint32_t seq)
+static struct tcp_sendrec *map_find(struct tcp_sendmap *h, uint32_t seq)
 {
-	map_settle(m);
+	struct tcp_sendmap_room *m = h->room;
+	map_settle(h);
 	struct tcp_sendrec key = {.start = seq};
 	struct tcp_sendrec *p = RB_NFIND(tcp_sendrec_tree, &m->seq, &key);
 	struct tcp_sendrec *prev = p ? RB_PREV(tcp_sendrec_tree, &m->seq, p) : m->last;
@@ -147,7 +155,7 @@ static struct tcp_sendrec *map_find(struct tcp_sendmap *m, uint32_t seq)
 
 /* A record for the map (new data after all the others goes on the fresh
  * list); NULL when it is full. */
-static struct tcp_sendrec *rec_new(struct tcp_sendmap *m, const struct tcp_sendrec *like,
+static struct tcp_sendrec *rec_new(struct tcp_sendmap_room *m, const struct tcp_sendrec *like,
 				   bool fresh)
 {
 	if (m->n == m->cap)
@@ -203,11 +211,12 @@ static bool sent_after(struct xmit_when a, struct xmit_when b)
 /* Put p on the sent list at its place, in sent_after's order. A record
  * sent now goes at the tail but for those sent in this same event with a
  * higher end, which one event sends few of. */
-static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
+static void sent_insert(struct tcp_sendmap *h, struct tcp_sendrec *p)
 {
+	struct tcp_sendmap_room *m = h->room;
 	struct tcp_sendrec *q = TAILQ_LAST(&m->sent, tcp_sendrec_list);
 	while (q && sent_after(rec_when(q), rec_when(p))) {
-		m->visits++;
+		h->visits++;
 		q = TAILQ_PREV(q, tcp_sendrec_list, by_time);
 	}
 	if (q)
@@ -216,10 +225,11 @@ static void sent_insert(struct tcp_sendmap *m, struct tcp_sendrec *p)
 		TAILQ_INSERT_HEAD(&m->sent, p, by_time);
 }
 
-static void mark_lost(struct tcp_sendmap *m, struct tcp_sendrec *p)
+static void mark_lost(struct tcp_sendmap *h, struct tcp_sendrec *p)
 {
+	struct tcp_sendmap_room *m = h->room;
 	if (p->fresh)
-		map_settle(m);
+		map_settle(h);
 	p->flags |= TCP_REC_LOST;
 	m->lost_bytes += p->end - p->start;
 	RB_INSERT(tcp_lost_tree, &m->lost, p);
@@ -227,7 +237,7 @@ static void mark_lost(struct tcp_sendmap *m, struct tcp_sendrec *p)
 }
 
 /* Take p off the list (and tree) its state puts it on, before it changes. */
-static void rec_detach(struct tcp_sendmap *m, struct tcp_sendrec *p)
+static void rec_detach(struct tcp_sendmap_room *m, struct tcp_sendrec *p)
 {
 	if (p->flags & TCP_REC_SACKED)
 		return;
@@ -240,7 +250,7 @@ static void rec_detach(struct tcp_sendmap *m, struct tcp_sendrec *p)
 	}
 }
 
-static void rec_free(struct tcp_sendmap *m, struct tcp_sendrec *p)
+static void rec_free(struct tcp_sendmap_room *m, struct tcp_sendrec *p)
 {
 	rec_detach(m, p);
 	if (p->fresh) {
@@ -258,9 +268,10 @@ static void rec_free(struct tcp_sendmap *m, struct tcp_sendrec *p)
 
 /* Make seq a record boundary (a SACKed record needs none: it is never
  * changed again). False when the map is full. */
-static bool map_split(struct tcp_sendmap *m, uint32_t seq)
+static bool map_split(struct tcp_sendmap *h, uint32_t seq)
 {
-	struct tcp_sendrec *r = map_find(m, seq);
+	struct tcp_sendmap_room *m = h->room;
+	struct tcp_sendrec *r = map_find(h, seq);
 	if (!r || !seq_gt(seq, r->start) || (r->flags & TCP_REC_SACKED))
 		return true;
 	struct tcp_sendrec like = *r;
@@ -292,14 +303,15 @@ static bool mergeable(const struct tcp_sendrec *a, const struct tcp_sendrec *b)
 /* Join what can be joined among the records from the one before first to
  * the one after last. Records joined in time order are neighbours on their
  * list too, so the one that stays keeps its place there. */
-static void map_merge(struct tcp_sendmap *m, struct tcp_sendrec *first, struct tcp_sendrec *last)
+static void map_merge(struct tcp_sendmap *h, struct tcp_sendrec *first, struct tcp_sendrec *last)
 {
+	struct tcp_sendmap_room *m = h->room;
 	struct tcp_sendrec *a = RB_PREV(tcp_sendrec_tree, &m->seq, first);
 	struct tcp_sendrec *stop = rec_next(m, last), *b;
 	if (!a)
 		a = first;
 	while ((b = rec_next(m, a))) {
-		m->visits++;
+		h->visits++;
 		bool at_stop = b == stop;
 		if (mergeable(a, b)) {
 			uint32_t end = b->end;
@@ -318,7 +330,7 @@ static void map_merge(struct tcp_sendmap *m, struct tcp_sendrec *first, struct t
 
 static void rack_timer_arm(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap_room *r = c->rack.map.room;
 	uint64_t at = r->reo_at ? r->reo_at : UINT64_MAX;
 	if (r->pto_at && r->pto_at < at)
 		at = r->pto_at;
@@ -331,9 +343,9 @@ static void rack_timer_arm(struct ustcp_sock *c)
 /* The map is full: DupThresh decides loss until nothing is outstanding. */
 static void rack_stop(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
-	r->active = false;
-	map_reset(&r->map);
+	struct tcp_sendmap_room *r = c->rack.map.room;
+	c->rack.active = false;
+	map_reset(r);
 	r->reo_at = r->pto_at = 0;
 	r->tlp_pending = false;
 	tw_cancel(&c->stack->wheel, &r->timer);
@@ -345,8 +357,9 @@ static void rack_stop(struct ustcp_sock *c)
 void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 {
 	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
-	if (!c->sack_ok || !m->pool || !seq_lt(seq, end))
+	struct tcp_sendmap *h = &r->map;
+	struct tcp_sendmap_room *m = h->room;
+	if (!c->sack_ok || !m || !seq_lt(seq, end))
 		return;
 	if (!r->active) {
 		/* Start (again) only with nothing outstanding: the map must
@@ -355,20 +368,20 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 			return;
 		r->active = true;
 		map_reset(m);
-		r->fack = seq;
+		m->fack = seq;
 	}
 	uint64_t now = c->stack->now;
 	struct tcp_sendrec *last = m->last;
 	if (last && seq_lt(seq, last->end)) {
 		/* Sent again: what the peer does not hold takes the new time. */
 		uint32_t e = seq_min(end, last->end);
-		if (!map_split(m, seq) || !map_split(m, e)) {
+		if (!map_split(h, seq) || !map_split(h, e)) {
 			rack_stop(c);
 			return;
 		}
-		struct tcp_sendrec *first = map_find(m, seq), *p = first, *done = NULL;
+		struct tcp_sendrec *first = map_find(h, seq), *p = first, *done = NULL;
 		for (; p && seq_lt(p->start, e); p = rec_next(m, p)) {
-			m->visits++;
+			h->visits++;
 			done = p;
 			if (p->flags & TCP_REC_SACKED)
 				continue;
@@ -376,10 +389,10 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 			p->flags = TCP_REC_RETRANS;
 			p->xmit_ts = now;
 			p->xmit_event = c->stack->event;
-			sent_insert(m, p);
+			sent_insert(h, p);
 		}
 		if (done)
-			map_merge(m, first, done);
+			map_merge(h, first, done);
 		seq = e;
 		if (!seq_lt(seq, end))
 			return;
@@ -403,7 +416,7 @@ void tcp_rack_sent(struct ustcp_sock *c, uint32_t seq, uint32_t end)
 		rack_stop(c);
 		return;
 	}
-	sent_insert(m, p);
+	sent_insert(h, p);
 }
 
 /* ---- RACK (§6.2) ---- */
@@ -418,14 +431,14 @@ struct delivery {
 static void delivered(struct ustcp_sock *c, struct delivery *d, const struct tcp_sendrec *p,
 		      uint32_t end)
 {
-	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap_room *r = c->rack.map.room;
 	bool retrans = p->flags & TCP_REC_RETRANS;
 	/* Step 3: data sent once that arrives below the highest delivered
 	 * sequence was overtaken. */
 	if (seq_gt(end, r->fack))
 		r->fack = end;
 	else if (seq_lt(end, r->fack) && !retrans)
-		r->reordering_seen = true;
+		c->rack.reordering_seen = true;
 	/* Step 2: a retransmission answered sooner than any round trip could
 	 * be answered is the original's ACK: no evidence about this send. */
 	if (retrans && c->stack->now - p->xmit_ts < c->min_rtt)
@@ -446,7 +459,7 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
 	if (!r->reordering_seen) {
 		if (c->recovery != TCP_RECOVERY_NONE)
 			return 0;
-		if (seqset_bytes(&c->sacked) >= (uint32_t)c->reordering * c->snd_mss)
+		if (seqset_bytes(tcp_scoreboard(c)) >= (uint32_t)c->reordering * c->snd_mss)
 			return 0;
 	}
 	return MIN(c->min_rtt / 4 * r->reo_wnd_mult, c->srtt);
@@ -460,16 +473,16 @@ static uint64_t reo_wnd(const struct ustcp_sock *c)
  * what it marks leaves the list. */
 static void detect_loss(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
+	struct tcp_sendmap *h = &c->rack.map;
+	struct tcp_sendmap_room *r = h->room;
 	r->reo_at = 0;
 	if (!r->delivered)
 		return;
 	uint64_t now = c->stack->now, wnd = reo_wnd(c), first = UINT64_MAX;
 	struct xmit_when rack_when = {r->xmit_ts, r->xmit_event, r->end_seq};
 	struct tcp_sendrec *p;
-	while ((p = TAILQ_FIRST(&m->sent))) {
-		m->visits++;
+	while ((p = TAILQ_FIRST(&r->sent))) {
+		h->visits++;
 		if (sent_after(rec_when(p), rack_when))
 			break;
 		uint64_t deadline = p->xmit_ts + r->rtt + wnd;
@@ -477,8 +490,8 @@ static void detect_loss(struct ustcp_sock *c)
 			first = deadline;
 			break;
 		}
-		TAILQ_REMOVE(&m->sent, p, by_time);
-		mark_lost(m, p);
+		TAILQ_REMOVE(&r->sent, p, by_time);
+		mark_lost(h, p);
 	}
 	/* No timer while resending after a timeout: that goes back N anyway. */
 	if (first != UINT64_MAX && !tcp_in_rto_recovery(c))
@@ -502,7 +515,7 @@ static bool is_dsack(const struct tcp_opts *o, uint32_t ack)
  * the probe leaves it open until one of those shows. */
 static void tlp_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *o, bool dsack)
 {
-	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap_room *r = c->rack.map.room;
 	if (!r->tlp_pending || seq_lt(ack, r->tlp_end_seq))
 		return;
 	if (!r->tlp_is_retrans) {
@@ -524,15 +537,15 @@ static void tlp_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts
 
 void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *o)
 {
-	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
-	if (!r->active)
+	struct tcp_sendmap *h = &c->rack.map;
+	struct tcp_sendmap_room *m = h->room, *r = m;
+	if (!c->rack.active)
 		return;
 	struct delivery d = {0};
 	/* Acknowledged cumulatively: delivered now unless SACKed before. */
 	struct tcp_sendrec *p = rec_first(m), *next;
 	for (; p && seq_lt(p->start, c->snd_una); p = next) {
-		m->visits++;
+		h->visits++;
 		next = rec_next(m, p);
 		uint32_t end = seq_min(p->end, c->snd_una);
 		if (!(p->flags & TCP_REC_SACKED))
@@ -560,13 +573,13 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 		uint32_t left = blk[k].left, right = blk[k].right;
 		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
 			continue;
-		if (!map_split(m, left) || !map_split(m, right)) {
+		if (!map_split(h, left) || !map_split(h, right)) {
 			rack_stop(c);
 			return;
 		}
-		struct tcp_sendrec *first = map_find(m, left), *done = NULL;
+		struct tcp_sendrec *first = map_find(h, left), *done = NULL;
 		for (p = first; p && seq_lt(p->start, right); p = rec_next(m, p)) {
-			m->visits++;
+			h->visits++;
 			done = p;
 			if (p->flags & TCP_REC_SACKED)
 				continue;
@@ -575,7 +588,7 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 			p->flags = TCP_REC_SACKED;
 		}
 		if (done)
-			map_merge(m, first, done);
+			map_merge(h, first, done);
 	}
 	/* Keep both near SND.UNA: sequence numbers wrap. */
 	if (seq_lt(r->fack, c->snd_una))
@@ -598,9 +611,9 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 	if (!r->dsack_round_valid && dsack) {
 		r->dsack_round_valid = true;
 		r->dsack_round = c->snd_max;
-		if (r->reo_wnd_mult < UINT8_MAX)
-			r->reo_wnd_mult++;
-		r->reo_wnd_persist = REO_WND_PERSIST;
+		if (c->rack.reo_wnd_mult < UINT8_MAX)
+			c->rack.reo_wnd_mult++;
+		c->rack.reo_wnd_persist = REO_WND_PERSIST;
 	}
 	detect_loss(c);
 	tlp_on_ack(c, ack, o, dsack);
@@ -609,9 +622,8 @@ void tcp_rack_on_ack(struct ustcp_sock *c, uint32_t ack, const struct tcp_opts *
 
 bool tcp_rack_next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 {
-	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
-	if (!r->active || !m->lost_bytes)
+	struct tcp_sendmap_room *m = c->rack.map.room;
+	if (!c->rack.active || !m->lost_bytes)
 		return false;
 	const struct tcp_sendrec *p = RB_MIN(tcp_lost_tree, &m->lost);
 	if (!p)
@@ -627,16 +639,17 @@ bool tcp_rack_next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 
 void tcp_rack_undo(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
+	struct tcp_sendmap_room *m = c->rack.map.room;
 	/* The original of a resent segment arrived after all: reordering. */
-	r->reordering_seen = true;
+	c->rack.reordering_seen = true;
+	if (!m)
+		return;
 	/* Nothing is lost: the records marked, oldest first, were all sent
 	 * before those on the sent list, and go back in front of them. */
 	struct tcp_sendrec *p;
 	TAILQ_FOREACH(p, &m->lost_list, by_time)
 	{
-		m->visits++;
+		c->rack.map.visits++;
 		p->flags &= ~TCP_REC_LOST;
 	}
 	RB_INIT(&m->lost);
@@ -654,28 +667,30 @@ void tcp_rack_recovery_done(struct ustcp_sock *c)
 
 void tcp_rack_on_rto(struct ustcp_sock *c, bool sacked_cleared)
 {
-	struct tcp_rack *r = &c->rack;
-	struct tcp_sendmap *m = &r->map;
-	r->tlp_pending = false;
-	r->reo_at = r->pto_at = 0;
-	tw_cancel(&c->stack->wheel, &r->timer);
-	if (!r->active)
+	struct tcp_sendmap *h = &c->rack.map;
+	struct tcp_sendmap_room *m = h->room;
+	if (!m)
+		return;
+	m->tlp_pending = false;
+	m->reo_at = m->pto_at = 0;
+	tw_cancel(&c->stack->wheel, &m->timer);
+	if (!c->rack.active)
 		return;
 	/* §6.3: all sent before the timeout and not SACKed is lost. */
 	struct tcp_sendrec *p;
 	while ((p = TAILQ_FIRST(&m->sent))) {
-		m->visits++;
+		h->visits++;
 		TAILQ_REMOVE(&m->sent, p, by_time);
-		mark_lost(m, p);
+		mark_lost(h, p);
 	}
 	if (!sacked_cleared)
 		return;
 	RB_FOREACH(p, tcp_sendrec_tree, &m->seq)
 	{
-		m->visits++;
+		h->visits++;
 		if (p->flags & TCP_REC_SACKED) {
 			p->flags = 0;
-			mark_lost(m, p);
+			mark_lost(h, p);
 		}
 	}
 }
@@ -684,8 +699,8 @@ void tcp_rack_on_rto(struct ustcp_sock *c, bool sacked_cleared)
 
 void tcp_tlp_schedule(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
-	if (!r->active)
+	struct tcp_sendmap_room *r = c->rack.map.room;
+	if (!c->rack.active)
 		return;
 	r->pto_at = 0;
 	/* §7.2: with data in flight, outside recovery, one probe at a time,
@@ -714,8 +729,11 @@ void tcp_tlp_cancel(struct ustcp_sock *c)
 {
 	/* Recovery answers for the probe too: its ACK must not cut the
 	 * window a second time (§7.4). */
-	c->rack.pto_at = 0;
-	c->rack.tlp_pending = false;
+	struct tcp_sendmap_room *r = c->rack.map.room;
+	if (!r)
+		return;
+	r->pto_at = 0;
+	r->tlp_pending = false;
 	rack_timer_arm(c);
 }
 
@@ -723,7 +741,7 @@ void tcp_tlp_cancel(struct ustcp_sock *c)
  * segment sent again; then the RTO runs from the probe. */
 static void tlp_send_probe(struct ustcp_sock *c)
 {
-	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap_room *r = c->rack.map.room;
 	if (c->recovery != TCP_RECOVERY_NONE || r->tlp_pending || c->snd_una == c->snd_max ||
 	    !c->snd_wnd)
 		return;
@@ -752,10 +770,10 @@ static bool sends_data(int state)
 /* The reordering timer (§6.2 step 6: detect again, then recover) or the PTO. */
 static void rack_fire(struct tw_timer *t, uint64_t now)
 {
-	struct ustcp_sock *c = container_of(t, struct ustcp_sock, rack.timer);
-	struct tcp_rack *r = &c->rack;
+	struct tcp_sendmap_room *r = container_of(t, struct tcp_sendmap_room, timer);
+	struct ustcp_sock *c = r->conn;
 	tcp_event_begin(c);
-	if (!r->active || !sends_data(c->state))
+	if (!c->rack.active || !sends_data(c->state))
 		return;
 	if (r->reo_at && now >= r->reo_at) {
 		detect_loss(c);

@@ -168,8 +168,8 @@ void tcp_recovery_on_rto(struct ustcp_sock *c)
 	 * (RFC 6582 §4). A timeout is not undone (no RFC 4015 here). */
 	c->undo_ok = false;
 	c->cc->on_rto(c);
-	if (c->backoff > 1)
-		seqset_clear(&c->sacked); /* the peer may have dropped what it SACKed */
+	if (c->backoff > 1 && c->ranges)
+		seqset_clear(&c->ranges->sacked); /* the peer may have dropped what it SACKed */
 	tcp_rack_on_rto(c, c->backoff > 1);
 	c->recovery = TCP_RECOVERY_RTO;
 	c->recover = c->snd_max;

@@ -29,11 +29,12 @@ void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ac
 		if (dup && seq_leq(l, c->undo_seq) && seq_lt(c->undo_seq, r))
 			tcp_undo_recovery(c);
 	}
-	for (int i = 0; i < o->nsack; i++) {
+	/* Before the buffers exist the scoreboard has no room, as a full one. */
+	for (int i = 0; i < o->nsack && c->ranges; i++) {
 		uint32_t left = o->sack[i].left, right = o->sack[i].right;
 		if (!seq_gt(left, c->snd_una) || !seq_gt(right, left) || seq_gt(right, c->snd_max))
 			continue;
-		if (seqset_add(&c->sacked, c->snd_una, left, right - left, NULL) < 0)
+		if (seqset_add(&c->ranges->sacked, c->snd_una, left, right - left, NULL) < 0)
 			break; /* scoreboard full: recovery goes on with less detail */
 	}
 }
@@ -44,7 +45,7 @@ void tcp_sack_update(struct ustcp_sock *c, const struct tcp_opts *o, uint32_t ac
 static uint32_t lost_edge(const struct ustcp_sock *c)
 {
 	uint32_t limit = (uint32_t)(c->reordering - 1) * c->snd_mss, edge;
-	if (seqset_point_below_top(&c->sacked, limit, &edge))
+	if (seqset_point_below_top(tcp_scoreboard(c), limit, &edge))
 		return edge;
 	return c->snd_una; /* nothing is lost yet */
 }
@@ -52,7 +53,7 @@ static uint32_t lost_edge(const struct ustcp_sock *c)
 bool tcp_sack_loss_detected(const struct ustcp_sock *c)
 {
 	if (tcp_rack_on(c))
-		return c->rack.map.lost_bytes > 0;
+		return tcp_rack_lost_bytes(c) > 0;
 	return seq_gt(lost_edge(c), c->snd_una);
 }
 
@@ -61,7 +62,7 @@ static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t 
 {
 	if (!seq_lt(from, to))
 		return 0;
-	const struct seqset *sb = &c->sacked;
+	const struct seqset *sb = tcp_scoreboard(c);
 	return (to - from) - (seqset_bytes_before(sb, c->snd_una, to) -
 			      seqset_bytes_before(sb, c->snd_una, from));
 }
@@ -69,10 +70,10 @@ static uint32_t unsacked_in(const struct ustcp_sock *c, uint32_t from, uint32_t 
 uint32_t tcp_sack_pipe(const struct ustcp_sock *c)
 {
 	uint32_t out = c->snd_max - c->snd_una;
-	uint32_t sacked = seqset_bytes(&c->sacked);
+	uint32_t sacked = seqset_bytes(tcp_scoreboard(c));
 	uint32_t lost;
 	if (tcp_rack_on(c)) {
-		lost = c->rack.map.lost_bytes; /* marked lost, not yet resent */
+		lost = tcp_rack_lost_bytes(c); /* marked lost, not yet resent */
 	} else {
 		uint32_t from = seq_max(c->rexmt_next, c->snd_una);
 		lost = unsacked_in(c, from, lost_edge(c));
@@ -89,7 +90,7 @@ static bool next_lost(struct ustcp_sock *c, uint32_t *seq, uint32_t *len)
 		return tcp_rack_next_lost(c, seq, len);
 	uint32_t edge = lost_edge(c);
 	uint32_t s = seq_max(c->rexmt_next, c->snd_una);
-	const struct seqset *sb = &c->sacked;
+	const struct seqset *sb = tcp_scoreboard(c);
 	const struct seqset_range *r = seqset_find(sb, c->snd_una, s);
 	if (r && seq_geq(s, r->start)) {
 		s = r->end; /* inside a SACKed range: skip it */
@@ -109,10 +110,10 @@ void tcp_sack_output(struct ustcp_sock *c)
 			break;
 		uint32_t seq, len;
 		if (next_lost(c, &seq, &len)) {
-			uint32_t lost = c->rack.map.lost_bytes;
+			uint32_t lost = tcp_rack_lost_bytes(c);
 			tcp_send_range(c, seq, len);
 			c->rexmt_next = seq + len;
-			if (tcp_rack_on(c) && c->rack.map.lost_bytes == lost)
+			if (tcp_rack_on(c) && tcp_rack_lost_bytes(c) == lost)
 				break; /* nothing could be sent */
 			continue;
 		}
@@ -126,7 +127,7 @@ void tcp_sack_output(struct ustcp_sock *c)
  * range (UINT32_MAX when none follows). */
 uint32_t tcp_sack_skip(struct ustcp_sock *c)
 {
-	const struct seqset *sb = &c->sacked;
+	const struct seqset *sb = tcp_scoreboard(c);
 	const struct seqset_range *r = seqset_find(sb, c->snd_una, c->snd_nxt);
 	if (r && seq_geq(c->snd_nxt, r->start)) {
 		c->snd_nxt = seq_min(r->end, c->snd_max);

@@ -8,8 +8,8 @@
 
 static uint64_t rto_clamp(const struct ustcp_sock *c, uint64_t rto)
 {
-	if (rto < c->rto_min)
-		rto = c->rto_min;
+	if (rto < c->opt->rto_min)
+		rto = c->opt->rto_min;
 	return rto > c->stack->cfg.rto_max ? c->stack->cfg.rto_max : rto;
 }
 
@@ -38,13 +38,13 @@ uint8_t tcp_backoff_now(const struct ustcp_sock *c)
  * or UINT64_MAX. */
 static uint64_t user_deadline(const struct ustcp_sock *c)
 {
-	if (!c->user_timeout)
+	if (!c->opt->user_timeout)
 		return UINT64_MAX;
 	if (persisting(c))
-		return c->persist_since ? c->persist_since + c->user_timeout : UINT64_MAX;
+		return c->persist_since ? c->persist_since + c->opt->user_timeout : UINT64_MAX;
 	if (c->snd_una == c->snd_max)
 		return UINT64_MAX;
-	return c->una_time + c->user_timeout;
+	return c->una_time + c->opt->user_timeout;
 }
 
 void tcp_rexmt_arm(struct ustcp_sock *c)
@@ -210,13 +210,13 @@ static bool keepalive_state(int state)
 void tcp_keepalive_arm(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
-	if (!c->keepalive || !keepalive_state(c->state)) {
+	if (!c->opt->keepalive || !keepalive_state(c->state)) {
 		tw_cancel(&s->wheel, &c->t_keep);
 		return;
 	}
-	uint64_t at = c->last_rcv + c->keep_idle;
+	uint64_t at = c->last_rcv + c->opt->keep_idle;
 	if (c->keep_probes)
-		at = s->now + c->keep_intvl;
+		at = s->now + c->opt->keep_intvl;
 	tw_arm(&s->wheel, &c->t_keep, at > s->now ? at : s->now + 1);
 }
 
@@ -228,22 +228,22 @@ static void keep_fire(struct tw_timer *t, uint64_t now)
 	struct ustcp_sock *c = container_of(t, struct ustcp_sock, t_keep);
 	struct ustcp_stack *s = c->stack;
 	tcp_event_begin(c);
-	if (!c->keepalive || !keepalive_state(c->state))
+	if (!c->opt->keepalive || !keepalive_state(c->state))
 		return;
 	if (c->snd_una != c->snd_max || tcp_unsent(c)) {
 		/* Data in flight: the retransmission timer watches the peer.
 		 * Look again an idle time later (as Linux does), not at the
 		 * idle deadline already past, which would fire at once again. */
 		c->keep_probes = 0;
-		tw_arm(&s->wheel, &c->t_keep, now + c->keep_idle);
+		tw_arm(&s->wheel, &c->t_keep, now + c->opt->keep_idle);
 		return;
 	}
-	if (now < c->last_rcv + c->keep_idle) {
+	if (now < c->last_rcv + c->opt->keep_idle) {
 		c->keep_probes = 0;
 		tcp_keepalive_arm(c);
 		return;
 	}
-	if (c->keep_probes >= c->keep_cnt) {
+	if (c->keep_probes >= c->opt->keep_cnt) {
 		stat_inc(s, USTCP_C_tcp_keepalive_drops);
 		stat_inc(s, USTCP_C_tcp_timeouts);
 		tcp_send_rst_conn(c);
@@ -271,7 +271,8 @@ void tcp_timers_cancel(struct ustcp_sock *c)
 	tw_cancel(w, &c->t_close);
 	tw_cancel(w, &c->t_keep);
 	tw_cancel(w, &c->t_delack);
-	tw_cancel(w, &c->rack.timer);
+	if (c->rack.map.room)
+		tw_cancel(w, &c->rack.map.room->timer);
 }
 
 /* RFC 9293 §3.10.7.4 (FIN, TIME-WAIT): start (or restart) the 2*MSL timeout. */
