@@ -14,9 +14,11 @@
 #   make install      install build/ under PREFIX (/usr/local; DESTDIR too): the headers,
 #                     libustcp.a, libustcp.so, ustcp.pc (pkg-config) and the ustcp tool
 #   make fuzz         run each fuzzer FUZZ_SECONDS (default 300), keeping its corpus
-#   make bench        scripts/bench.sh: ustcp beside the kernel: perf --sim vs loopback, TAP vs veth;
-#                     the cost per ACK of the worst SACK pattern (bench/sack_cost); a million
-#                     connections (bench/million; BENCH_CONNS=N for fewer)
+#   make bench        scripts/bench.sh: ustcp beside the kernel at its best, one Markdown table
+#                     (TAP vs veth, perf --sim vs loopback); the cost per ACK of the worst SACK
+#                     pattern (bench/sack_cost); a million connections (bench/million,
+#                     BENCH_CONNS=N for fewer); a SYN flood in memory (bench/syncookie).
+#                     BENCH_QUICK=1: one short run of each
 #   make format       clang-format the tree; make format-check only checks
 #   make clean        remove the build trees
 

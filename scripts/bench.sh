@@ -1,411 +1,422 @@
 #!/usr/bin/env bash
-# bench.sh — `make bench`: what ustcp's data path costs, beside the Linux
-# kernel's TCP measured in the same run, and the virtual-time figures of a
-# 1 Gbit/s link with a 20 ms round trip, without and with loss.
+# bench.sh — `make bench`: ustcp beside the Linux kernel at its best,
+# measured in the same run, in one Markdown table (README's "Measured" takes
+# it as is), with footnotes saying what each figure measures and the
+# commands; then the virtual-time figures of a 1 Gbit/s link with a 20 ms
+# round trip, what the worst SACK pattern costs the sender per ACK, a
+# million connections in one process, and a SYN flood answered with cookies.
 #
-#   bash scripts/bench.sh          from the repository root, after `make`
+#   bash scripts/bench.sh                 from the repository root, after `make`
+#   BENCH_QUICK=1 bash scripts/bench.sh   one short run of each: a try in under a minute
 #
-# Then ustcp on a real TAP device with the kernel's TCP as its peer (ustcp
-# nc, ustcp echo, ustcp perf -s), beside the kernel talking to itself over a
-# veth pair with the same tools: bulk throughput each way, 1-byte
-# transactions per second, new connections per second, ustcp's CPU per GB
-# moved, and the kernel's iperf3 client against ustcp perf -s or against the
-# kernel's iperf3 -s.
+# The Markdown goes to standard output, progress and failures to standard
+# error. Each row of the table is measured RUNS times, ustcp and the kernel
+# in turn (ustcp, kernel, ustcp, kernel, ...), twice over: server and
+# client on one core (taskset -c 0 for both), and on two (the server on
+# core 0, the client on core 1). Each cell is the median with the lowest and
+# highest run beside it.
 #
-# Then the sender's CPU per ACK when a peer sends the worst SACK pattern
-# (bench/sack_cost), at windows of 1, 8 and 64 MiB: wall-clock, and
-# instructions counted by callgrind when valgrind is there.
+# USTCP (./build/ustcp), TCP_RR, SACK_COST, MILLION and SYNCOOKIE (in bench/
+# beside it), BENCH_CONNS (1000000: bench/million's connections), RUNS
+# (5), IPERF_SECONDS (5), RR_SECONDS (3), SIM_BYTES (1G), KERNEL_SERVER_ONE
+# (epoll) and KERNEL_SERVER_TWO (threads: the kernel echo server's design
+# on one core and on two, see rr_footnote) may be set in the environment.
+# The network rows run in namespaces this script makes (a TAP device for
+# ustcp, a veth pair for the kernel) and deletes on any exit; without root,
+# /dev/net/tun or iperf3 those rows say why they were skipped. Every command
+# is bounded in time. Exit 1 when ustcp itself failed (the table's notes
+# give the command), 0 otherwise.
 #
-# USTCP (./build/ustcp), TCP_RR (bench/tcp_rr beside it), SACK_COST
-# (bench/sack_cost beside it), RUNS (3),
-# IPERF_SECONDS (5), BULK_MIB (512) and RR_SECONDS (3) may be set in the
-# environment. The kernel baselines run in network namespaces that this
-# script creates and always deletes; without iperf3, root, /dev/net/tun or
-# namespaces those rows are skipped, with the reason. Every command is
-# bounded in time. Exit 1 only when ustcp itself failed.
+# Adding a row: define NAME_ustcp and NAME_kernel (each gets the run's
+# number, sets `figure` and returns 0, or returns 1 when the run failed),
+# and, if wanted, NAME_ustcp_up, NAME_kernel_up and NAME_down (servers:
+# started before each pinning's runs, with on_server and on_client set, and
+# ended after), NAME_skip (prints why the row cannot run here),
+# NAME_kernel_skip (the same, for the kernel side alone); then one call of
+# bench_row in the list of rows at the bottom.
 set -uo pipefail
+export LC_ALL=C # numbers with a decimal point, whatever the locale
 
+QUICK=${BENCH_QUICK:-0}
+[[ "$QUICK" == 0 ]] && QUICK=
 USTCP=${USTCP:-./build/ustcp}
 TCP_RR=${TCP_RR:-$(dirname "$USTCP")/bench/tcp_rr}
 SACK_COST=${SACK_COST:-$(dirname "$USTCP")/bench/sack_cost}
-RUNS=${RUNS:-3}
+MILLION=${MILLION:-$(dirname "$USTCP")/bench/million}
+SYNCOOKIE=${SYNCOOKIE:-$(dirname "$USTCP")/bench/syncookie}
+MILLION_CONNS=${BENCH_CONNS:-${QUICK:+10000}}
+MILLION_CONNS=${MILLION_CONNS:-1000000}
+SYNCOOKIE_SYNS=${QUICK:+200000}
+SYNCOOKIE_SYNS=${SYNCOOKIE_SYNS:-2000000}
+RUNS=${RUNS:-${QUICK:+1}}
+RUNS=${RUNS:-5}
+IPERF_SECONDS=${IPERF_SECONDS:-${QUICK:+1}}
 IPERF_SECONDS=${IPERF_SECONDS:-5}
-BULK_MIB=${BULK_MIB:-512}
+RR_SECONDS=${RR_SECONDS:-${QUICK:+0.5}}
 RR_SECONDS=${RR_SECONDS:-3}
-SIM_BYTES=1G
-NS=ustcp-bench-$$
-ns_made=0
-server_pid=
-server_u='' server_k='' # the two servers of the TAP figures (servers_up)
-tmp=$(mktemp -d)
-# shellcheck source=scripts/netns.sh
-source "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # namespaces made here, always deleted
+SIM_BYTES=${SIM_BYTES:-${QUICK:+200M}}
+SIM_BYTES=${SIM_BYTES:-1G}
+VIRTUAL_BYTES=${QUICK:+20M}
+VIRTUAL_BYTES=${VIRTUAL_BYTES:-200M}
+KERNEL_SERVER_ONE=${KERNEL_SERVER_ONE:-epoll}
+KERNEL_SERVER_TWO=${KERNEL_SERVER_TWO:-threads}
+ECHO_PORT=7
+IPERF_PORT=5201
 
-# Everything of the TAP figures runs inside namespaces of our own: ending
-# what runs in them ends the jobs that wait for it.
-# shellcheck disable=SC2317 # reached through cleanup
-tap_cleanup() {
-	local d
+# shellcheck source=scripts/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
+tmp=$(mktemp -d) || exit 1
+jobs_running=() # the background jobs this script started (timeout wrappers)
+
+# On any exit: end what we started, delete our namespaces, and our files.
+# shellcheck disable=SC2317 # reached through the trap
+on_exit() {
+	local rc=$? pid d
+	trap - EXIT INT TERM HUP
+	for pid in "${jobs_running[@]}"; do
+		kill "$pid" 2>/dev/null # timeout passes it on to its command
+	done
 	for d in "${ns__created[@]}"; do
 		ns_down "$d"
 	done
-}
-
-# shellcheck disable=SC2317 # reached through the trap
-cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	if ((ns_made)); then
-		ip netns del "$NS" 2>/dev/null
-	fi
-	tap_cleanup
+	for pid in "${jobs_running[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
 	rm -rf "$tmp"
+	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap on_exit EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+log() { echo "bench: $*" >&2; }
 
 if [[ ! -x "$USTCP" ]]; then
-	echo "bench: $USTCP not found; run make first" >&2
+	log "$USTCP not found; run make first"
 	exit 1
 fi
 
-# jget FILE KEY: a top-level value of `ustcp perf --json` (one key per line).
-jget() {
-	awk -v k="\"$2\":" '$1 == k { v = $2; sub(/,$/, "", v); print v; exit }' "$1"
+# ---- running commands: always bounded, always in the background ----
+
+# spawn NAME NS SECONDS CMD...: CMD inside namespace NS ("-": here), its
+# output in $tmp/NAME.out and $tmp/NAME.err, its command line in
+# $tmp/NAME.cmd; killed after SECONDS. Sets `spawned` to the job's pid.
+# A job, not a foreground command, so that Ctrl-C is acted on at once.
+spawn() {
+	local name=$1 ns=$2 secs=$3
+	shift 3
+	local cmd=("$@")
+	[[ "$ns" != - ]] && cmd=(ip netns exec "$ns" "$@")
+	printf '%q ' "${cmd[@]}" >"$tmp/$name.cmd"
+	timeout -k 2 "$secs" "${cmd[@]}" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	spawned=$!
+	jobs_running+=("$spawned")
 }
 
-# iperf_get FILE KEY: KEY's value in the "end" object's part named by
-# SECTION (sum_received, cpu_utilization_percent) of `iperf3 -J` output.
-iperf_get() {
-	awk -v sec="\"$2\"" -v k="\"$3\"" '
-		index($0, sec) { f = 1 }
-		f && index($0, k ":") {
-			v = $0; sub(/.*":[ \t]*/, "", v); sub(/,.*$/, "", v); print v; exit
-		}' "$1"
+# reap PID: wait for a job spawn started; its exit status.
+reap() {
+	local rc i
+	wait "$1"
+	rc=$?
+	for i in "${!jobs_running[@]}"; do
+		[[ "${jobs_running[$i]}" == "$1" ]] && unset 'jobs_running[i]'
+	done
+	return "$rc"
 }
 
-# stats NUMBER...: "median min max" (median of an even count: mean of the middle two).
+# run NAME NS SECONDS CMD...: spawn, then wait for it; its exit status.
+run() {
+	spawn "$@"
+	reap "$spawned"
+}
+
+# stop NS PID: end what runs in namespace NS (TERM, then KILL), and the job PID.
+stop() {
+	[[ -n "$2" ]] || return 0
+	ns__kill_all "$1"
+	kill "$2" 2>/dev/null
+	reap "$2" 2>/dev/null
+	return 0
+}
+
+# failed_run WHO NAME WHAT: a run that failed: what, its command and the
+# tail of its output, on stderr and (for ustcp) in the notes under the table.
+ustcp_failures=()
+stalls=() # tcp_rr runs with a transaction of a second or more
+failed_run() {
+	local who=$1 name=$2 what=$3 cmd f
+	cmd=$(cat "$tmp/$name.cmd" 2>/dev/null)
+	log "$who: $what"
+	log "  command: $cmd"
+	for f in "$tmp/$name.err" "$tmp/$name.out"; do
+		[[ -s "$f" ]] && tail -n 5 "$f" | sed "s/^/bench:   ${f##*.}: /" >&2
+	done
+	[[ "$who" == ustcp ]] && ustcp_failures+=("$what: \`${cmd% }\`")
+	return 1
+}
+
+# wait_for SECONDS PID CHECK...: until CHECK succeeds; fails when job PID
+# ends first or SECONDS pass.
+wait_for() {
+	local deadline=$((SECONDS + $1)) pid=$2
+	shift 2
+	while ((SECONDS < deadline)); do
+		"$@" && return 0
+		ns_running "$pid" || return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+in_file() { grep -q -- "$2" "$1" 2>/dev/null; }
+pings() { ip netns exec "$1" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
+listens() { ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q .; }
+
+# ---- numbers ----
+
+# stats NUMBER...: "median min max" (an even count: the mean of the middle two).
 stats() {
 	printf '%s\n' "$@" | sort -g | awk '
 		{ v[NR] = $1 }
 		END {
-			if (NR == 0) { print "nan nan nan"; exit }
 			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			print m, v[1], v[NR]
 		}'
 }
 
-# row LABEL NUMBER...: median and spread, in Gbit/s.
-row() {
-	local label=$1
-	shift
-	if (($# == 0)); then
-		printf '  %-46s %s\n' "$label" "-"
-		return
-	fi
-	read -r med lo hi < <(stats "$@")
-	awk -v l="$label" -v m="$med" -v a="$lo" -v b="$hi" -v n=$# 'BEGIN {
-		printf "  %-46s %7.2f Gbit/s  (%.2f .. %.2f, %d runs)\n", l, m / 1e9, a / 1e9, b / 1e9, n
-	}'
-}
-
-# ---- ustcp on a TAP device, beside the kernel over veth ----
-
-# bg NAME SECONDS NS IN OUT CMD...: CMD inside namespace NS in the
-# background, its standard error in $tmp/NAME.err, killed after SECONDS. When
-# it ends, the CPU time (user + system) of CMD and of what it waited for is
-# left in $tmp/NAME.times: `times` in the subshell that waited for it. Sets
-# BG_PID, a child of this shell, so `wait` returns the moment it ends.
-bg() {
-	local name=$1 secs=$2 ns=$3 in=$4 out=$5
-	shift 5
-	rm -f "$tmp/$name.times"
-	(
-		timeout -k 5 "$secs" ip netns exec "$ns" "$@" <"$in" >"$out" 2>"$tmp/$name.err"
-		rc=$?
-		times >"$tmp/$name.times" # not in a pipe: that would be another process
-		exit $rc
-	) &
-	BG_PID=$!
-}
-
-# cpu_of NAME: the CPU seconds `bg` recorded for NAME (its children's line).
-cpu_of() {
-	awk 'NR == 2 {
-		s = 0
-		for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
-		print s
-	}' "$tmp/$1.times" 2>/dev/null
-}
-
-# nap: a short sleep without starting a process (a read that times out).
-nap() { read -r -t "$1" -u "$nap_fd" _; }
-
-# wait_text FILE TEXT PID SECONDS: until FILE holds TEXT, without missing the
-# moment by more than a few milliseconds; fails if PID ends first or SECONDS pass.
-wait_text() {
-	local f=$1 text=$2 pid=$3 deadline=$((SECONDS + $4)) buf
-	while ((SECONDS < deadline)); do
-		buf=
-		[[ -s "$f" ]] && read -r -d '' buf <"$f"
-		[[ "$buf" == *"$text"* ]] && return 0
-		ns_running "$pid" || return 1
-		nap 0.001
-	done
-	return 1
-}
-
-# ready_ping NS ADDR PID SECONDS: until ADDR answers ping in NS; fails if PID ends first.
-ready_ping() {
-	local ns=$1 addr=$2 pid=$3 deadline=$((SECONDS + $4))
-	while ((SECONDS < deadline)); do
-		ns_running "$pid" || return 1
-		ip netns exec "$ns" ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 && return 0
-		nap 0.05
-	done
-	return 1
-}
-
-# stop_bg NS PID: end what runs in NS (TERM, then KILL), and wait for the job PID.
-stop_bg() {
-	local ns=$1 pid=$2
-	ns__kill_all "$ns"
-	wait "$pid" 2>/dev/null
-}
-
-# ustcp_bytes NAME sent|received: from ustcp nc -v's summary line.
-ustcp_bytes() {
-	awk -v w="$2" '/bytes sent \(acknowledged\)/ {
-		sub(/.*: /, ""); s = $1; r = $5
-		print (w == "sent" ? s : r); exit
-	}' "$tmp/$1.err"
-}
-
-# ustcp_retransmits NAME: the count in ustcp nc -v's summary line.
-ustcp_retransmits() {
-	sed -n 's/.*; \([0-9]*\) retransmits (.*/\1/p' "$tmp/$1.err" | head -n 1
-}
-
-# bad WHAT NAME...: a run that failed; the tails of its logs.
-bad() {
-	local what=$1 n
-	shift
-	echo "  $what" >&2
-	for n in "$@"; do
-		[[ -s "$tmp/$n.err" ]] && tail -n 5 "$tmp/$n.err" | sed "s/^/    $n: /" >&2
-	done
-}
-
-# per_gb SECONDS BYTES: CPU seconds per 10^9 bytes.
-per_gb() { awk -v c="$1" -v b="$2" 'BEGIN { printf "%.6g", c / (b / 1e9) }'; }
-gbps() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.6g", b * 8 / (us / 1e6) / 1e9 }'; }
-# gbits BPS...: each bits per second in Gbit/s, on one line.
-gbits() { (($#)) && printf '%s\n' "$@" | awk '{ printf "%s%.6g", (NR > 1 ? " " : ""), $1 / 1e9 }'; }
-
-# One transfer of the bulk file, kernel nc -N -> ustcp nc -l, over the TAP.
-# The clock starts when the sender reports its connection (nc -v) and stops
-# when the receiver exits, after the last byte and the FIN.
-bulk_k2u() {
-	local port=$((5100 + $1)) r s rc_r rc_s t0='' t1 got
-	bg u-recv 120 "$tap_ns" /dev/null /dev/null "$USTCP" nc -v -l -p "$port" "${tap_net[@]}"
-	r=$BG_PID
-	if ! ready_ping "$tap_ns" "$tap_u" "$r" 10; then
-		bad "kernel -> ustcp run $1: ustcp nc -l did not answer ping" u-recv
-		stop_bg "$tap_ns" "$r"
-		return 1
-	fi
-	bg k-send 120 "$tap_ns" "$bulk_file" /dev/null nc -v -N "$tap_u" "$port"
-	s=$BG_PID
-	wait_text "$tmp/k-send.err" succeeded "$s" 10 && t0=${EPOCHREALTIME/./}
-	[[ -z "$t0" ]] && ns__kill_all "$tap_ns" # no connection: nothing will end the receiver
-	wait "$r"
-	rc_r=$?
-	t1=${EPOCHREALTIME/./}
-	wait "$s"
-	rc_s=$?
-	got=$(ustcp_bytes u-recv received)
-	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 || "$got" != "$bulk_bytes" ]]; then
-		bad "kernel -> ustcp run $1: exit $rc_s (nc) and $rc_r (ustcp), ${got:-?} of $bulk_bytes bytes" \
-			k-send u-recv
-		return 1
-	fi
-	k2u_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
-	k2u_cpu+=("$(per_gb "$(cpu_of u-recv)" "$bulk_bytes")")
-	retx+=("k2u:$(ustcp_retransmits u-recv)")
-}
-
-# ustcp nc -N -> kernel nc -l, over the TAP; clocked the same way.
-bulk_u2k() {
-	local port=$((5200 + $1)) r s rc_r rc_s t0='' t1 got
-	bg k-recv 120 "$tap_ns" /dev/null /dev/null nc -l "$tap_k" "$port"
-	r=$BG_PID
-	if ! ns_wait_listen "$tap_ns" "$port" 10; then
-		bad "ustcp -> kernel run $1: the kernel's nc -l did not listen" k-recv
-		stop_bg "$tap_ns" "$r"
-		return 1
-	fi
-	bg u-send 120 "$tap_ns" "$bulk_file" /dev/null "$USTCP" nc -v -N "$tap_k" "$port" \
-		"${tap_net[@]}"
-	s=$BG_PID
-	wait_text "$tmp/u-send.err" succeeded "$s" 15 && t0=${EPOCHREALTIME/./}
-	[[ -z "$t0" ]] && ns__kill_all "$tap_ns"
-	wait "$r"
-	rc_r=$?
-	t1=${EPOCHREALTIME/./}
-	wait "$s"
-	rc_s=$?
-	got=$(ustcp_bytes u-send sent)
-	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 || "$got" != "$bulk_bytes" ]]; then
-		bad "ustcp -> kernel run $1: exit $rc_s (ustcp) and $rc_r (nc), ${got:-?} of $bulk_bytes bytes acknowledged" \
-			u-send k-recv
-		return 1
-	fi
-	u2k_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
-	u2k_cpu+=("$(per_gb "$(cpu_of u-send)" "$bulk_bytes")")
-	retx+=("u2k:$(ustcp_retransmits u-send)")
-}
-
-# Kernel nc -N -> kernel nc -l over the veth pair; clocked the same way.
-bulk_k2k() {
-	local port=$((5300 + $1)) r s rc_r rc_s t0='' t1
-	bg kk-recv 120 "$veth_b" /dev/null /dev/null nc -l "$veth_ip_b" "$port"
-	r=$BG_PID
-	if ! ns_wait_listen "$veth_b" "$port" 10; then
-		bad "kernel -> kernel run $1: nc -l did not listen" kk-recv
-		stop_bg "$veth_b" "$r"
-		return 1
-	fi
-	bg kk-send 120 "$veth_a" "$bulk_file" /dev/null nc -v -N "$veth_ip_b" "$port"
-	s=$BG_PID
-	wait_text "$tmp/kk-send.err" succeeded "$s" 10 && t0=${EPOCHREALTIME/./}
-	[[ -z "$t0" ]] && ns__kill_all "$veth_a" && ns__kill_all "$veth_b"
-	wait "$r"
-	rc_r=$?
-	t1=${EPOCHREALTIME/./}
-	wait "$s"
-	rc_s=$?
-	if [[ -z "$t0" || $rc_r -ne 0 || $rc_s -ne 0 ]]; then
-		bad "kernel -> kernel run $1: exit $rc_s (sender) and $rc_r (receiver)" kk-send kk-recv
-		return 1
-	fi
-	k2k_bps+=("$(gbps "$bulk_bytes" $((t1 - t0)))")
-	k2k_rcpu+=("$(per_gb "$(cpu_of kk-recv)" "$bulk_bytes")")
-	k2k_scpu+=("$(per_gb "$(cpu_of kk-send)" "$bulk_bytes")")
-}
-
-# iperf_run NS ADDR ARRAY [ARGS...]: one run of the kernel's iperf3 -c
-# against the server at ADDR:5201; the rate its receiver counted is
-# appended to ARRAY.
-iperf_run() {
-	local ns=$1 addr=$2 out=$tmp/iperf-c.json bps
-	local -n rates=$3
-	shift 3
-	timeout -k 5 $((IPERF_SECONDS + 20)) ip netns exec "$ns" iperf3 -c "$addr" -p 5201 \
-		-t "$IPERF_SECONDS" -J "$@" >"$out" 2>&1
-	bps=$(iperf_get "$out" sum_received bits_per_second)
-	if [[ -z "$bps" ]]; then
-		echo "  iperf3 -c $addr $* gave no result:" >&2
-		head -n 5 "$out" >&2
-		return 1
-	fi
-	rates+=("$bps")
-}
-
-# The same client, the kernel's iperf3 -c, to ustcp perf -s on the TAP
-# device and to the kernel's iperf3 -s across the veth pair, each way.
-iperf_bench() {
-	local i
-	echo "   iperf3: iperf3 -c, $IPERF_SECONDS s per run, $RUNS runs of each, interleaved"
-	if servers_up perf 5201 $((RUNS * 4 * (IPERF_SECONDS + 25) + 30)) perf -s -p 5201 \
-		-- iperf3 -s -p 5201; then
-		for ((i = 1; i <= RUNS; i++)); do
-			iperf_run "$tap_ns" "$tap_u" u_ip || failed=1
-			iperf_run "$veth_a" "$veth_ip_b" k_ip
-			iperf_run "$tap_ns" "$tap_u" u_ipr -R || failed=1
-			iperf_run "$veth_a" "$veth_ip_b" k_ipr -R
-		done
-	fi
-	servers_down
-}
-
-# servers_up NAME PORT SECONDS USTCP_ARGS... -- KERNEL_CMD...: ustcp's
-# server on tap0 (u-NAME) and the kernel's across the veth pair on PORT
-# (k-NAME), for SECONDS at most; true once both answer. servers_down ends them.
-servers_up() {
-	local name=$1 port=$2 secs=$3 uargs=()
-	shift 3
-	while (($#)) && [[ "$1" != -- ]]; do
-		uargs+=("$1")
-		shift
-	done
-	shift
-	bg "u-$name" "$secs" "$tap_ns" /dev/null /dev/null "$USTCP" "${uargs[@]}" "${tap_net[@]}"
-	server_u=$BG_PID
-	bg "k-$name" "$secs" "$veth_b" /dev/null /dev/null "$@"
-	server_k=$BG_PID
-	if ! ready_ping "$tap_ns" "$tap_u" "$server_u" 10; then
-		bad "ustcp ${uargs[0]} did not answer ping" "u-$name"
-		failed=1
-		return 1
-	fi
-	if ! ns_wait_listen "$veth_b" "$port" 10; then
-		bad "$1 did not listen" "k-$name"
-		return 1
-	fi
-}
-
-servers_down() {
-	stop_bg "$tap_ns" "$server_u"
-	stop_bg "$veth_b" "$server_k"
-}
-
-# rr_run MODE NS ADDR ARRAY: one tcp_rr client run; its rate appended to
-# ARRAY, its slowest transaction and failures to rr_notes.
-rr_run() {
-	local mode=$1 ns=$2 addr=$3 out rate
-	out=$(timeout -k 5 $((RR_SECONDS + 20)) ip netns exec "$ns" "$TCP_RR" "$mode" "$addr" 7 \
-		"$RR_SECONDS" 2>>"$tmp/rr.err")
-	rate=$(awk '{ for (i = 1; i < NF; i++) if ($i == "per_second") print $(i + 1) }' <<<"$out")
-	if [[ -z "$rate" ]]; then
-		echo "  tcp_rr $mode $addr gave no result: ${out:-nothing}" >&2
-		tail -n 3 "$tmp/rr.err" >&2
-		return 1
-	fi
-	local -n arr=$4
-	arr+=("$rate")
-	rr_notes+=("$4 $(awk '{ for (i = 1; i < NF; i++) if ($i == "max_us" || $i == "errors") printf "%s ", $(i + 1) }' <<<"$out")")
-}
-
-# trow LABEL FORMAT "USTCP VALUES" "KERNEL VALUES": medians, spreads, ratio.
-# cell FORMAT VALUES...: "median (min .. max)", or "-" without values.
+# cell FORMAT NUMBER...: "median (min .. max)"; one number alone.
 cell() {
 	local fmt=$1 m lo hi
 	shift
-	if (($# == 0)); then
-		printf '%-26s' "-"
-		return
-	fi
 	read -r m lo hi < <(stats "$@")
-	# shellcheck disable=SC2059 # the format is the caller's number format
-	printf '%-26s' "$(printf "$fmt ($fmt .. $fmt)" "$m" "$lo" "$hi")"
+	# shellcheck disable=SC2059 # the format is the row's number format
+	if (($# == 1)); then
+		printf "$fmt" "$m"
+	else
+		printf "$fmt ($fmt .. $fmt)" "$m" "$lo" "$hi"
+	fi
 }
 
-trow() {
-	local label=$1 fmt=$2 u k um km
-	read -ra u <<<"$3"
-	read -ra k <<<"$4"
-	printf '  %-34s %s %s' "$label" "$(cell "$fmt" "${u[@]}")" "$(cell "$fmt" "${k[@]}")"
-	if ((${#u[@]} && ${#k[@]})); then
-		read -r um _ < <(stats "${u[@]}")
-		read -r km _ < <(stats "${k[@]}")
-		awk -v u="$um" -v k="$km" 'BEGIN { if (k > 0) printf " %6.2f", u / k }'
+# iperf_bps FILE [SECTION]: bits per second in `iperf3 -J` output (also
+# ustcp perf's): end.sum_received unless another SECTION is named.
+iperf_bps() {
+	awk -v sec="\"${2:-sum_received}\"" '
+		index($0, sec) { f = 1 }
+		f && index($0, "\"bits_per_second\"") {
+			v = $0; sub(/.*":[ \t]*/, "", v); sub(/,.*$/, "", v); print v; exit
+		}' "$1"
+}
+
+# iperf_cpu FILE: host_total + remote_total of iperf3 -J's cpu_utilization_percent.
+iperf_cpu() {
+	awk '/"cpu_utilization_percent"/ { f = 1 }
+		f && /"(host|remote)_total"/ { v = $0; sub(/.*":[ \t]*/, "", v); sub(/,.*$/, "", v); s += v; n++ }
+		END { if (n == 2) print s }' "$1"
+}
+
+# jget FILE KEY: a top-level value of `ustcp perf --sim --json` (one key per line).
+jget() {
+	awk -v k="\"$2\":" '$1 == k { v = $2; sub(/,$/, "", v); print v; exit }' "$1"
+}
+
+gbit() { awk -v b="$1" 'BEGIN { printf "%.6g", b / 1e9 }'; }
+
+# ---- the table ----
+
+table=()     # its rows, Markdown
+footnotes=() # one per bench_row
+on_server=() # the command prefix that pins a server (set per pinning)
+on_client=() # and a client
+pinning=''   # one, two or -
+figure=''    # what a NAME_ustcp or NAME_kernel run measured
+
+# pin PINNING: sets on_server and on_client. one: both on core 0; two: the
+# server on core 0, the client on core 1; -: nothing pinned.
+pin() {
+	pinning=$1
+	case $1 in
+	one) on_server=(taskset -c 0) on_client=(taskset -c 0) ;;
+	two) on_server=(taskset -c 0) on_client=(taskset -c 1) ;;
+	*) on_server=() on_client=() ;;
+	esac
+}
+
+pin_why() {
+	if [[ "$1" == - ]]; then
+		return
+	elif ! command -v taskset >/dev/null 2>&1; then
+		echo "taskset is not installed"
+	elif [[ "$1" == two ]] && (($(nproc) < 2)); then
+		echo "one core only"
 	fi
+}
+
+defined() { declare -F "$1" >/dev/null; }
+
+# skip_reason FUNCTION: `reason` is what FUNCTION prints, if it is defined.
+# Run in this shell, not in $(...), so that what it sets up (namespaces) stays.
+skip_reason() {
+	reason=
+	if defined "$1"; then
+		"$1" >"$tmp/why"
+		reason=$(<"$tmp/why")
+	fi
+}
+
+# bench_row NAME LABEL FORMAT higher|lower PINNINGS FOOTNOTE...: one row of the
+# table, a line per pinning ("one two", or "-": nothing pinned). For each
+# pinning: NAME_ustcp_up and NAME_kernel_up, then RUNS times NAME_ustcp and
+# NAME_kernel in turn (a side whose server did not start is not run), then
+# NAME_down. FORMAT is printf's for the figures; higher: a rate (the
+# ratio is ustcp/kernel), lower: a cost (kernel/ustcp), so that above 1
+# ustcp did better either way. The footnote is numbered and printed under
+# the table.
+bench_row() {
+	local name=$1 label=$2 fmt=$3 better=$4 pins=$5 why kwhy p i
+	shift 5
+	local n=$((${#footnotes[@]} + 1))
+	footnotes+=("$*")
+	label="$label [$n]"
+	[[ "$better" == lower ]] && label="$label (cost)"
+	local title=$label
+	skip_reason "${name}_skip"
+	why=$reason
+	if [[ -n "$why" ]]; then
+		log "$label: skipped: $why"
+		table+=("| $label | | skipped: $why | | |")
+		return 0
+	fi
+	skip_reason "${name}_kernel_skip"
+	kwhy=$reason
+	defined "${name}_kernel" || kwhy="no kernel baseline"
+	for p in $pins; do
+		why=$(pin_why "$p")
+		if [[ -n "$why" ]]; then
+			table+=("| $label | $p | skipped: $why | | |")
+			label=''
+			continue
+		fi
+		pin "$p"
+		local u=() k=() r=() ufail=0 kfail=0 udown='' kdown=''
+		defined "${name}_ustcp_up" && ! "${name}_ustcp_up" && udown="failed: its server did not start"
+		[[ -z "$kwhy" ]] && defined "${name}_kernel_up" && ! "${name}_kernel_up" &&
+			kdown="failed: its server did not start"
+		for ((i = 1; i <= RUNS; i++)); do
+			local fu='' fk=''
+			if [[ -n "$udown" ]]; then
+				:
+			elif "${name}_ustcp" "$i"; then
+				fu=$figure
+				u+=("$fu")
+			else
+				ufail=$((ufail + 1))
+			fi
+			if [[ -z "$kwhy" && -z "$kdown" ]]; then
+				if "${name}_kernel" "$i"; then
+					fk=$figure
+					k+=("$fk")
+				else
+					kfail=$((kfail + 1))
+				fi
+			fi
+			log "$title, $p, run $i of $RUNS: ustcp ${fu:-failed}, kernel ${fk:-${kwhy:-failed}}"
+			[[ -n "$fu" && -n "$fk" ]] && r+=("$(ratio "$better" "$fu" "$fk")")
+		done
+		defined "${name}_down" && "${name}_down"
+		local kcell ucell
+		kcell=${kdown:-$(figures "$fmt" "$kfail" "${k[@]}")}
+		[[ -n "$kwhy" ]] && kcell="skipped: $kwhy"
+		ucell=${udown:-$(figures "$fmt" "$ufail" "${u[@]}")}
+		table+=("| $label | $p | $kcell | $ucell | $(ratios "$better") |")
+		label=''
+	done
+}
+
+# figures FORMAT FAILED NUMBER...: a cell, with the runs that failed.
+figures() {
+	local fmt=$1 failed=$2
+	shift 2
+	if (($#)); then
+		cell "$fmt" "$@"
+	elif ((failed)); then
+		printf 'failed'
+	fi
+	((failed && $#)) && printf ', %d of %d runs failed' "$failed" "$RUNS"
+}
+
+# ratio higher|lower USTCP KERNEL: the ratio that is above 1 when ustcp did better.
+ratio() {
+	awk -v b="$1" -v u="$2" -v k="$3" 'BEGIN {
+		r = b == "lower" ? (u > 0 ? k / u : 0) : (k > 0 ? u / k : 0)
+		printf "%.6g", r
+	}'
+}
+
+# ratios higher|lower: the ratio of the medians of bench_row's u and k,
+# with the lowest and highest ratio of a run to the other side's run next
+# to it (r).
+ratios() {
+	local better=$1 um km lo hi
+	((${#u[@]} && ${#k[@]})) || return 0
+	read -r um _ < <(stats "${u[@]}")
+	read -r km _ < <(stats "${k[@]}")
+	printf '%.2f' "$(ratio "$better" "$um" "$km")"
+	if ((${#r[@]} > 1)); then
+		read -r _ lo hi < <(stats "${r[@]}")
+		printf ' (%.2f .. %.2f)' "$lo" "$hi"
+	fi
+	return 0
+}
+
+# para TEXT...: one Markdown paragraph, wrapped at 100 columns.
+para() {
+	printf '%s\n' "$*" | fmt -w 100
 	echo
 }
 
-tap_why() {
+print_table() {
+	local i
+	para "\`make bench\` (scripts/bench.sh${QUICK:+ with BENCH_QUICK=1}) on $(date +%F)," \
+		"Linux $(uname -r), $(nproc) cores."
+	echo "| measure | cores | kernel | ustcp | ratio |"
+	echo "|---|---|---|---|---|"
+	printf '%s\n' "${table[@]}"
+	echo
+	para "Each cell: the median of $RUNS runs, ustcp and the kernel in turn, with the lowest" \
+		"and highest run. Ratio: ustcp/kernel for rates, kernel/ustcp for costs, so that" \
+		"above 1 ustcp did better; the ratio of the medians, with the lowest and highest" \
+		"ratio of one ustcp run to the kernel run next to it. Cores: *one*, server and client" \
+		"on core 0 (\`taskset -c 0\` for both); *two*, the server on core 0 and the client on" \
+		"core 1 (\`taskset -c 1\`); *-*, nothing pinned. The kernel's own softirq work (the" \
+		"receive path of every packet, and of every frame ustcp writes to its TAP device)" \
+		"runs on whichever core the interrupt or the sending call is on and cannot be" \
+		"pinned: with *two*, some of one end's TCP work runs on the other end's core. The" \
+		"network rows run each command as \`timeout SECONDS ip netns exec NAMESPACE" \
+		"taskset -c CORE COMMAND\`; ADDR is the server's address."
+	for i in "${!footnotes[@]}"; do
+		para "[$((i + 1))] ${footnotes[$i]}"
+	done
+	if ((${#stalls[@]})); then
+		echo "Runs whose slowest transaction took a second or more (a retransmission timeout):"
+		echo
+		printf -- '- %s\n' "${stalls[@]}"
+		echo
+	fi
+	if ((${#ustcp_failures[@]})); then
+		echo "ustcp failed in these runs (the command as run; its output is on stderr):"
+		echo
+		printf -- '- %s\n' "${ustcp_failures[@]}"
+		echo
+	fi
+}
+
+# ---- the network: ustcp on a TAP device, the kernel over a veth pair ----
+
+net_state='' # '' not tried, up, or why not
+
+net_why() {
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "not root (namespaces, TAP and veth devices need it)"
 	elif [[ ! -c /dev/net/tun ]]; then
@@ -414,8 +425,6 @@ tap_why() {
 		echo "ip (iproute2) is not installed (make deps)"
 	elif ! command -v ping >/dev/null 2>&1 || ! command -v ss >/dev/null 2>&1; then
 		echo "ping or ss is not installed (make deps)"
-	elif ! nc -h 2>&1 | grep -q -- '-N'; then
-		echo "nc is missing or is not OpenBSD netcat with -N (make deps)"
 	fi
 }
 
@@ -449,288 +458,339 @@ client_sysctls() {
 		net.ipv4.tcp_tw_reuse=1
 }
 
-tap_bench() {
-	local why i
-	echo
-	echo "== ustcp on a TAP device, the kernel's TCP its peer, beside kernel <-> kernel over veth"
-	why=$(tap_why)
-	if [[ -z "$why" ]]; then
-		if ! ns_up "" >"$tmp/ns.err" 2>&1; then
-			why="cannot make a namespace with a TAP device: $(head -1 "$tmp/ns.err")"
+# The namespaces of the network rows, made once; prints why not, if not.
+net_skip() {
+	if [[ -z "$net_state" ]]; then
+		net_state=$(net_why)
+		if [[ -n "$net_state" ]]; then
+			:
+		elif ! ns_up "" >"$tmp/ns.err" 2>&1; then
+			net_state="cannot make a namespace with a TAP device: $(head -1 "$tmp/ns.err")"
 		elif ! veth_up >"$tmp/veth.err" 2>&1; then
-			why="cannot make two namespaces joined by veth: $(head -1 "$tmp/veth.err")"
+			net_state="cannot make two namespaces joined by veth: $(head -1 "$tmp/veth.err")"
+		elif ! client_sysctls "$NS_NAME" || ! client_sysctls "$veth_a"; then
+			net_state="cannot set the clients' port range and TIME-WAIT reuse"
+		else
+			net_state=up
+			tap_ns=$NS_NAME tap_k=$NS_KERNEL_IP tap_u=$NS_USTCP_IP
+			tap_net=(--tap "$NS_TAP" --ip "$tap_u/$NS_PREFIX")
 		fi
 	fi
-	if [[ -n "$why" ]]; then
-		echo "  skipped: $why"
-		return 0
-	fi
-	tap_ns=$NS_NAME tap_k=$NS_KERNEL_IP tap_u=$NS_USTCP_IP
-	tap_net=(--tap "$NS_TAP" --ip "$tap_u/$NS_PREFIX")
-	mkfifo "$tmp/nap" && exec {nap_fd}<>"$tmp/nap"
-	bulk_bytes=$((BULK_MIB * 1048576))
-	bulk_file=$tmp/bulk.bin
-	head -c "$bulk_bytes" /dev/zero >"$bulk_file"
-	k2u_bps=() u2k_bps=() k2k_bps=() k2u_cpu=() u2k_cpu=() k2k_rcpu=() k2k_scpu=() retx=()
-	echo "   bulk: nc, $BULK_MIB MiB, $RUNS runs of each, interleaved"
-	for ((i = 1; i <= RUNS; i++)); do
-		bulk_k2u "$i" || failed=1
-		bulk_u2k "$i" || failed=1
-		bulk_k2k "$i"
-	done
-	rm -f "$bulk_file"
-
-	u_rr=() k_rr=() u_crr=() k_crr=() rr_notes=()
-	if [[ -x "$TCP_RR" ]]; then
-		echo "   transactions: $TCP_RR, $RR_SECONDS s per run, $RUNS runs of each, interleaved"
-		local budget=$((RUNS * 4 * (RR_SECONDS + 10) + 30))
-		client_sysctls "$tap_ns"
-		client_sysctls "$veth_a"
-		if servers_up echo 7 "$budget" echo -p 7 -- "$TCP_RR" serve 7 "$budget"; then
-			for ((i = 1; i <= RUNS; i++)); do
-				rr_run rr "$tap_ns" "$tap_u" u_rr || failed=1
-				rr_run rr "$veth_a" "$veth_ip_b" k_rr
-				rr_run crr "$tap_ns" "$tap_u" u_crr || failed=1
-				rr_run crr "$veth_a" "$veth_ip_b" k_crr
-			done
-		fi
-		servers_down
-	else
-		echo "   transactions: skipped: $TCP_RR not built (make)"
-	fi
-
-	u_ip=() k_ip=() u_ipr=() k_ipr=()
-	if command -v iperf3 >/dev/null 2>&1; then
-		iperf_bench
-	else
-		echo "   iperf3: skipped: iperf3 is not installed (make deps)"
-	fi
-
-	echo
-	printf '  %-34s %-26s %-26s %s\n' "median (min .. max)" "ustcp on TAP" "kernel over veth" \
-		"ratio"
-	trow "bulk kernel -> ustcp, Gbit/s [5]" "%.2f" "${k2u_bps[*]}" "${k2k_bps[*]}"
-	trow "bulk ustcp -> kernel, Gbit/s [5]" "%.2f" "${u2k_bps[*]}" "${k2k_bps[*]}"
-	trow "1-byte transactions/s [6]" "%.0f" "${u_rr[*]}" "${k_rr[*]}"
-	trow "connections/s [7]" "%.0f" "${u_crr[*]}" "${k_crr[*]}"
-	trow "CPU s per GB, receiving [8]" "%.2f" "${k2u_cpu[*]}" "${k2k_rcpu[*]}"
-	trow "CPU s per GB, sending [8]" "%.2f" "${u2k_cpu[*]}" "${k2k_scpu[*]}"
-	trow "iperf3 -c to server, Gbit/s [9]" "%.2f" "$(gbits "${u_ip[@]}")" \
-		"$(gbits "${k_ip[@]}")"
-	trow "iperf3 -c -R, Gbit/s [9]" "%.2f" "$(gbits "${u_ipr[@]}")" "$(gbits "${k_ipr[@]}")"
-	echo "  ustcp retransmits per run: ${retx[*]:-none recorded}"
-	if ((${#rr_notes[@]})); then
-		# Per series: the slowest single transaction of all runs, and the failures.
-		printf '%s\n' "${rr_notes[@]}" | awk '
-			{ if (!($1 in max)) order[n++] = $1; if ($2 > max[$1]) max[$1] = $2; err[$1] += $3 }
-			END {
-				printf "  slowest transaction, ms (failed):"
-				for (i = 0; i < n; i++) {
-					k = order[i]
-					l = k; sub(/^u_/, "ustcp ", l); sub(/^k_/, "kernel ", l)
-					printf "%s %s %.1f (%d)", i ? "," : "", l, max[k] / 1000, err[k]
-				}
-				printf "\n"
-			}'
-	fi
-	cat <<EOF2
-  [5] one connection, the OpenBSD nc on the kernel's side, $BULK_MIB MiB from a
-      file (in the page cache) to /dev/null; ustcp: ustcp nc -l / ustcp nc -N
-      on tap0, in one namespace with the kernel's nc; kernel: nc to nc over a
-      veth pair between two namespaces (both directions are alike there). From
-      the sender's "succeeded" (nc -v) to the receiver's exit.
-  [6] one connection, 1 byte each way per transaction, next request after
-      the response (bench/tcp_rr rr, TCP_NODELAY): ustcp echo on tap0, or
-      tcp_rr serve (a kernel echo server) across the veth pair.
-  [7] connect, 1 byte each way, close, again (tcp_rr crr), same servers.
-  [8] user + system CPU of one process per 10^9 bytes moved. ustcp: the
-      ustcp nc process (its stack, the TAP reads and writes, and the kernel
-      work that runs inside those calls, the peer's TCP input included);
-      kernel: the nc at the same end over veth (also charged the softirq work
-      that runs in its calls). Lower is better; the ratio is ustcp / kernel.
-  [9] one connection of the kernel's iperf3 -c for $IPERF_SECONDS s, the same client
-      both times, nothing pinned: to ustcp perf -s on tap0 (in one namespace
-      with the client) or to the kernel's iperf3 -s across the veth pair; the
-      rate the receiver counted (iperf3 -J's end.sum_received). -R: the server
-      sends and the client receives.
-EOF2
+	[[ "$net_state" == up ]] || echo "$net_state"
 }
 
-failed=0
+iperf_skip() {
+	net_skip
+	command -v iperf3 >/dev/null 2>&1 || echo "iperf3 is not installed (make deps)"
+}
 
-# ---- ustcp: CPU cost of the whole simulated path ----
-echo "== ustcp perf --sim --bytes $SIM_BYTES (no rate limit, no delay): $RUNS runs"
-stack=()
-whole=()
-for ((i = 1; i <= RUNS; i++)); do
-	out=$tmp/ustcp$i.json
-	timeout 300 "$USTCP" perf --sim --bytes "$SIM_BYTES" --seed "$i" --json >"$out"
-	rc=$?
-	if ((rc == 0)) && [[ $(jget "$out" verified) == true ]]; then
-		stack+=("$(jget "$out" cpu_stack_bits_per_second)")
-		whole+=("$(jget "$out" cpu_bits_per_second)")
-	else
-		echo "  run $i failed or was not verified (exit $rc):" >&2
-		cat "$out" >&2
-		failed=1
+rr_net_skip() {
+	net_skip
+	[[ -x "$TCP_RR" ]] || echo "$TCP_RR is not built (make)"
+}
+
+server_u='' server_k='' # the two servers of a row (jobs)
+
+servers_down() {
+	stop "$tap_ns" "$server_u"
+	stop "$veth_b" "$server_k"
+	server_u='' server_k=''
+}
+
+# ustcp_server_up SECONDS READY USTCP_ARGS...: a ustcp server on tap0,
+# pinned, for SECONDS at most; true once it answers ping and the function
+# READY says it serves.
+ustcp_server_up() {
+	local secs=$1 ready=$2
+	shift 2
+	spawn u-server "$tap_ns" "$secs" "${on_server[@]}" "$USTCP" "$@" "${tap_net[@]}"
+	server_u=$spawned
+	if ! wait_for 10 "$server_u" pings "$tap_ns" "$tap_u" ||
+		! wait_for 10 "$server_u" "$ready"; then
+		failed_run ustcp u-server "ustcp $1 did not start"
 	fi
-done
+}
 
-# ---- the kernel: iperf3 over loopback in a namespace of our own ----
-kernel=()
-kernel_cpu=()
-why=
-if ! command -v iperf3 >/dev/null 2>&1; then
-	why="iperf3 is not installed (make deps installs it)"
-elif [[ $(id -u) -ne 0 ]]; then
-	why="creating a network namespace needs root"
-elif ! ip netns add "$NS" 2>"$tmp/netns.err"; then
-	why="ip netns add failed: $(head -1 "$tmp/netns.err")"
-else
-	ns_made=1
-	ip -n "$NS" link set lo up
-	echo "== kernel TCP: iperf3 -c 127.0.0.1 -t $IPERF_SECONDS in namespace $NS: $RUNS runs"
-	for ((i = 1; i <= RUNS; i++)); do
-		timeout $((IPERF_SECONDS + 30)) ip netns exec "$NS" iperf3 -s -1 -p 5201 \
-			>/dev/null 2>&1 &
-		server_pid=$!
-		for ((j = 0; j < 50; j++)); do
-			ip netns exec "$NS" ss -Hltn 'sport = :5201' 2>/dev/null | grep -q . && break
-			sleep 0.1
-		done
-		out=$tmp/iperf$i.json
-		timeout $((IPERF_SECONDS + 20)) ip netns exec "$NS" \
-			iperf3 -c 127.0.0.1 -p 5201 -t "$IPERF_SECONDS" -J >"$out" 2>&1
-		wait "$server_pid" 2>/dev/null
-		server_pid=
-		bps=$(iperf_get "$out" sum_received bits_per_second)
-		host=$(iperf_get "$out" cpu_utilization_percent host_total)
-		remote=$(iperf_get "$out" cpu_utilization_percent remote_total)
-		if [[ -z "$bps" ]]; then
-			echo "  iperf3 run $i gave no result:" >&2
-			head -5 "$out" >&2
-			continue
-		fi
-		kernel+=("$bps")
-		# Throughput per CPU second: iperf3 reports each end's CPU use in
-		# percent of one core over the run (user + system).
-		if [[ -n "$host" && -n "$remote" ]]; then
-			kernel_cpu+=("$(awk -v b="$bps" -v h="$host" -v r="$remote" \
-				'BEGIN { c = (h + r) / 100; printf "%.6g", (c > 0 ? b / c : 0) }')")
-		fi
-	done
-	((${#kernel[@]})) || why="every iperf3 run failed"
-fi
+# ---- bulk: iperf3 ----
 
-echo
-echo "CPU throughput (payload bits per second; median, min .. max):"
-row "ustcp stack + link, per CPU second [1]" "${stack[@]}"
-row "ustcp whole tool, per CPU second [2]" "${whole[@]}"
-if ((${#kernel[@]})); then
-	row "kernel TCP over loopback, throughput [3]" "${kernel[@]}"
-	row "kernel TCP over loopback, per CPU second [4]" "${kernel_cpu[@]}"
-	if ((${#stack[@]})); then
-		read -r s_med _ < <(stats "${stack[@]}")
-		read -r k_med _ < <(stats "${kernel[@]}")
-		read -r c_med _ < <(stats "${kernel_cpu[@]}")
-		awk -v s="$s_med" -v k="$k_med" -v c="$c_med" 'BEGIN {
-			printf "  %-46s %7.2f\n", "ratio ustcp [1] / kernel [3]", s / k
-			if (c > 0) printf "  %-46s %7.2f\n", "ratio ustcp [1] / kernel [4]", s / c
-		}'
+iperf_budget() { echo $((RUNS * 2 * (IPERF_SECONDS + 15) + 30)); }
+
+perf_ready() { in_file "$tmp/u-server.out" 'Server listening'; }
+
+# ustcp perf -s on tap0, and the kernel's iperf3 -s across the veth pair.
+perf_server_up() { ustcp_server_up "$(iperf_budget)" perf_ready perf -s -p "$IPERF_PORT"; }
+iperf3_server_up() {
+	spawn k-server "$veth_b" "$(iperf_budget)" "${on_server[@]}" iperf3 -s -p "$IPERF_PORT"
+	server_k=$spawned
+	wait_for 10 "$server_k" listens "$veth_b" "$IPERF_PORT" ||
+		failed_run kernel k-server "iperf3 -s did not listen"
+}
+
+# iperf_client WHO NS ADDR [ARGS...]: one run of the kernel's iperf3 -c,
+# pinned, against ADDR; figure: the rate the receiver counted, in Gbit/s.
+iperf_client() {
+	local who=$1 ns=$2 addr=$3 bps
+	shift 3
+	run "$who-client" "$ns" $((IPERF_SECONDS + 20)) "${on_client[@]}" iperf3 -c "$addr" \
+		-p "$IPERF_PORT" -t "$IPERF_SECONDS" -J "$@"
+	bps=$(iperf_bps "$tmp/$who-client.out")
+	if [[ -z "$bps" ]]; then
+		failed_run "$who" "$who-client" "iperf3 -c $addr $* gave no result"
+		return 1
 	fi
-else
-	echo "  kernel baseline: not measured: $why"
-fi
-cat <<EOF
-  [1] one core runs both ends' TCP, IP and Ethernet and the simulated link (a
-      memcpy per frame) for a $SIM_BYTES transfer; the tool's own work (making,
-      checking and BLAKE2b-hashing every byte) is measured apart and left out.
-  [2] the same runs, the tool's own work included.
-EOF
-((${#kernel[@]})) && cat <<EOF
-  [3] the Linux kernel's TCP, one iperf3 flow over loopback for ${IPERF_SECONDS} s:
-      client and server each on their own core, no checks on the data.
-  [4] [3] divided by the CPU that iperf3 reports for client and server together.
-EOF
+	figure=$(gbit "$bps")
+}
+
+bulk_k2s_skip() { iperf_skip; }
+bulk_k2s_ustcp_up() { perf_server_up; }
+bulk_k2s_kernel_up() { iperf3_server_up; }
+bulk_k2s_down() { servers_down; }
+bulk_k2s_ustcp() { iperf_client ustcp "$tap_ns" "$tap_u"; }
+bulk_k2s_kernel() { iperf_client kernel "$veth_a" "$veth_ip_b"; }
+
+bulk_s2k_skip() { iperf_skip; }
+bulk_s2k_ustcp_up() { perf_server_up; }
+bulk_s2k_kernel_up() { iperf3_server_up; }
+bulk_s2k_down() { servers_down; }
+bulk_s2k_ustcp() { iperf_client ustcp "$tap_ns" "$tap_u" -R; }
+bulk_s2k_kernel() { iperf_client kernel "$veth_a" "$veth_ip_b" -R; }
+
+# The kernel's iperf3 -s at both: in the TAP's namespace for ustcp perf -c,
+# and across the veth pair for the kernel's iperf3 -c.
+bulk_c2k_skip() { iperf_skip; }
+bulk_c2k_ustcp_up() {
+	spawn u-server "$tap_ns" "$(iperf_budget)" "${on_server[@]}" iperf3 -s -p "$IPERF_PORT"
+	server_u=$spawned
+	wait_for 10 "$server_u" listens "$tap_ns" "$IPERF_PORT" ||
+		failed_run kernel u-server "iperf3 -s did not listen"
+}
+bulk_c2k_kernel_up() { iperf3_server_up; }
+bulk_c2k_down() { servers_down; }
+bulk_c2k_ustcp() {
+	local bps
+	run u-client "$tap_ns" $((IPERF_SECONDS + 20)) "${on_client[@]}" "$USTCP" perf \
+		-c "$tap_k" -p "$IPERF_PORT" -t "$IPERF_SECONDS" -J "${tap_net[@]}"
+	bps=$(iperf_bps "$tmp/u-client.out")
+	if [[ -z "$bps" ]]; then
+		failed_run ustcp u-client "ustcp perf -c $tap_k gave no result"
+		return 1
+	fi
+	figure=$(gbit "$bps")
+}
+bulk_c2k_kernel() { iperf_client kernel "$veth_a" "$veth_ip_b"; }
+
+# bulk_footnote USTCP_SIDE KERNEL_SIDE: the footnote of an iperf3 row.
+bulk_footnote() {
+	echo "One connection for $IPERF_SECONDS s; the rate the receiver counted (\`-J\`:" \
+		"end.sum_received), in Gbit/s. ustcp: $1 on tap0, in one namespace with the" \
+		"kernel's side of the TAP device; kernel: $2 across a veth pair between two namespaces."
+}
+
+# ---- request/response and connections: bench/tcp_rr ----
+
+rr_budget() { awk -v n="$RUNS" -v s="$RR_SECONDS" 'BEGIN { printf "%d", n * 2 * (s + 10) + 30 }'; }
+
+# ustcp echo on tap0, and tcp_rr's kernel echo server across the veth
+# pair, in the design that was the kernel's best for the pinning. On the
+# 2-core VM this was written on (medians of 3 runs of 2 s on one core, 5 on
+# two): on one core, epoll did 17,463 connect+close/s against 13,237 for a
+# thread per connection, and 11,167 connect+RR+close/s against 9,431; on
+# two, a thread per connection did 9,254 against 3,590, and 6,943 against
+# 2,299. The 1-byte request/response rate was alike either way.
+echo_server_up() { ustcp_server_up "$(rr_budget)" echo_ready echo -p "$ECHO_PORT"; }
+kernel_echo_up() {
+	local design=$KERNEL_SERVER_ONE
+	[[ "$pinning" == two ]] && design=$KERNEL_SERVER_TWO
+	spawn k-server "$veth_b" "$(rr_budget)" "${on_server[@]}" "$TCP_RR" serve "$ECHO_PORT" \
+		"$(rr_budget)" "$design"
+	server_k=$spawned
+	wait_for 10 "$server_k" in_file "$tmp/k-server.out" listening ||
+		failed_run kernel k-server "tcp_rr serve did not listen"
+}
+
+# echo_ready: a connection to ustcp echo goes through.
+echo_ready() {
+	ip netns exec "$tap_ns" "$TCP_RR" cc "$tap_u" "$ECHO_PORT" 0.01 >/dev/null 2>&1
+}
+
+# rr_client WHO MODE NS ADDR: one run of tcp_rr MODE, pinned; figure: per second.
+rr_client() {
+	local who=$1 mode=$2 ns=$3 addr=$4
+	if ! run "$who-client" "$ns" "$(rr_budget)" "${on_client[@]}" "$TCP_RR" "$mode" "$addr" \
+		"$ECHO_PORT" "$RR_SECONDS"; then
+		failed_run "$who" "$who-client" "tcp_rr $mode $addr failed"
+		return 1
+	fi
+	figure=$(awk '{ for (i = 1; i < NF; i++) if ($i == "per_second") print $(i + 1) }' \
+		"$tmp/$who-client.out")
+	[[ -n "$figure" ]] || failed_run "$who" "$who-client" "tcp_rr $mode $addr gave no result" ||
+		return 1
+	# A transaction of a second or more waited for a retransmission timeout
+	# (a lost SYN, or a segment the peer dropped): worth knowing beside a rate.
+	local slowest
+	slowest=$(awk '{ for (i = 1; i < NF; i++) if ($i == "max_us") print $(i + 1) }' \
+		"$tmp/$who-client.out")
+	if ((${slowest:-0} >= 1000000)); then
+		stalls+=("$who, \`tcp_rr $mode\`, cores $pinning: $((slowest / 1000)) ms")
+		log "$who: tcp_rr $mode: one transaction took $((slowest / 1000)) ms"
+	fi
+}
+
+rr_skip() { rr_net_skip; }
+rr_ustcp_up() { echo_server_up; }
+rr_kernel_up() { kernel_echo_up; }
+rr_down() { servers_down; }
+rr_ustcp() { rr_client ustcp rr "$tap_ns" "$tap_u"; }
+rr_kernel() { rr_client kernel rr "$veth_a" "$veth_ip_b"; }
+
+cc_skip() { rr_net_skip; }
+cc_ustcp_up() { echo_server_up; }
+cc_kernel_up() { kernel_echo_up; }
+cc_down() { servers_down; }
+cc_ustcp() { rr_client ustcp cc "$tap_ns" "$tap_u"; }
+cc_kernel() { rr_client kernel cc "$veth_a" "$veth_ip_b"; }
+
+crr_skip() { rr_net_skip; }
+crr_ustcp_up() { echo_server_up; }
+crr_kernel_up() { kernel_echo_up; }
+crr_down() { servers_down; }
+crr_ustcp() { rr_client ustcp crr "$tap_ns" "$tap_u"; }
+crr_kernel() { rr_client kernel crr "$veth_a" "$veth_ip_b"; }
+
+# rr_footnote MODE WHAT...: the footnote of a tcp_rr row.
+rr_footnote() {
+	echo "The kernel's client \`bench/tcp_rr $1 ADDR $ECHO_PORT $RR_SECONDS\` (TCP_NODELAY," \
+		"every byte checked), ${*:2}, per second. ustcp: \`ustcp echo -p $ECHO_PORT\` on tap0 (a" \
+		"thread per connection on the blocking API); kernel: \`tcp_rr serve $ECHO_PORT SECONDS" \
+		"DESIGN\` across a veth pair, the design the kernel's best as measured on this" \
+		"machine: \`$KERNEL_SERVER_ONE\` on one core and \`$KERNEL_SERVER_TWO\` on two" \
+		"(epoll: one thread, every connection non-blocking; threads: a thread per" \
+		"connection, as ustcp echo)."
+}
+
+# ---- the simulated path: ustcp's CPU cost beside the kernel's loopback ----
+
+lo_ns=''
+
+sim_ustcp() {
+	local out=$tmp/sim.out
+	if ! run sim - 300 "$USTCP" perf --sim --bytes "$SIM_BYTES" --seed "$1" --json ||
+		[[ $(jget "$out" verified) != true ]]; then
+		failed_run ustcp sim "perf --sim run $1 failed or was not verified"
+		return 1
+	fi
+	figure=$(gbit "$(jget "$out" cpu_stack_bits_per_second)")
+}
+
+sim_kernel_skip() {
+	if ! command -v iperf3 >/dev/null 2>&1; then
+		echo "iperf3 is not installed (make deps)"
+	elif [[ $(id -u) -ne 0 ]]; then
+		echo "a namespace of its own needs root"
+	elif [[ -z "$lo_ns" ]]; then
+		lo_ns=$NS_PREFIX_NAME-$$-lo
+		if ! ip netns add "$lo_ns" 2>"$tmp/lo.err"; then
+			echo "ip netns add failed: $(head -1 "$tmp/lo.err")"
+			return
+		fi
+		ns__created+=("$lo_ns")
+		ip -n "$lo_ns" link set lo up
+	fi
+}
+
+sim_kernel() {
+	local out=$tmp/lo-client.out bps cpu s
+	spawn lo-server "$lo_ns" $((IPERF_SECONDS + 30)) iperf3 -s -1 -p "$IPERF_PORT"
+	s=$spawned
+	wait_for 10 "$s" listens "$lo_ns" "$IPERF_PORT"
+	run lo-client "$lo_ns" $((IPERF_SECONDS + 20)) iperf3 -c 127.0.0.1 -p "$IPERF_PORT" \
+		-t "$IPERF_SECONDS" -J
+	stop "$lo_ns" "$s"
+	bps=$(iperf_bps "$out")
+	cpu=$(iperf_cpu "$out")
+	if [[ -z "$bps" || -z "$cpu" ]]; then
+		failed_run kernel lo-client "iperf3 over loopback gave no result"
+		return 1
+	fi
+	# iperf3 reports each end's CPU (user + system) in percent of one core.
+	figure=$(awk -v b="$bps" -v c="$cpu" 'BEGIN { printf "%.6g", b / (c / 100) / 1e9 }')
+}
 
 # ---- virtual time: the modelled link, not this machine ----
+
 virtual() { # virtual TITLE ARGS...
-	local title=$1 out=$tmp/virtual.json rc
+	local title=$1 out=$tmp/virtual.out
 	shift
-	echo
-	echo "== $title: ustcp perf --sim $* (virtual time)"
-	timeout 300 "$USTCP" perf --sim "$@" --json >"$out"
-	rc=$?
-	if [[ ! -s "$out" ]]; then
-		echo "  no result (exit $rc)"
-		failed=1
+	if ! run virtual - 300 "$USTCP" perf --sim "$@" --json && [[ ! -s "$out" ]]; then
+		failed_run ustcp virtual "perf --sim $* gave no result"
+		echo "| $title | failed | | | |"
 		return
 	fi
-	awk -v rc=$rc '
+	awk -v t="$title" -v args="$*" '
 		function v(k) { return k in j ? j[k] : "null" }
-		function mbit(x) { return x == "null" ? "-" : sprintf("%.1f Mbit/s", x / 1e6) }
+		function mbit(x) { return x == "null" ? "-" : sprintf("%.1f", x / 1e6) }
 		$1 ~ /^"[a-z_]+":$/ { k = substr($1, 2, length($1) - 3); x = $2; sub(/,$/, "", x); j[k] = x }
 		END {
-			printf "  verified %s (exit %d), %s bytes in %.3f s\n", v("verified"), rc,
-				v("bytes_received"), v("seconds")
-			printf "  throughput %s, after slow start %s", mbit(v("bits_per_second")),
-				mbit(v("steady_bits_per_second"))
-			if (v("steady_start_seconds") != "null")
-				printf " (from %.3f s)", v("steady_start_seconds")
-			if (v("utilization") != "null")
-				printf ", link utilization %.1f%%", 100 * v("utilization")
-			printf "\n"
-			if (v("mathis_bps") != "null")
-				printf "  Mathis et al. estimate %s (MSS/RTT * 1.22/sqrt(p))\n",
-					mbit(v("mathis_bps"))
-			printf "  retransmits %s (fast %s, RTO %s), srtt %.2f ms, final cwnd %s\n",
-				v("retransmits"), v("fast_retransmits"), v("rto_expirations"),
-				v("srtt_us") / 1000, v("final_cwnd")
+			printf "| %s (`%s`) | %s | %s | %s | %s | %s (%s fast, %s RTO) |\n", t, args,
+				v("verified") == "true" ? "yes" : "NO", mbit(v("bits_per_second")),
+				mbit(v("steady_bits_per_second")), mbit(v("mathis_bps")),
+				v("retransmits"), v("fast_retransmits"), v("rto_expirations")
 		}' "$out"
 }
-virtual "1 Gbit/s, 20 ms RTT" --rate 1000 --delay 10 --bytes 200M
-virtual "1 Gbit/s, 20 ms RTT, 1% loss each way" --rate 1000 --delay 10 --bytes 200M --loss 1
+
+virtual_section() {
+	echo
+	echo "Virtual time (the modelled link, not this machine: \`ustcp perf --sim ... --json\`):"
+	echo
+	echo "| link | verified | Mbit/s | after slow start | Mathis estimate | retransmits |"
+	echo "|---|---|---|---|---|---|"
+	virtual "1 Gbit/s, 20 ms RTT" --rate 1000 --delay 10 --bytes "$VIRTUAL_BYTES"
+	virtual "the same, 1% loss each way" --rate 1000 --delay 10 --bytes "$VIRTUAL_BYTES" --loss 1
+}
 
 # ---- the sender's CPU per ACK under the worst SACK pattern a peer can send ----
-sack_cost() {
-	local w out ir acks
+
+sack_section() {
+	local w out ir acks ns
 	echo
-	echo "== worst-case SACK blocks, per ACK, as the window grows: $SACK_COST"
+	echo "The worst SACK blocks a peer can send, per ACK, as the window grows (\`$SACK_COST\`;"
+	echo "instructions: \`valgrind --tool=callgrind --toggle-collect='measure_acks*'\`):"
+	echo
 	if [[ ! -x "$SACK_COST" ]]; then
-		echo "  skipped: $SACK_COST not built (make)"
+		echo "skipped: $SACK_COST is not built (make)"
 		return
 	fi
-	if ! timeout 300 "$SACK_COST" | sed 's/^/  /'; then
-		failed=1
-		return
-	fi
-	if ! command -v valgrind >/dev/null 2>&1; then
-		echo "  instructions: skipped: valgrind is not installed"
-		return
-	fi
+	echo "| window | ns per ACK (wall clock, one run) | instructions per ACK |"
+	echo "|---|---|---|"
 	for w in 1 8 64; do
-		out=$tmp/sack_cost.$w
-		timeout 600 valgrind --tool=callgrind --toggle-collect='measure_acks*' \
-			--callgrind-out-file="$out.cg" "$SACK_COST" "$w" >"$out" 2>"$out.err"
-		ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err")
-		acks=$(sed -n 's/.*, \([0-9]*\) ACKs of.*/\1/p' "$out")
-		if [[ -z "$ir" || -z "$acks" ]]; then
-			echo "  callgrind gave no count for $w MiB" >&2
+		out=$tmp/sack.out
+		if ! run sack - 300 "$SACK_COST" "$w"; then
+			failed_run ustcp sack "sack_cost $w failed"
 			continue
 		fi
-		awk -v w="$w" -v ir="$ir" -v n="$acks" \
-			'BEGIN { printf "  window %3d MiB: %9.0f instructions per ACK (callgrind)\n", w, ir / n }'
+		ns=$(sed -n 's/.*: *\([0-9]*\) ns\/ACK.*/\1/p' "$out")
+		ir='-'
+		if [[ -n "$QUICK" ]]; then
+			ir='(not counted with BENCH_QUICK)'
+		elif ! command -v valgrind >/dev/null 2>&1; then
+			ir='(valgrind is not installed)'
+		elif run sack-cg - 600 valgrind --tool=callgrind --toggle-collect='measure_acks*' \
+			--callgrind-out-file="$tmp/sack.cg" "$SACK_COST" "$w"; then
+			ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/sack-cg.err")
+			acks=$(sed -n 's/.*, \([0-9]*\) ACKs of.*/\1/p' "$tmp/sack-cg.out")
+			[[ -n "$ir" && -n "$acks" ]] && ir=$(awk -v i="$ir" -v n="$acks" \
+				'BEGIN { printf "%.0f", i / n }')
+		fi
+		echo "| $w MiB | $ns | $ir |"
 	done
 }
-sack_cost
 
 # ---- a million connections on the simulated link (bench/million) ----
 # What a connection costs (the pool's accounting and the RSS), how long a
 # million take to open, and, counted by callgrind phase by phase, the
 # instructions per segment of 16 KiB each way on 1 connection and on 1,000
 # of the million, per 1 ms tick of two idle stacks, and per byte of a 32 MiB
-# transfer alone and beside 10,000 idle connections. BENCH_CONNS (1000000)
-# scales it down; MILLION is the program (bench/million beside USTCP).
+# transfer alone and beside 10,000 idle connections.
 million_phases() { # million_phases OUT CALLGRIND_PREFIX: "name segs units unit ir stack_ir lookup_ir"
 	local f name ir
 	for f in "$2".*; do
@@ -751,56 +811,132 @@ million_phases() { # million_phases OUT CALLGRIND_PREFIX: "name segs units unit 
 				print n, $3, $5, unit, ir, own, lk }' "$f.sum" "$1"
 	done
 }
-million_bench() {
-	local conns=${BENCH_CONNS:-1000000} out=$tmp/million.out cg=$tmp/million.cg
-	local prog=${MILLION:-$(dirname "$USTCP")/bench/million}
+
+million_section() {
+	local conns=$MILLION_CONNS out cg=$tmp/million.cg
 	echo
-	echo "== $conns connections on the simulated link: $prog $conns"
-	if [[ ! -x "$prog" ]]; then
-		echo "  skipped: $prog not built (make)"
+	echo "$conns connections on the simulated link, one process (\`$MILLION $conns\`; instructions:"
+	echo "\`valgrind --tool=callgrind --instr-atstart=no\`, phase by phase):"
+	echo
+	if [[ ! -x "$MILLION" ]]; then
+		echo "skipped: $MILLION is not built (make)"
 		return
 	fi
-	if ! timeout 900 "$prog" "$conns" >"$out"; then
-		echo "  failed" >&2
-		failed=1
+	if ! run million - 900 "$MILLION" "$conns"; then
+		failed_run ustcp million "bench/million $conns failed"
 		return
 	fi
-	grep -E '^(setup|memory|rss)' "$out" | head -4 | sed 's/^/  /'
-	if ! command -v valgrind >/dev/null 2>&1; then
-		echo "  instructions: skipped: valgrind is not installed"
+	grep -E '^(setup|memory|rss)' "$tmp/million.out" | head -4 | sed 's/^/    /'
+	if [[ -n "$QUICK" ]]; then
+		echo
+		echo "(instructions not counted with BENCH_QUICK)"
 		return
+	elif ! command -v valgrind >/dev/null 2>&1; then
+		echo
+		echo "(instructions not counted: valgrind is not installed)"
+		return
+	fi
+	echo
+	rm -f "$cg".*
+	out=$tmp/million-cg.out
+	if run million-cg - 3600 valgrind --tool=callgrind --instr-atstart=no \
+		--callgrind-out-file="$cg" "$MILLION" "$conns"; then
+		million_phases "$out" "$cg" | awk -v n="$conns" '
+			{ segs[$1] = $2; units[$1] = $3; ir[$1] = $5; own[$1] = $6; look[$1] = $7 }
+			function pct(a, b) { return a ? 100 * (b - a) / a : 0 }
+			END {
+				a = ir["data_one"] / segs["data_one"]; b = ir["data_many"] / segs["data_many"]
+				c = own["data_one"] / segs["data_one"]; d = own["data_many"] / segs["data_many"]
+				printf "- instructions per segment, 16 KiB each way: 1 connection alone %.0f, 1000 of %d %.0f (%+.1f%%);", a, n, b, pct(a, b)
+				printf " the stacks%s own %.0f and %.0f (%+.1f%%), finding the connection %.0f and %.0f\n",
+					"\047", c, d, pct(c, d), look["data_one"] / segs["data_one"],
+					look["data_many"] / segs["data_many"]
+				printf "- instructions per 1 ms tick of both stacks, idle: %.0f with 1 connection, %.0f with %d\n",
+					ir["idle_one"] / units["idle_one"], ir["idle_many"] / units["idle_many"], n
+			}'
+	else
+		failed_run ustcp million-cg "bench/million $conns under callgrind failed"
 	fi
 	rm -f "$cg".*
-	timeout 3600 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg" \
-		"$prog" "$conns" >"$out" 2>"$tmp/million.err" || { failed=1; return; }
-	million_phases "$out" "$cg" | awk -v n="$conns" '
-		{ segs[$1] = $2; units[$1] = $3; ir[$1] = $5; own[$1] = $6; look[$1] = $7 }
-		function pct(a, b) { return a ? 100 * (b - a) / a : 0 }
-		END {
-			a = ir["data_one"] / segs["data_one"]; b = ir["data_many"] / segs["data_many"]
-			c = own["data_one"] / segs["data_one"]; d = own["data_many"] / segs["data_many"]
-			printf "  Ir per segment, 16 KiB each way: 1 connection alone %.0f, 1000 of %d %.0f (%+.1f%%)\n",
-				a, n, b, pct(a, b)
-			printf "    the stacks%s own %.0f and %.0f (%+.1f%%), finding the connection %.0f and %.0f\n",
-				"\047", c, d, pct(c, d), look["data_one"] / segs["data_one"],
-				look["data_many"] / segs["data_many"]
-			printf "  Ir per 1 ms tick of both stacks, idle: %.0f with 1 connection, %.0f with %d\n",
-				ir["idle_one"] / units["idle_one"], ir["idle_many"] / units["idle_many"], n
-		}'
-	rm -f "$cg".*
-	timeout 1800 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg" \
-		"$prog" --bulk 10000 >"$out" 2>"$tmp/million.err" || { failed=1; return; }
-	million_phases "$out" "$cg" | awk '
-		{ per[$1] = $5 / $3; own[$1] = $6 / $3 }
-		END {
-			a = per["bulk_alone"]; b = per["bulk_beside"]; c = own["bulk_alone"]; d = own["bulk_beside"]
-			printf "  Ir per byte of 32 MiB: alone %.2f, beside 10000 idle connections %.2f (%+.1f%%)\n",
-				a, b, 100 * (b - a) / a
-			printf "    the stacks%s own %.2f and %.2f (%+.1f%%)\n", "\047", c, d, 100 * (d - c) / c
-		}'
+	out=$tmp/million-bulk.out
+	if run million-bulk - 1800 valgrind --tool=callgrind --instr-atstart=no \
+		--callgrind-out-file="$cg" "$MILLION" --bulk 10000; then
+		million_phases "$out" "$cg" | awk '
+			{ per[$1] = $5 / $3; own[$1] = $6 / $3 }
+			END {
+				a = per["bulk_alone"]; b = per["bulk_beside"]; c = own["bulk_alone"]; d = own["bulk_beside"]
+				printf "- instructions per byte of 32 MiB: alone %.2f, beside 10000 idle connections %.2f (%+.1f%%);", a, b, 100 * (b - a) / a
+				printf " the stacks%s own %.2f and %.2f (%+.1f%%)\n", "\047", c, d, 100 * (d - c) / c
+			}'
+	else
+		failed_run ustcp million-bulk "bench/million --bulk 10000 under callgrind failed"
+	fi
 	rm -f "$cg".*
 }
-million_bench
 
-tap_bench
-exit $failed
+# ---- SYN cookies: spoofed SYNs one core answers, in memory ----
+
+syncookie_section() {
+	local ir n
+	echo
+	echo "A SYN flood answered with SYN cookies, in memory (\`$SYNCOOKIE $SYNCOOKIE_SYNS\`: spoofed"
+	echo "SYNs from random sources to a listener whose queue is full, each answered by a SYN,ACK"
+	echo "that carries the connection in its sequence number; instructions per SYN:"
+	echo "\`valgrind --tool=callgrind --toggle-collect=feed\`):"
+	echo
+	if [[ ! -x "$SYNCOOKIE" ]]; then
+		echo "skipped: $SYNCOOKIE is not built (make)"
+		return
+	fi
+	if ! run syncookie - 300 "$SYNCOOKIE" "$SYNCOOKIE_SYNS"; then
+		failed_run ustcp syncookie "bench/syncookie failed"
+		return
+	fi
+	n=$(sed -n 's/.* \([0-9]*\) per cpu-second.*/\1/p' "$tmp/syncookie.out")
+	ir='(not counted with BENCH_QUICK)'
+	if [[ -z "$QUICK" ]] && command -v valgrind >/dev/null 2>&1 &&
+		run syncookie-cg - 600 valgrind --tool=callgrind --toggle-collect=feed \
+			--callgrind-out-file="$tmp/syncookie.cg" "$SYNCOOKIE" 200000; then
+		ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/syncookie-cg.err")
+		[[ -n "$ir" ]] && ir=$(awk -v i="$ir" 'BEGIN { printf "%.0f", i / 200000 }')
+	fi
+	echo "| SYNs answered per CPU second | instructions per SYN |"
+	echo "|---|---|"
+	echo "| ${n:-?} | $ir |"
+	rm -f "$tmp"/syncookie.cg*
+}
+
+# ---- the rows ----
+
+log "$RUNS runs of each, iperf3 for $IPERF_SECONDS s, tcp_rr for $RR_SECONDS s${QUICK:+ (BENCH_QUICK)}"
+bench_row bulk_k2s "bulk kernel -> server, Gbit/s" "%.2f" higher "one two" "$(bulk_footnote \
+	"the kernel's \`iperf3 -c ADDR -t $IPERF_SECONDS -J\` to \`ustcp perf -s\`" \
+	"the same client to \`iperf3 -s\`")"
+bench_row bulk_s2k "bulk server -> kernel, Gbit/s" "%.2f" higher "one two" "$(bulk_footnote \
+	"the kernel's \`iperf3 -c ADDR -t $IPERF_SECONDS -J -R\` (the server sends) to \`ustcp perf -s\`" \
+	"the same client to \`iperf3 -s\`")"
+bench_row bulk_c2k "bulk client -> kernel server, Gbit/s" "%.2f" higher "one two" "$(bulk_footnote \
+	"\`ustcp perf -c ADDR -t $IPERF_SECONDS -J\` (the client sends) to the kernel's \`iperf3 -s\`" \
+	"the kernel's \`iperf3 -c\` to the same \`iperf3 -s\`")"
+bench_row rr "1-byte request/response per second" "%.0f" higher "one two" "$(rr_footnote rr \
+	"one connection, a 1-byte request and its 1-byte response, again")"
+bench_row cc "connect + close per second" "%.0f" higher "one two" "$(rr_footnote cc \
+	"connect, then close: the client's FIN, and the server's once it has read the end," \
+	"before the next connection (so each connection has ended at both sides)")"
+bench_row crr "connect + 1-byte RR + close per second" "%.0f" higher "one two" "$(rr_footnote \
+	crr "connect, a 1-byte request and its response, close as in connect + close")"
+bench_row sim "simulated path, Gbit/s per CPU second" "%.2f" higher "-" \
+	"ustcp: \`ustcp perf --sim --bytes $SIM_BYTES --seed RUN --json\`'s" \
+	"cpu_stack_bits_per_second: one core runs both ends' TCP, IP and Ethernet and the" \
+	"simulated link (a memcpy per frame), the tool's own work (making, checking and hashing" \
+	"every byte) measured apart and left out. Kernel: \`iperf3 -c 127.0.0.1 -t" \
+	"$IPERF_SECONDS -J\` to \`iperf3 -s\` over loopback in a namespace of its own, nothing" \
+	"pinned, its rate divided by the CPU both ends report (user + system): per CPU second too."
+# Later rows here, one bench_row call each.
+
+print_table
+virtual_section
+sack_section
+million_section
+syncookie_section
+((${#ustcp_failures[@]} == 0))

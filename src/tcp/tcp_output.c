@@ -406,7 +406,8 @@ void tcp_send_cookie_synack(struct ustcp_sock *l, const struct tcp_cookie_in *in
 			       tcp_ts_offset(s, &in->laddr, &in->raddr);
 		th.opts.ts_val = tcp_cookie_tsval(now, syn, ws, sack);
 		th.opts.ts_ecr = syn->ts_val;
-		th.win = (uint16_t)MIN(l->opt->opt_rcvbuf + (ws ? (1u << rcv_wscale) - 1 : 0), 65535u);
+		th.win = (uint16_t)MIN(l->opt->opt_rcvbuf + (ws ? (1u << rcv_wscale) - 1 : 0),
+				       65535u);
 	} else {
 		th.win = (uint16_t)MIN(l->opt->opt_rcvbuf, 65535u);
 	}
