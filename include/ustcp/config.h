@@ -45,6 +45,22 @@ struct ustcp_config {
 	char cc[16];                  /* congestion control for new sockets ("newreno") */
 	uint64_t fin_wait2_timeout;   /* orphaned FIN-WAIT-2 lifetime */
 	uint32_t challenge_ack_limit; /* RFC 5961 §7: challenge ACKs per second, per connection */
+	/* Limits no peer can push past (each counted when hit; 0: none of its
+	 * own, max_conns bounds them all). A listener's own limit is its
+	 * backlog: half-open and unaccepted connections each at most that many. */
+	uint32_t max_half_open;    /* SYN-RECEIVED connections in all (0: none of its own):
+				    * past it a SYN gets a cookie, or is dropped without */
+	uint32_t max_established;  /* connections a program or a listener's queue holds,
+				    * connecting to closing (0: none of its own): past it
+				    * connect fails with ENOBUFS, a handshake is refused */
+	uint32_t max_orphans;      /* closed by the program, still sending or in FIN-WAIT
+				    * (0: none of its own): past it the newest is reset */
+	uint32_t max_time_wait;    /* TIME-WAIT connections (0: none of its own): past it the
+				    * oldest ends early, safe as RFC 6191 asks: our ISN
+				    * and timestamp clocks run on across incarnations */
+	uint64_t max_buffer_bytes; /* all connections' buffers together (1 GiB; 0: none):
+				    * past it a connection gets none, its data is dropped
+				    * (counted) and sent again by the peer later */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 port range */
 	uint32_t tx_queue;                   /* frames batched before the transmit callback */
 	/* Test hooks: when nonzero, the ISN of every connection this stack opens

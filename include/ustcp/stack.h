@@ -167,65 +167,70 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_oow_acks_limited, "ACKs for unusable empty segments held back (rate limit)") \
 	X(tcp_tlp_probes, "tail loss probes sent (RFC 8985 §7)")                           \
 	X(tcp_tlp_recoveries, "losses a tail loss probe repaired")                         \
-	X(tcp_rack_fallbacks, "full send maps: loss found by DupThresh instead of RACK")
+	X(tcp_rack_fallbacks, "full send maps: loss found by DupThresh instead of RACK")   \
+	X(tcp_orphans_reset, "connections reset on close: more orphans than max_orphans")  \
+	X(tcp_timewait_recycled, "TIME-WAIT ended early: more than max_time_wait")         \
+	X(tcp_buffer_limit, "buffers refused: all buffers at max_buffer_bytes")
 
-#define USTCP_DROPS(X)                                                            \
-	X(none, "not dropped")                                                    \
-	X(eth_truncated, "Ethernet frame shorter than its header")                \
-	X(eth_not_for_us, "Ethernet destination not ours")                        \
-	X(eth_unknown_type, "unknown EtherType")                                  \
-	X(arp_malformed, "malformed ARP packet")                                  \
-	X(arp_not_for_us, "ARP not for our address")                              \
-	X(arp_unresolved, "packet dropped: no ARP answer in time, or queue full") \
-	X(ip_truncated, "IP header truncated")                                    \
-	X(ip_bad_version, "IP version mismatch")                                  \
-	X(ip_bad_hlen, "IP header length invalid")                                \
-	X(ip_bad_len, "IP total length inconsistent with frame")                  \
-	X(ip_bad_csum, "IPv4 header checksum bad")                                \
-	X(ip_bad_ext, "IPv6 extension header malformed")                          \
-	X(ip_frag_bad, "IP fragment malformed or inconsistent")                   \
-	X(ip_frag_timeout, "IP datagram not complete in time")                    \
-	X(ip_frag_dup, "IP fragment repeated (an exact copy)")                    \
-	X(ip_frag_overlap, "IP fragments overlap: datagram dropped (RFC 5722)")   \
-	X(ip_frag_evicted, "IP datagram given up for room to reassemble another") \
-	X(ip_not_for_us, "IP destination not ours")                               \
-	X(ip_bad_src, "IP source invalid: broadcast, multicast, IPv4-mapped")     \
-	X(ip_unknown_proto, "unknown IP protocol")                                \
-	X(ip_no_route, "no route to destination")                                 \
-	X(nd_malformed, "neighbour discovery message invalid (RFC 4861 §7.1)")    \
-	X(nd_not_for_us, "neighbour solicitation for an address not ours")        \
-	X(nd_unresolved, "IPv6 packet dropped: no neighbour answer in time")      \
-	X(icmp_malformed, "malformed ICMP message")                               \
-	X(icmp_bad_csum, "ICMP checksum bad")                                     \
-	X(icmp_ignored, "ICMP message ignored")                                   \
-	X(tcp_truncated, "TCP header truncated")                                  \
-	X(tcp_bad_offset, "TCP data offset invalid")                              \
-	X(tcp_bad_option, "TCP option malformed")                                 \
-	X(tcp_bad_csum, "TCP checksum bad")                                       \
-	X(tcp_bad_port, "TCP port zero")                                          \
-	X(tcp_no_conn, "segment for no connection")                               \
-	X(tcp_rst_no_conn, "RST for no connection")                               \
-	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")          \
-	X(tcp_listen_overflow, "SYN dropped: listen backlog full")                \
-	X(tcp_syncookie_bad, "ACK to a listener with no valid cookie")            \
-	X(tcp_no_memory, "segment dropped: connection pool exhausted")            \
-	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                   \
-	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")      \
-	X(tcp_syn_sent_no_syn, "segment in SYN-SENT with neither SYN nor RST")    \
-	X(tcp_not_acceptable, "sequence number not acceptable")                   \
-	X(tcp_rst_out_of_window, "RST outside the window")                        \
-	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")      \
-	X(tcp_syn_challenged, "SYN in a synchronized state challenged")           \
-	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")      \
-	X(tcp_no_ack, "segment without ACK in a synchronized state")              \
-	X(tcp_ack_unsent, "ACK for data not yet sent")                            \
-	X(tcp_ooo_no_room, "out-of-order segment refused: too many holes")        \
-	X(tcp_paws, "segment rejected by PAWS (RFC 7323 §5)")                     \
-	X(tcp_icmp_no_conn, "ICMP error about no connection of ours")             \
-	X(tcp_icmp_bad_seq, "ICMP error quoting a sequence number not in flight") \
-	X(tcp_rcvbuf_full, "data beyond the receive buffer")                      \
-	X(tcp_zero_window, "data at a closed window (a window probe)")            \
-	X(tcp_data_after_fin, "data after the peer's FIN")                        \
+#define USTCP_DROPS(X)                                                             \
+	X(none, "not dropped")                                                     \
+	X(eth_truncated, "Ethernet frame shorter than its header")                 \
+	X(eth_not_for_us, "Ethernet destination not ours")                         \
+	X(eth_unknown_type, "unknown EtherType")                                   \
+	X(arp_malformed, "malformed ARP packet")                                   \
+	X(arp_not_for_us, "ARP not for our address")                               \
+	X(arp_unresolved, "packet dropped: no ARP answer in time, or queue full")  \
+	X(ip_truncated, "IP header truncated")                                     \
+	X(ip_bad_version, "IP version mismatch")                                   \
+	X(ip_bad_hlen, "IP header length invalid")                                 \
+	X(ip_bad_len, "IP total length inconsistent with frame")                   \
+	X(ip_bad_csum, "IPv4 header checksum bad")                                 \
+	X(ip_bad_ext, "IPv6 extension header malformed")                           \
+	X(ip_frag_bad, "IP fragment malformed or inconsistent")                    \
+	X(ip_frag_timeout, "IP datagram not complete in time")                     \
+	X(ip_frag_dup, "IP fragment repeated (an exact copy)")                     \
+	X(ip_frag_overlap, "IP fragments overlap: datagram dropped (RFC 5722)")    \
+	X(ip_frag_evicted, "IP datagram given up for room to reassemble another")  \
+	X(ip_not_for_us, "IP destination not ours")                                \
+	X(ip_bad_src, "IP source invalid: broadcast, multicast, IPv4-mapped")      \
+	X(ip_unknown_proto, "unknown IP protocol")                                 \
+	X(ip_no_route, "no route to destination")                                  \
+	X(nd_malformed, "neighbour discovery message invalid (RFC 4861 §7.1)")     \
+	X(nd_not_for_us, "neighbour solicitation for an address not ours")         \
+	X(nd_unresolved, "IPv6 packet dropped: no neighbour answer in time")       \
+	X(icmp_malformed, "malformed ICMP message")                                \
+	X(icmp_bad_csum, "ICMP checksum bad")                                      \
+	X(icmp_ignored, "ICMP message ignored")                                    \
+	X(tcp_truncated, "TCP header truncated")                                   \
+	X(tcp_bad_offset, "TCP data offset invalid")                               \
+	X(tcp_bad_option, "TCP option malformed")                                  \
+	X(tcp_bad_csum, "TCP checksum bad")                                        \
+	X(tcp_bad_port, "TCP port zero")                                           \
+	X(tcp_no_conn, "segment for no connection")                                \
+	X(tcp_rst_no_conn, "RST for no connection")                                \
+	X(tcp_listen_not_syn, "segment to a listener that is not a SYN")           \
+	X(tcp_listen_overflow, "SYN dropped: listen backlog full")                 \
+	X(tcp_syncookie_bad, "ACK to a listener with no valid cookie")             \
+	X(tcp_no_memory, "segment dropped: connection pool exhausted")             \
+	X(tcp_half_open_limit, "SYN dropped: max_half_open connections half open") \
+	X(tcp_established_limit, "handshake refused: max_established connections") \
+	X(tcp_syn_sent_bad_ack, "unacceptable ACK in SYN-SENT")                    \
+	X(tcp_syn_sent_bad_rst, "RST in SYN-SENT not acknowledging our SYN")       \
+	X(tcp_syn_sent_no_syn, "segment in SYN-SENT with neither SYN nor RST")     \
+	X(tcp_not_acceptable, "sequence number not acceptable")                    \
+	X(tcp_rst_out_of_window, "RST outside the window")                         \
+	X(tcp_rst_challenged, "in-window RST answered with a challenge ACK")       \
+	X(tcp_syn_challenged, "SYN in a synchronized state challenged")            \
+	X(tcp_ack_challenged, "ACK outside the acceptable range challenged")       \
+	X(tcp_no_ack, "segment without ACK in a synchronized state")               \
+	X(tcp_ack_unsent, "ACK for data not yet sent")                             \
+	X(tcp_ooo_no_room, "out-of-order segment refused: too many holes")         \
+	X(tcp_paws, "segment rejected by PAWS (RFC 7323 §5)")                      \
+	X(tcp_icmp_no_conn, "ICMP error about no connection of ours")              \
+	X(tcp_icmp_bad_seq, "ICMP error quoting a sequence number not in flight")  \
+	X(tcp_rcvbuf_full, "data beyond the receive buffer")                       \
+	X(tcp_zero_window, "data at a closed window (a window probe)")             \
+	X(tcp_data_after_fin, "data after the peer's FIN")                         \
 	X(tcp_data_closed_rcv, "data after the receiving side was closed")
 
 #define USTCP_ENUM_NAME(name, desc) USTCP_C_##name,
@@ -260,6 +265,8 @@ struct ustcp_pool_usage {
 	uint32_t tcb_bytes;    /* one connection's control block */
 	uint64_t pool_bytes;   /* the pool and tables made for conns_max, at ustcp_stack_new */
 	uint64_t conn_bytes;   /* held by connections beside their slots and buffers */
+	/* Connections of each kind the limits count (ustcp_config's max_*). */
+	uint32_t half_open, established, orphans, time_wait;
 };
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u);
 

@@ -287,6 +287,8 @@ int ustcp_connect(struct ustcp_sock *k, struct ustcp_endpoint remote)
 	} else {
 		rc = choose_source(k, &rip, remote.port, &lip, &lport);
 	}
+	if (rc == 0 && !tcp_kind_room(s, TCP_KIND_ESTABLISHED))
+		rc = -ENOBUFS; /* max_established */
 	if (rc == 0) {
 		k->unopened = false;
 		tcp_conn_set_tuple(k, &lip, lport, &rip, remote.port);
@@ -708,6 +710,7 @@ int ustcp_close(struct ustcp_sock *k)
 	if (k->user_owned) {
 		tcp_conn_release(k);
 		tcp_arm_fin_wait2(k);
+		tcp_orphan_check(k);
 	}
 	api_leave(k);
 	return 0;

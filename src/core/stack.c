@@ -48,6 +48,7 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	strcpy(cfg->cc, "newreno");
 	cfg->fin_wait2_timeout = 60 * USTCP_NS_PER_SEC;
 	cfg->challenge_ack_limit = 10;
+	cfg->max_buffer_bytes = 1ull << 30;
 	cfg->ephemeral_lo = 49152;
 	cfg->ephemeral_hi = 65535;
 	cfg->tx_queue = 64;

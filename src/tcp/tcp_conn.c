@@ -49,6 +49,17 @@ int tcp_create(struct ustcp_stack *s)
 		t->free = &t->pool[i];
 	}
 	dlist_init(&t->listeners);
+	dlist_init(&t->time_wait);
+	const struct ustcp_config *cfg = &s->cfg;
+	/* 0: only the pool (and a listener's backlog) bounds them. */
+	uint32_t lim[TCP_KIND_COUNT] = {
+		[TCP_KIND_HALF_OPEN] = cfg->max_half_open,
+		[TCP_KIND_ESTABLISHED] = cfg->max_established,
+		[TCP_KIND_ORPHAN] = cfg->max_orphans,
+		[TCP_KIND_TIME_WAIT] = cfg->max_time_wait,
+	};
+	for (int k = 1; k < TCP_KIND_COUNT; k++)
+		t->max_kind[k] = lim[k] ? lim[k] : UINT32_MAX;
 	struct tcp_sockopts *o = &t->opt_default;
 	o->opt_sndbuf = s->cfg.sndbuf;
 	o->opt_rcvbuf = s->cfg.rcvbuf;
@@ -133,6 +144,29 @@ static bool closing(const struct ustcp_sock *c)
 	}
 }
 
+static enum tcp_kind kind_of(const struct ustcp_sock *c)
+{
+	if (!c->in_use)
+		return TCP_KIND_NONE;
+	switch (c->state) {
+	case USTCP_CLOSED:
+	case USTCP_LISTEN:
+		return TCP_KIND_NONE;
+	case USTCP_SYN_RECEIVED:
+		return TCP_KIND_HALF_OPEN;
+	case USTCP_TIME_WAIT:
+		return TCP_KIND_TIME_WAIT;
+	default:
+		return c->user_owned || c->listener ? TCP_KIND_ESTABLISHED : TCP_KIND_ORPHAN;
+	}
+}
+
+bool tcp_kind_room(const struct ustcp_stack *s, enum tcp_kind k)
+{
+	const struct tcp *t = s->tcp;
+	return t->n_kind[k] < t->max_kind[k];
+}
+
 /* A local port is held by a listener, a bound socket or a connection; a
  * socket closed without a bind gives it back. */
 static bool holds_port(const struct ustcp_sock *c)
@@ -155,6 +189,43 @@ void tcp_conn_account(struct ustcp_sock *c)
 		t->n_closing += cl ? 1 : (uint32_t)-1;
 		c->closing_counted = cl;
 	}
+	enum tcp_kind k = kind_of(c);
+	if (k != c->kind) {
+		/* TIME-WAIT connections wait in order for max_time_wait to end
+		 * the oldest; the link is free (no listener or queue has them). */
+		if (c->kind == TCP_KIND_TIME_WAIT)
+			dlist_remove(&c->link);
+		if (k == TCP_KIND_TIME_WAIT) {
+			assert(dlist_empty(&c->link));
+			dlist_insert_tail(&t->time_wait, &c->link);
+		}
+		t->n_kind[c->kind]--;
+		t->n_kind[k]++;
+		c->kind = (uint8_t)k;
+	}
+}
+
+void tcp_orphan_check(struct ustcp_sock *c)
+{
+	struct ustcp_stack *s = c->stack;
+	if (c->kind != TCP_KIND_ORPHAN ||
+	    s->tcp->n_kind[TCP_KIND_ORPHAN] <= s->tcp->max_kind[TCP_KIND_ORPHAN])
+		return;
+	stat_inc(s, USTCP_C_tcp_orphans_reset);
+	tcp_send_rst_conn(c);
+	tcp_conn_closed(c, -ECONNRESET);
+}
+
+void tcp_time_wait_room(struct ustcp_stack *s)
+{
+	struct tcp *t = s->tcp;
+	if (t->n_kind[TCP_KIND_TIME_WAIT] < t->max_kind[TCP_KIND_TIME_WAIT] ||
+	    dlist_empty(&t->time_wait))
+		return;
+	struct ustcp_sock *old = container_of(t->time_wait.next, struct ustcp_sock, link);
+	stat_inc(s, USTCP_C_tcp_timewait_recycled);
+	tcp_event_begin(old);
+	tcp_conn_closed(old, 0);
 }
 
 void tcp_port_release(struct ustcp_sock *c)
@@ -408,6 +479,17 @@ static void ranges_size(struct ustcp_sock *c, struct seqset *a, uint32_t buf)
 int tcp_ensure_buffers(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
+	if (!c->sndbuf.buf || !c->rcvbuf.buf) {
+		/* All at once or none: what this connection would add. */
+		uint64_t add = (c->ranges ? 0 : sizeof(*c->ranges)) +
+			       (c->sndbuf.buf ? 0 : c->opt->opt_sndbuf) +
+			       (c->rcvbuf.buf ? 0 : c->opt->opt_rcvbuf + tcp_rcv_slack(c));
+		uint64_t max = s->cfg.max_buffer_bytes;
+		if (max && s->tcp->buffer_bytes + add > max) {
+			stat_inc(s, USTCP_C_tcp_buffer_limit);
+			return -ENOBUFS;
+		}
+	}
 	if (!c->ranges) {
 		c->ranges = malloc(sizeof(*c->ranges));
 		if (!c->ranges)
@@ -573,6 +655,10 @@ void tcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u)
 	u->conns = s->tcp->n_used;
 	u->conns_max = s->cfg.max_conns;
 	u->closing = s->tcp->n_closing;
+	u->half_open = s->tcp->n_kind[TCP_KIND_HALF_OPEN];
+	u->established = s->tcp->n_kind[TCP_KIND_ESTABLISHED];
+	u->orphans = s->tcp->n_kind[TCP_KIND_ORPHAN];
+	u->time_wait = s->tcp->n_kind[TCP_KIND_TIME_WAIT];
 	u->buffer_bytes = s->tcp->buffer_bytes;
 	u->timers = (uint32_t)s->wheel.count;
 	u->tcb_bytes = sizeof(struct ustcp_sock);
@@ -584,14 +670,15 @@ bool tcp_accounting_ok(const struct ustcp_stack *s)
 {
 	const struct tcp *t = s->tcp;
 	struct tcp_ports want = {0};
-	uint32_t n_closing = 0;
+	uint32_t n_closing = 0, n_kind[TCP_KIND_COUNT] = {0};
 	bool ok = true;
 	for (uint32_t i = 0; i < s->cfg.max_conns && ok; i++) {
 		const struct ustcp_sock *c = &t->pool[i];
 		bool held = holds_port(c), tw = held && c->state == USTCP_TIME_WAIT;
 		n_closing += closing(c);
+		n_kind[kind_of(c)]++;
 		ok = held == c->port_held && tw == c->port_held_tw &&
-		     closing(c) == c->closing_counted;
+		     closing(c) == c->closing_counted && kind_of(c) == c->kind;
 		if (ok && held) {
 			ok = tcp_ports_room(&want) == 0;
 			if (ok)
@@ -599,6 +686,8 @@ bool tcp_accounting_ok(const struct ustcp_stack *s)
 		}
 	}
 	ok = ok && n_closing == t->n_closing && want.used == t->ports.used;
+	for (int k = 1; k < TCP_KIND_COUNT; k++)
+		ok = ok && n_kind[k] == t->n_kind[k];
 	for (uint32_t i = 0; ok && want.slot && i <= want.mask; i++) {
 		const struct tcp_port_use *w = &want.slot[i], *u;
 		if (!w->port)

@@ -275,6 +275,7 @@ struct ustcp_sock {
 	bool nonblock, reuseaddr; /* socket options a child does not take from its listener */
 	/* What the stack's counts hold of it (tcp_conn_account). */
 	bool port_held, port_held_tw, closing_counted;
+	uint8_t kind;               /* enum tcp_kind it is counted as */
 	uint16_t callers;           /* threads inside a blocking call on it: not freed meanwhile */
 	struct stack_notice notice; /* user events waiting for the end of the event */
 	void *user;
@@ -283,11 +284,24 @@ struct ustcp_sock {
 	uint32_t zc_viewed;
 };
 
+/* What the limits count a connection as (ustcp_config's max_*). */
+enum tcp_kind {
+	TCP_KIND_NONE,        /* free, CLOSED, LISTEN */
+	TCP_KIND_HALF_OPEN,   /* SYN-RECEIVED */
+	TCP_KIND_ESTABLISHED, /* SYN-SENT to LAST-ACK, held by the user or a listener's queue */
+	TCP_KIND_ORPHAN,      /* SYN-SENT to LAST-ACK, closed by the user */
+	TCP_KIND_TIME_WAIT,
+	TCP_KIND_COUNT
+};
+
 struct tcp {
 	struct ustcp_sock *pool;
 	struct ustcp_sock *free;
 	uint32_t n_used;
 	uint32_t n_closing; /* closing(): closed by the user, FIN not yet acknowledged */
+	uint32_t n_kind[TCP_KIND_COUNT];   /* connections of each kind */
+	uint32_t max_kind[TCP_KIND_COUNT]; /* their limits (config, defaults resolved) */
+	struct dlist time_wait;            /* TIME-WAIT connections by their link, oldest first */
 	uint64_t next_id;
 	struct ustcp_sock **hash; /* conn_hash_size buckets */
 	uint32_t hash_mask;
@@ -351,6 +365,12 @@ void tcp_conn_release(struct ustcp_sock *c);
 /* The buffers, range sets and send map a connection that moves data
  * needs, allocated once (0, or -ENOBUFS). */
 int tcp_ensure_buffers(struct ustcp_sock *c);
+/* Whether one more connection of this kind stays within its limit. */
+bool tcp_kind_room(const struct ustcp_stack *s, enum tcp_kind k);
+/* After the user let go of c: past max_orphans, reset it (as Linux does). */
+void tcp_orphan_check(struct ustcp_sock *c);
+/* Before a connection enters TIME-WAIT: at max_time_wait, end the oldest. */
+void tcp_time_wait_room(struct ustcp_stack *s);
 /* The SACK scoreboard, empty (and without room) before the buffers exist. */
 static inline const struct seqset *tcp_scoreboard(const struct ustcp_sock *c)
 {

@@ -229,7 +229,8 @@ static bool use_cookie(const struct ustcp_sock *l, const struct ustcp_sock *prev
 		return false; /* a TIME-WAIT successor keeps RFC 6191's ISS */
 	const struct tcp_listen_queue *q = l->queue;
 	return l->cookies_always || s->cfg.syncookies == 2 ||
-	       (uint32_t)q->n_syn + q->n_done >= q->backlog || !s->tcp->free;
+	       (uint32_t)q->n_syn + q->n_done >= q->backlog || !s->tcp->free ||
+	       !tcp_kind_room(s, TCP_KIND_HALF_OPEN);
 }
 
 /* An ACK to a listener: the third segment of a handshake we answered with
@@ -250,6 +251,11 @@ static bool cookie_ack(struct ustcp_sock *l, const struct seg *g)
 	if (l->queue->n_done >= l->queue->backlog) {
 		/* The peer sends it again (or data) when there is room. */
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
+		return true;
+	}
+	if (!tcp_kind_room(s, TCP_KIND_ESTABLISHED)) {
+		stack_drop(s, USTCP_DROP_tcp_established_limit);
+		tcp_send_rst(s, g->laddr, g->lport, g->raddr, g->rport, g->ack, 0, false);
 		return true;
 	}
 	/* The SYN's options, as far as the cookie kept them. */
@@ -318,6 +324,10 @@ static void listen_input(struct ustcp_sock *l, const struct seg *g, const struct
 	}
 	if ((uint32_t)l->queue->n_syn + l->queue->n_done >= l->queue->backlog) {
 		stack_drop(s, USTCP_DROP_tcp_listen_overflow);
+		return;
+	}
+	if (!tcp_kind_room(s, TCP_KIND_HALF_OPEN)) {
+		stack_drop(s, USTCP_DROP_tcp_half_open_limit);
 		return;
 	}
 	uint32_t after_prev = prev ? prev->snd_max + 65537 : 0;
@@ -831,6 +841,13 @@ static enum verdict check_ack(struct ustcp_sock *c, const struct rcv *r)
 	enum verdict v = handshake ? handshake_ack_ok(c, r->g) : ack_acceptable(c, r);
 	if (v != SEG_CONTINUE)
 		return v;
+	if (handshake && c->listener && !tcp_kind_room(c->stack, TCP_KIND_ESTABLISHED)) {
+		/* max_established: refused, as a full queue would be. */
+		stack_drop(c->stack, USTCP_DROP_tcp_established_limit);
+		tcp_send_rst_conn(c);
+		tcp_conn_closed(c, -ECONNREFUSED);
+		return SEG_DONE;
+	}
 	peer_heard(c);
 	if (!r->ack_only)
 		update_ts_recent(c, r);

@@ -279,6 +279,8 @@ void tcp_timers_cancel(struct ustcp_sock *c)
 void tcp_enter_time_wait(struct ustcp_sock *c)
 {
 	struct ustcp_stack *s = c->stack;
+	if (c->state != USTCP_TIME_WAIT)
+		tcp_time_wait_room(s);
 	tcp_set_state(c, USTCP_TIME_WAIT);
 	tw_cancel(&s->wheel, &c->t_rexmt);
 	tw_arm(&s->wheel, &c->t_close, s->now + 2 * s->cfg.msl);
