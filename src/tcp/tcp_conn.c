@@ -571,10 +571,11 @@ void tcp_conn_closed(struct ustcp_sock *c, int error)
 		reap_later(c);
 }
 
-/* Give back what c allocated beside its slot. */
-static void conn_release_memory(struct ustcp_sock *c)
+void tcp_release_buffers(struct ustcp_sock *c)
 {
 	struct tcp *t = c->stack->tcp;
+	if (c->rack.map.room)
+		tw_cancel(&c->stack->wheel, &c->rack.map.room->timer);
 	if (c->sndbuf.buf)
 		t->buffer_bytes -= c->sndbuf.cap;
 	if (c->rcvbuf.buf)
@@ -589,6 +590,13 @@ static void conn_release_memory(struct ustcp_sock *c)
 		free(c->ranges);
 		c->ranges = NULL;
 	}
+}
+
+/* Give back what c allocated beside its slot. */
+static void conn_release_memory(struct ustcp_sock *c)
+{
+	struct tcp *t = c->stack->tcp;
+	tcp_release_buffers(c);
 	if (c->queue) {
 		free(c->queue);
 		c->queue = NULL;

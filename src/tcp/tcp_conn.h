@@ -365,6 +365,8 @@ void tcp_conn_release(struct ustcp_sock *c);
 /* The buffers, range sets and send map a connection that moves data
  * needs, allocated once (0, or -ENOBUFS). */
 int tcp_ensure_buffers(struct ustcp_sock *c);
+/* Give back c's buffers (and the range sets and send map with them). */
+void tcp_release_buffers(struct ustcp_sock *c);
 /* Whether one more connection of this kind stays within its limit. */
 bool tcp_kind_room(const struct ustcp_stack *s, enum tcp_kind k);
 /* After the user let go of c: past max_orphans, reset it (as Linux does). */

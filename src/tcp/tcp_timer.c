@@ -283,6 +283,11 @@ void tcp_enter_time_wait(struct ustcp_sock *c)
 		tcp_time_wait_room(s);
 	tcp_set_state(c, USTCP_TIME_WAIT);
 	tw_cancel(&s->wheel, &c->t_rexmt);
+	/* Nothing more is sent or taken in: a TIME-WAIT keeps no buffers
+	 * (as Linux's keeps a small record), but for data the user has yet
+	 * to read. */
+	if (c->rcvbuf.len == 0)
+		tcp_release_buffers(c);
 	tw_arm(&s->wheel, &c->t_close, s->now + 2 * s->cfg.msl);
 }
 

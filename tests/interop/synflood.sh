@@ -10,8 +10,8 @@
 # with SYN cookies (counted), and serves on after it.
 #
 # USTCP_FLOOD_SECONDS (10) and USTCP_FLOOD_RATE (30000; 0: as fast as it can)
-# change the flood. The rate is one a loaded 2-core machine running ustcp under
-# AddressSanitizer absorbs; as fast as one core can write, the device's queue
+# change the flood (the AddressSanitizer build sets 10000). The rate is one a
+# loaded 2-core machine absorbs; as fast as one core can write, the device's queue
 # overflows and drops the clients' SYNs with the flood's, which measures the
 # device, not ustcp (make bench reports the highest rate ustcp answers).
 set -u
