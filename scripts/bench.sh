@@ -42,6 +42,7 @@ QUICK=${BENCH_QUICK:-0}
 USTCP=${USTCP:-./build/ustcp}
 TCP_RR=${TCP_RR:-$(dirname "$USTCP")/bench/tcp_rr}
 SACK_COST=${SACK_COST:-$(dirname "$USTCP")/bench/sack_cost}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MILLION=${MILLION:-$(dirname "$USTCP")/bench/million}
 SYNCOOKIE=${SYNCOOKIE:-$(dirname "$USTCP")/bench/syncookie}
 MILLION_CONNS=${BENCH_CONNS:-${QUICK:+10000}}
@@ -906,6 +907,39 @@ syncookie_section() {
 	rm -f "$tmp"/syncookie.cg*
 }
 
+# ---- a SYN flood on the TAP device (tests/interop/synflood.sh) ----
+
+synflood_section() {
+	local script=$ROOT/tests/interop/synflood.sh rate why secs=${QUICK:+3}
+	local clients
+	clients=$(dirname "$USTCP")/tests/interop/echo_clients
+	secs=${secs:-10}
+	echo
+	echo "A SYN flood from spoofed sources onto the TAP device while the kernel's TCP connects to"
+	echo "\`ustcp echo\` (\`USTCP_FLOOD_RATE=R USTCP_FLOOD_SECONDS=$secs bash $script $USTCP $clients\`;"
+	echo "R = 0 writes as fast as one core can, and the device then drops what ustcp cannot take):"
+	echo
+	why=$(net_why)
+	if [[ -n "$why" ]]; then
+		echo "skipped: $why"
+		return
+	fi
+	echo "| SYN/s asked | SYN/s written | refused by the device | SYN cookies sent | connections echoed within 1 s | slowest |"
+	echo "|---|---|---|---|---|---|"
+	for rate in 100000 0; do
+		if ! run "flood-$rate" - 120 env USTCP_FLOOD_RATE="$rate" USTCP_FLOOD_SECONDS="$secs" \
+			bash "$script" "$USTCP" "$clients"; then
+			log "synflood at $rate SYN/s: fewer than 99% within 1 s (see $tmp/flood-$rate.out)"
+		fi
+		awk -v asked="$rate" '
+			/^  flood: / { written = $8; refused = $10; sub(/\(/, "", refused) }
+			/^  connect: / { ok = $2 " of " $4; slow = $(NF - 1) " ms" }
+			/^info: ustcp: / { cookies = $3 }
+			END { printf "| %s | %s | %s | %s | %s | %s |\n", asked ? asked : "as fast as it can",
+				written, refused, cookies, ok, slow }' "$tmp/flood-$rate.out"
+	done
+}
+
 # ---- the rows ----
 
 log "$RUNS runs of each, iperf3 for $IPERF_SECONDS s, tcp_rr for $RR_SECONDS s${QUICK:+ (BENCH_QUICK)}"
@@ -939,4 +973,5 @@ virtual_section
 sack_section
 million_section
 syncookie_section
+synflood_section
 ((${#ustcp_failures[@]} == 0))
