@@ -47,7 +47,7 @@ struct dq_frame *dq_reserve(struct delay_queue *q, size_t len)
 {
 	if (q->bytes + len > q->max_bytes)
 		return NULL;
-	if (q->n == q->cap) {
+	if (q->n + q->held >= q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 256;
 		struct dq_frame **h = realloc(q->heap, cap * sizeof(*h));
 		if (!h)
@@ -59,6 +59,8 @@ struct dq_frame *dq_reserve(struct delay_queue *q, size_t len)
 	if (!f)
 		return NULL;
 	f->len = len;
+	f->queued = false;
+	q->held++;
 	q->bytes += len;
 	return f;
 }
@@ -77,6 +79,8 @@ struct dq_frame *dq_push(struct delay_queue *q, uint64_t time, void *owner, int 
 void dq_insert(struct delay_queue *q, struct dq_frame *f, uint64_t time, void *owner, int dir,
 	       unsigned flags)
 {
+	q->held--;
+	f->queued = true;
 	f->time = time;
 	f->seq = q->next_seq++;
 	f->owner = owner;
@@ -123,6 +127,8 @@ void dq_release(struct delay_queue *q, struct dq_frame *f)
 	if (!f)
 		return;
 	q->bytes -= f->len;
+	if (!f->queued)
+		q->held--;
 	if (q->nspare < DQ_SPARES)
 		q->spare[q->nspare++] = f;
 	else

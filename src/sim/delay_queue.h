@@ -11,6 +11,7 @@
 #ifndef USTCP_DELAY_QUEUE_H
 #define USTCP_DELAY_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ struct dq_frame {
 	unsigned flags; /* the caller's, e.g. how the frame is to be input */
 	size_t len;
 	size_t room; /* bytes data[] can hold */
+	bool queued; /* in the heap (or taken from it), not just reserved */
 	uint8_t data[];
 };
 
@@ -30,6 +32,7 @@ struct dq_frame {
 struct delay_queue {
 	struct dq_frame **heap;
 	size_t n, cap;
+	size_t held; /* reserved, not yet queued: each has its place in the heap kept */
 	uint64_t next_seq;
 	size_t bytes, max_bytes;
 	struct dq_frame *spare[DQ_SPARES];
