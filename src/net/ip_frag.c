@@ -24,6 +24,7 @@ int ip_frag_init(struct ip_frag_table *t, uint32_t max, size_t bytes_max)
 		return -1;
 	t->n_slots = max;
 	t->bytes = 0;
+	t->next_order = 0;
 	t->bytes_max = bytes_max;
 	return 0;
 }
@@ -70,7 +71,7 @@ static struct ip_frag *oldest(struct ip_frag_table *t, const struct ip_frag *kee
 	struct ip_frag *o = NULL;
 	for (uint32_t i = 0; i < t->n_slots; i++) {
 		struct ip_frag *f = &t->slot[i];
-		if (f->used && f != keep && (!o || f->since < o->since))
+		if (f->used && f != keep && (!o || f->order < o->order))
 			o = f;
 	}
 	return o;
@@ -104,6 +105,7 @@ static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag_table *t,
 	f->used = true;
 	f->key = *k;
 	f->since = s->now;
+	f->order = t->next_order++;
 	f->total = 0;
 	return f;
 }

@@ -43,6 +43,7 @@ struct ip_frag {
 	struct ip_frag_key key;
 	uint8_t tos, ttl;
 	uint64_t since;
+	uint64_t order; /* of arrival: the oldest goes first, even among datagrams of one instant */
 	uint32_t total; /* payload length, known once the last fragment came; 0 before */
 	uint32_t cap;   /* bytes of buf */
 	struct seqset have;
@@ -54,6 +55,7 @@ struct ip_frag_table {
 	uint32_t n_slots; /* frag_max */
 	size_t bytes;     /* of every buf */
 	size_t bytes_max; /* frag_bytes, at least one largest datagram */
+	uint64_t next_order;
 };
 
 struct ustcp_stack;

@@ -283,7 +283,7 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 	struct neigh_pending *slot = NULL;
 	for (uint32_t i = 0; i < n->n_pending; i++) {
 		struct neigh_pending *q = &n->pending[i];
-		if (!slot || (slot->used && (!q->used || q->since < slot->since)))
+		if (!slot || (slot->used && (!q->used || q->order < slot->order)))
 			slot = q;
 	}
 	if (slot->used) { /* the oldest waiting frame makes way */
@@ -304,6 +304,7 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 	slot->hop = *hop;
 	slot->used = true;
 	slot->since = s->now;
+	slot->order = n->pending_order++;
 	stat_inc(s, ip_is4(hop) ? USTCP_C_arp_queued : USTCP_C_nd_queued);
 	/* Only now: the request must not take the slot the frame was in. */
 	neigh_resolve(s, tb->iface, hop);

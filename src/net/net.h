@@ -81,6 +81,7 @@ struct neigh_pending {
 	struct ipaddr hop;
 	int iface;
 	uint64_t since;
+	uint64_t order; /* of arrival: the oldest goes first, even among frames of one instant */
 	size_t len;
 	struct ustcp_tx_meta meta; /* what the driver must finish (offloads) */
 	uint8_t *frame;            /* stack->frame_cap bytes */
@@ -97,6 +98,7 @@ struct net {
 	uint32_t frag6_id;
 	struct neigh_pending *pending; /* frames waiting for ARP/ND, in all */
 	uint32_t n_pending;
+	uint64_t pending_order;    /* the next frame's neigh_pending.order */
 	struct tw_timer t_resolve; /* the next request, failed resolution or frame to drop */
 	uint32_t icmp6_err_tokens; /* ICMPv6 errors that may go now */
 	uint64_t icmp6_err_earned; /* when the bucket last gained a token */
