@@ -63,6 +63,13 @@ struct ustcp_config {
 				    * (counted) and sent again by the peer later */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 port range */
 	uint32_t tx_queue;                   /* frames batched before the transmit callback */
+	/* What the network may make the stack hold; at each limit the oldest
+	 * gives way, counted. */
+	uint32_t neigh_max;     /* neighbour (ARP/ND) entries, 1 to 4096 (64) */
+	uint32_t neigh_pending; /* frames held for neighbour resolution, in all, 1 to 4096 (16) */
+	uint32_t frag_max;      /* IP datagrams in reassembly at once, 1 to 4096 (8) */
+	uint32_t frag_bytes;    /* reassembly buffer bytes, in all: 65535 (one largest
+				 * datagram) to 1 GiB (512 KiB) */
 	/* Test hooks: when nonzero, the ISN of every connection this stack opens
 	 * actively (fixed_iss_active) or accepts (fixed_iss_passive) is this value
 	 * instead of the RFC 6528 one. Used by `ustcp demo` to show textbook numbers. */

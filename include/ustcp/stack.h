@@ -170,7 +170,9 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_rack_fallbacks, "full send maps: loss found by DupThresh instead of RACK")   \
 	X(tcp_orphans_reset, "connections reset on close: more orphans than max_orphans")  \
 	X(tcp_timewait_recycled, "TIME-WAIT ended early: more than max_time_wait")         \
-	X(tcp_buffer_limit, "buffers refused: all buffers at max_buffer_bytes")
+	X(tcp_buffer_limit, "buffers refused: all buffers at max_buffer_bytes")            \
+	X(neigh_evicted, "neighbour entries given up for another: table full")             \
+	X(neigh_table_full, "neighbours not entered: every entry static")
 
 #define USTCP_DROPS(X)                                                             \
 	X(none, "not dropped")                                                     \
@@ -179,7 +181,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(eth_unknown_type, "unknown EtherType")                                   \
 	X(arp_malformed, "malformed ARP packet")                                   \
 	X(arp_not_for_us, "ARP not for our address")                               \
-	X(arp_unresolved, "packet dropped: no ARP answer in time, or queue full")  \
+	X(arp_unresolved, "packet dropped: no ARP answer in time")                 \
 	X(ip_truncated, "IP header truncated")                                     \
 	X(ip_bad_version, "IP version mismatch")                                   \
 	X(ip_bad_hlen, "IP header length invalid")                                 \
@@ -190,7 +192,7 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(ip_frag_timeout, "IP datagram not complete in time")                     \
 	X(ip_frag_dup, "IP fragment repeated (an exact copy)")                     \
 	X(ip_frag_overlap, "IP fragments overlap: datagram dropped (RFC 5722)")    \
-	X(ip_frag_evicted, "IP datagram given up for room to reassemble another")  \
+	X(ip_frag_evicted, "IP datagram given up for another: table full")         \
 	X(ip_not_for_us, "IP destination not ours")                                \
 	X(ip_bad_src, "IP source invalid: broadcast, multicast, IPv4-mapped")      \
 	X(ip_unknown_proto, "unknown IP protocol")                                 \
@@ -231,7 +233,9 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_rcvbuf_full, "data beyond the receive buffer")                       \
 	X(tcp_zero_window, "data at a closed window (a window probe)")             \
 	X(tcp_data_after_fin, "data after the peer's FIN")                         \
-	X(tcp_data_closed_rcv, "data after the receiving side was closed")
+	X(tcp_data_closed_rcv, "data after the receiving side was closed")         \
+	X(neigh_queue_full, "packet waiting for ARP/ND pushed out: queue full")    \
+	X(ip_frag_no_room, "IP datagram given up: reassembly bytes at the limit")
 
 #define USTCP_ENUM_NAME(name, desc) USTCP_C_##name,
 enum ustcp_counter { USTCP_COUNTERS(USTCP_ENUM_NAME) USTCP_C_COUNT };
@@ -269,5 +273,14 @@ struct ustcp_pool_usage {
 	uint32_t half_open, established, orphans, time_wait;
 };
 void ustcp_pool_usage(const struct ustcp_stack *s, struct ustcp_pool_usage *u);
+
+/* What the network layer holds now, each within its config limit. */
+struct ustcp_net_usage {
+	uint32_t neigh;         /* neighbour entries, incomplete ones too (neigh_max) */
+	uint32_t neigh_pending; /* frames waiting for an address (neigh_pending) */
+	uint32_t frags;         /* datagrams in reassembly (frag_max) */
+	uint64_t frag_bytes;    /* their buffers (frag_bytes) */
+};
+void ustcp_net_usage(const struct ustcp_stack *s, struct ustcp_net_usage *u);
 
 #endif

@@ -10,6 +10,18 @@
 #include "ustcp/ustcp.h"
 #include "wire/wire.h"
 
+/* The network layer's tables are walked per frame or per fragment, so
+ * their sizes stay small; reassembly must hold at least one datagram of the
+ * largest size. */
+#define NET_TABLE_MAX 4096u
+static bool net_limits_valid(const struct ustcp_config *c)
+{
+	return c->neigh_max > 0 && c->neigh_max <= NET_TABLE_MAX && c->neigh_pending > 0 &&
+	       c->neigh_pending <= NET_TABLE_MAX && c->frag_max > 0 &&
+	       c->frag_max <= NET_TABLE_MAX && c->frag_bytes >= 65535 &&
+	       c->frag_bytes <= (1u << 30);
+}
+
 /* The MTU: 68 bytes every IPv4 link carries (RFC 791) up to the 65535 its
  * 16 bits hold. */
 static bool config_valid(const struct ustcp_config *c)
@@ -21,7 +33,7 @@ static bool config_valid(const struct ustcp_config *c)
 	       c->max_sockbuf <= (1u << 30) && c->ack_delay > 0 &&
 	       c->ack_delay <= 500 * USTCP_NS_PER_MS && c->initial_window > 0 &&
 	       c->keepalive_cnt > 0 && c->keepalive_cnt <= 255 && tcp_cc_find(c->cc) &&
-	       c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;
+	       c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi && net_limits_valid(c);
 }
 
 struct ustcp_stack *ustcp_stack_new(const struct ustcp_config *cfg)

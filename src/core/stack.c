@@ -52,6 +52,10 @@ void ustcp_config_default(struct ustcp_config *cfg)
 	cfg->ephemeral_lo = 49152;
 	cfg->ephemeral_hi = 65535;
 	cfg->tx_queue = 64;
+	cfg->neigh_max = 64;
+	cfg->neigh_pending = 16;
+	cfg->frag_max = 8;
+	cfg->frag_bytes = 8 * 65536; /* what 8 largest datagrams took before */
 }
 
 /* Counters are read with the stack taken (a host's thread writes them). */

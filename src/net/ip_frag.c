@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/stack.h"
+#include "core/util.h"
 #include "wire/wire.h"
 
 #define IP_MAX_PAYLOAD 65535u
@@ -12,63 +13,130 @@
  * every range after its base. */
 #define BASE UINT32_MAX
 
-void ip_frag_destroy(struct ip_frag *table)
+/* A buffer grows at least this much at a time, doubling beyond, so a
+ * datagram arriving in order is copied a few times, not once a fragment. */
+#define GROW_MIN 2048u
+
+int ip_frag_init(struct ip_frag_table *t, uint32_t max, size_t bytes_max)
 {
-	for (int i = 0; i < IP_FRAG_MAX; i++) {
-		free(table[i].buf);
-		seqset_free(&table[i].have);
-	}
+	t->slot = calloc(max, sizeof(*t->slot));
+	if (!t->slot)
+		return -1;
+	t->n_slots = max;
+	t->bytes = 0;
+	t->next_order = 0;
+	t->bytes_max = bytes_max;
+	return 0;
 }
 
-void ip_frag_done(struct ip_frag *f)
+void ip_frag_destroy(struct ip_frag_table *t)
+{
+	if (!t->slot)
+		return;
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		free(t->slot[i].buf);
+		seqset_free(&t->slot[i].have);
+	}
+	free(t->slot);
+	t->slot = NULL;
+}
+
+void ip_frag_done(struct ip_frag_table *t, struct ip_frag *f)
 {
 	f->used = false;
 	seqset_clear(&f->have);
+	t->bytes -= f->cap;
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
 }
 
-/* The entry of this datagram, or a new one (evicting the oldest when all
- * are busy); expired ones are given up on the way. */
+uint32_t ip_frag_count(const struct ip_frag_table *t)
+{
+	uint32_t c = 0;
+	for (uint32_t i = 0; i < t->n_slots; i++)
+		c += t->slot[i].used;
+	return c;
+}
+
 static bool same_datagram(const struct ip_frag_key *a, const struct ip_frag_key *b)
 {
 	return a->id == b->id && a->proto == b->proto && ip_eq(&a->src, &b->src) &&
 	       ip_eq(&a->dst, &b->dst);
 }
 
-static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag *table,
+/* The oldest datagram in progress other than keep, or NULL. */
+static struct ip_frag *oldest(struct ip_frag_table *t, const struct ip_frag *keep)
+{
+	struct ip_frag *o = NULL;
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		struct ip_frag *f = &t->slot[i];
+		if (f->used && f != keep && (!o || f->order < o->order))
+			o = f;
+	}
+	return o;
+}
+
+/* The entry of this datagram, or a new one (evicting the oldest when all
+ * are busy); expired ones are given up on the way. */
+static struct ip_frag *find(struct ustcp_stack *s, struct ip_frag_table *t,
 			    const struct ip_frag_key *k)
 {
-	struct ip_frag *free_slot = NULL, *oldest = NULL;
-	for (int i = 0; i < IP_FRAG_MAX; i++) {
-		struct ip_frag *f = &table[i];
+	struct ip_frag *free_slot = NULL;
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		struct ip_frag *f = &t->slot[i];
 		if (f->used && s->now - f->since > IP_FRAG_TIMEOUT) {
 			stack_drop(s, USTCP_DROP_ip_frag_timeout);
-			ip_frag_done(f);
+			ip_frag_done(t, f);
 		}
 		if (f->used && same_datagram(&f->key, k))
 			return f;
 		if (!f->used && !free_slot)
 			free_slot = f;
-		if (f->used && (!oldest || f->since < oldest->since))
-			oldest = f;
 	}
 	struct ip_frag *f = free_slot;
 	if (!f) {
+		f = oldest(t, NULL);
 		stack_drop(s, USTCP_DROP_ip_frag_evicted);
-		ip_frag_done(oldest);
-		f = oldest;
+		ip_frag_done(t, f);
 	}
-	if (!f->buf && !(f->buf = malloc(IP_MAX_PAYLOAD)))
-		return NULL;
 	if (!seqset_room(&f->have) && seqset_grow(&f->have, IP_FRAG_HOLES) < 0)
 		return NULL;
 	f->used = true;
 	f->key = *k;
 	f->since = s->now;
+	f->order = t->next_order++;
 	f->total = 0;
 	return f;
 }
 
-struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
+/* Room in f's buffer up to end, within the table's bytes: the oldest
+ * other datagrams give way (counted) until it fits. One largest datagram
+ * always does (bytes_max is at least that). */
+static bool make_room(struct ustcp_stack *s, struct ip_frag_table *t, struct ip_frag *f,
+		      uint32_t end)
+{
+	if (end <= f->cap)
+		return true;
+	uint32_t cap = MAX((end + GROW_MIN - 1) / GROW_MIN * GROW_MIN, 2 * f->cap);
+	cap = MIN(cap, IP_MAX_PAYLOAD);
+	while (t->bytes - f->cap + cap > t->bytes_max) {
+		struct ip_frag *v = oldest(t, f);
+		if (!v)
+			return false;
+		stack_drop(s, USTCP_DROP_ip_frag_no_room);
+		ip_frag_done(t, v);
+	}
+	uint8_t *b = realloc(f->buf, cap);
+	if (!b)
+		return false;
+	t->bytes += cap - f->cap;
+	f->buf = b;
+	f->cap = cap;
+	return true;
+}
+
+struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag_table *t,
 			      const struct ip_frag_in *in, const uint8_t *p, size_t len)
 {
 	uint32_t off = in->off;
@@ -80,7 +148,7 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 		stack_drop(s, USTCP_DROP_ip_frag_bad);
 		return NULL;
 	}
-	struct ip_frag *f = find(s, table, &in->key);
+	struct ip_frag *f = find(s, t, &in->key);
 	if (!f) {
 		stack_drop(s, USTCP_DROP_ip_frag_evicted);
 		return NULL;
@@ -88,7 +156,7 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 	if (!more) {
 		if (f->total && f->total != off + len) {
 			stack_drop(s, USTCP_DROP_ip_frag_bad); /* two different ends */
-			ip_frag_done(f);
+			ip_frag_done(t, f);
 			return NULL;
 		}
 		f->total = off + (uint32_t)len;
@@ -109,12 +177,17 @@ struct ip_frag *ip_frag_input(struct ustcp_stack *s, struct ip_frag *table,
 				rs <= off && off + len <= re && memcmp(f->buf + off, p, len) == 0;
 			stack_drop(s, copy ? USTCP_DROP_ip_frag_dup : USTCP_DROP_ip_frag_overlap);
 			if (!copy)
-				ip_frag_done(f);
+				ip_frag_done(t, f);
+			return NULL;
+		}
+		if (!make_room(s, t, f, off + (uint32_t)len)) {
+			stack_drop(s, USTCP_DROP_ip_frag_no_room); /* out of memory */
+			ip_frag_done(t, f);
 			return NULL;
 		}
 		if (seqset_add(&f->have, BASE, off, (uint32_t)len, NULL) < 0) {
 			stack_drop(s, USTCP_DROP_ip_frag_bad); /* too many holes */
-			ip_frag_done(f);
+			ip_frag_done(t, f);
 			return NULL;
 		}
 		memcpy(f->buf + off, p, len);

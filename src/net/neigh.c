@@ -6,7 +6,8 @@
  * (unicast, while still in use: RFC 4861 §7.3.3's DELAY/PROBE in short) and
  * forgotten if nobody confirms it. A neighbour not yet known gets an
  * incomplete entry while it is asked for, once a second (RFC 4861 §7.2.2);
- * frames for it wait in a small shared queue. When 3 s pass without an
+ * frames for it wait in a small shared queue (neigh_pending frames, of all
+ * neighbours; the table holds neigh_max entries). When 3 s pass without an
  * answer, resolution has failed: the frames for it are dropped (counted)
  * and TCP is told, for every connection sending through that neighbour, not
  * only those with a frame still queued (a full queue pushes the oldest
@@ -22,7 +23,7 @@
 
 struct neigh *neigh_find(struct net *n, const struct ipaddr *ip)
 {
-	for (int i = 0; i < NET_NEIGH_MAX; i++)
+	for (uint32_t i = 0; i < n->n_neigh; i++)
 		if (n->neigh[i].used && ip_eq(&n->neigh[i].ip, ip))
 			return &n->neigh[i];
 	return NULL;
@@ -33,25 +34,39 @@ bool neigh_resolving(struct net *n, const struct ipaddr *ip)
 	const struct neigh *e = neigh_find(n, ip);
 	if (e && e->incomplete)
 		return true;
-	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+	for (uint32_t i = 0; i < n->n_pending; i++)
 		if (n->pending[i].used && ip_eq(&n->pending[i].hop, ip))
 			return true;
 	return false;
 }
 
-/* A free entry, or a dynamic one taken round-robin from a full table;
- * NULL when every entry is static. */
-static struct neigh *neigh_alloc(struct net *n)
+/* A free entry, or in a full table one given up for it (counted): an
+ * incomplete one first, so that addresses nobody answers for push out
+ * only each other, not neighbours that answered; else a dynamic one,
+ * round-robin. NULL (counted) when every entry is static. */
+static struct neigh *neigh_alloc(struct ustcp_stack *s)
 {
-	for (int i = 0; i < NET_NEIGH_MAX; i++)
+	struct net *n = s->net;
+	for (uint32_t i = 0; i < n->n_neigh; i++)
 		if (!n->neigh[i].used)
 			return &n->neigh[i];
-	for (int i = 0; i < NET_NEIGH_MAX; i++) {
-		struct neigh *v = &n->neigh[n->neigh_next++ % NET_NEIGH_MAX];
-		if (!v->is_static)
-			return v;
+	uint32_t victim = UINT32_MAX;
+	for (uint32_t k = 0; k < n->n_neigh; k++) {
+		uint32_t i = (n->neigh_next + k) % n->n_neigh;
+		if (n->neigh[i].incomplete) {
+			victim = i;
+			break;
+		}
+		if (!n->neigh[i].is_static && victim == UINT32_MAX)
+			victim = i;
 	}
-	return NULL;
+	if (victim == UINT32_MAX) {
+		stat_inc(s, USTCP_C_neigh_table_full);
+		return NULL;
+	}
+	n->neigh_next = victim + 1;
+	stat_inc(s, USTCP_C_neigh_evicted);
+	return &n->neigh[victim];
 }
 
 static void pending_drop(struct ustcp_stack *s, struct neigh_pending *q)
@@ -67,12 +82,12 @@ static void resolve_rearm(struct ustcp_stack *s)
 {
 	struct net *n = s->net;
 	uint64_t at = UINT64_MAX;
-	for (int i = 0; i < NET_NEIGH_MAX; i++) {
+	for (uint32_t i = 0; i < n->n_neigh; i++) {
 		const struct neigh *e = &n->neigh[i];
 		if (e->used && e->incomplete)
 			at = MIN(at, MIN(e->asked + NET_ARP_RETRY, e->since + NET_ARP_WAIT));
 	}
-	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+	for (uint32_t i = 0; i < n->n_pending; i++)
 		if (n->pending[i].used)
 			at = MIN(at, n->pending[i].since + NET_ARP_WAIT + 1);
 	if (at == UINT64_MAX)
@@ -90,7 +105,7 @@ static void neigh_failed(struct ustcp_stack *s, int iface, struct ipaddr hop)
 	struct neigh *e = neigh_find(n, &hop);
 	if (e && e->incomplete)
 		e->used = false;
-	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+	for (uint32_t i = 0; i < n->n_pending; i++)
 		if (n->pending[i].used && ip_eq(&n->pending[i].hop, &hop))
 			pending_drop(s, &n->pending[i]);
 	tcp_neigh_unreachable(s, iface, &hop);
@@ -102,7 +117,7 @@ static void resolve_fire(struct tw_timer *t, uint64_t now)
 	struct ustcp_stack *s = n->stack;
 	(void)now;
 	stack_event_begin(s);
-	for (int i = 0; i < NET_NEIGH_MAX; i++) {
+	for (uint32_t i = 0; i < n->n_neigh; i++) {
 		struct neigh *e = &n->neigh[i];
 		if (!e->used || !e->incomplete)
 			continue;
@@ -113,7 +128,7 @@ static void resolve_fire(struct tw_timer *t, uint64_t now)
 			net_solicit(s, e->iface, &e->ip, NULL);
 		}
 	}
-	for (int i = 0; i < NET_NEIGH_PENDING; i++)
+	for (uint32_t i = 0; i < n->n_pending; i++)
 		if (n->pending[i].used && s->now - n->pending[i].since > NET_ARP_WAIT)
 			neigh_failed(s, n->pending[i].iface, n->pending[i].hop);
 	resolve_rearm(s);
@@ -130,7 +145,7 @@ void neigh_init(struct ustcp_stack *s)
 static void neigh_flush(struct ustcp_stack *s, const struct neigh *e)
 {
 	struct net *n = s->net;
-	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
+	for (uint32_t i = 0; i < n->n_pending; i++) {
 		struct neigh_pending *q = &n->pending[i];
 		if (!q->used || !ip_eq(&q->hop, &e->ip))
 			continue;
@@ -158,7 +173,7 @@ void neigh_update(struct ustcp_stack *s, int iface, const struct ipaddr *ip, con
 	if (e && !fresh && !e->is_static && !(how & NEIGH_OVERRIDE) && memcmp(e->mac, mac, 6) != 0)
 		return; /* RFC 4861 §7.2.5: without Override a known address stays */
 	if (!e) {
-		if (!create || !(e = neigh_alloc(n)))
+		if (!create || !(e = neigh_alloc(s)))
 			return;
 		e->is_static = false;
 		e->asked = 0;
@@ -245,7 +260,7 @@ static void neigh_resolve(struct ustcp_stack *s, int iface, const struct ipaddr 
 	struct net *n = s->net;
 	if (neigh_find(n, hop))
 		return; /* being asked for (a known one would not be waited for) */
-	struct neigh *e = neigh_alloc(n);
+	struct neigh *e = neigh_alloc(s);
 	if (e) {
 		memset(e, 0, sizeof(*e));
 		e->used = true;
@@ -259,19 +274,22 @@ static void neigh_resolve(struct ustcp_stack *s, int iface, const struct ipaddr 
 	net_solicit(s, iface, hop, NULL);
 }
 
-/* A full queue drops its oldest frame. One request per second per
- * neighbour while it is asked for (RFC 1122 §2.3.2.1, RFC 4861 §7.2.2). */
+/* A full queue (neigh_pending) drops its oldest frame. One request per
+ * second per neighbour while it is asked for (RFC 1122 §2.3.2.1, RFC 4861
+ * §7.2.2). */
 int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop)
 {
 	struct net *n = s->net;
 	struct neigh_pending *slot = NULL;
-	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
+	for (uint32_t i = 0; i < n->n_pending; i++) {
 		struct neigh_pending *q = &n->pending[i];
-		if (!slot || (slot->used && (!q->used || q->since < slot->since)))
+		if (!slot || (slot->used && (!q->used || q->order < slot->order)))
 			slot = q;
 	}
-	if (slot->used)
-		pending_drop(s, slot); /* the oldest waiting frame */
+	if (slot->used) { /* the oldest waiting frame makes way */
+		stack_drop(s, USTCP_DROP_neigh_queue_full);
+		slot->used = false;
+	}
 	if (!slot->frame && !(slot->frame = malloc(s->frame_cap))) {
 		stack_drop(s, ip_is4(hop) ? USTCP_DROP_arp_unresolved : USTCP_DROP_nd_unresolved);
 		return -ENOMEM;
@@ -286,6 +304,7 @@ int neigh_wait(struct ustcp_stack *s, struct txbuf *tb, const struct ipaddr *hop
 	slot->hop = *hop;
 	slot->used = true;
 	slot->since = s->now;
+	slot->order = n->pending_order++;
 	stat_inc(s, ip_is4(hop) ? USTCP_C_arp_queued : USTCP_C_nd_queued);
 	/* Only now: the request must not take the slot the frame was in. */
 	neigh_resolve(s, tb->iface, hop);

@@ -16,11 +16,18 @@ const uint8_t net_bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 int net_create(struct ustcp_stack *s)
 {
-	s->net = calloc(1, sizeof(*s->net));
-	if (!s->net)
+	struct net *n = calloc(1, sizeof(*n));
+	s->net = n;
+	if (!n)
 		return -ENOMEM;
 	neigh_init(s);
-	s->net->icmp6_err_tokens = NET_ICMP6_ERR_BURST;
+	n->icmp6_err_tokens = NET_ICMP6_ERR_BURST;
+	n->n_neigh = s->cfg.neigh_max;
+	n->n_pending = s->cfg.neigh_pending;
+	n->neigh = calloc(n->n_neigh, sizeof(*n->neigh));
+	n->pending = calloc(n->n_pending, sizeof(*n->pending));
+	if (!n->neigh || !n->pending || ip_frag_init(&n->frags, s->cfg.frag_max, s->cfg.frag_bytes))
+		return -ENOMEM; /* net_destroy frees what was made */
 	return 0;
 }
 
@@ -28,12 +35,31 @@ void net_destroy(struct ustcp_stack *s)
 {
 	if (!s->net)
 		return;
-	tw_cancel(&s->wheel, &s->net->t_resolve);
-	for (int i = 0; i < NET_NEIGH_PENDING; i++)
-		free(s->net->pending[i].frame);
-	ip_frag_destroy(s->net->frags);
-	free(s->net);
+	struct net *n = s->net;
+	tw_cancel(&s->wheel, &n->t_resolve);
+	if (n->pending)
+		for (uint32_t i = 0; i < n->n_pending; i++)
+			free(n->pending[i].frame);
+	free(n->pending);
+	free(n->neigh);
+	ip_frag_destroy(&n->frags);
+	free(n);
 	s->net = NULL;
+}
+
+void ustcp_net_usage(const struct ustcp_stack *s, struct ustcp_net_usage *u)
+{
+	struct ustcp_stack *m = (struct ustcp_stack *)s; /* the lock is not the stack's state */
+	const struct net *n = s->net;
+	memset(u, 0, sizeof(*u));
+	stack_lock(m);
+	for (uint32_t i = 0; i < n->n_neigh; i++)
+		u->neigh += n->neigh[i].used;
+	for (uint32_t i = 0; i < n->n_pending; i++)
+		u->neigh_pending += n->pending[i].used;
+	u->frags = ip_frag_count(&n->frags);
+	u->frag_bytes = n->frags.bytes;
+	stack_unlock(m);
 }
 
 /* Transmit slots (and the frames held for a neighbour) hold the largest
@@ -50,7 +76,7 @@ static int grow_frames(struct ustcp_stack *s, size_t cap)
 			return -ENOMEM;
 		s->txq[i].buf = b;
 	}
-	for (int i = 0; i < NET_NEIGH_PENDING; i++) {
+	for (uint32_t i = 0; i < s->net->n_pending; i++) {
 		struct neigh_pending *q = &s->net->pending[i];
 		uint8_t *b = q->frame ? realloc(q->frame, cap) : NULL;
 		if (q->frame && !b)
@@ -480,7 +506,7 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 			.tos = ih.tos,
 			.ttl = ih.ttl,
 		};
-		struct ip_frag *f = ip_frag_input(s, s->net->frags, &in, pkt.l4, pkt.l4len);
+		struct ip_frag *f = ip_frag_input(s, &s->net->frags, &in, pkt.l4, pkt.l4len);
 		if (!f)
 			return;
 		pkt.l4 = f->buf;
@@ -488,7 +514,7 @@ static void ipv4_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_
 		pkt.ttl = f->ttl;
 		pkt.tos = f->tos;
 		net_deliver(s, &pkt, ih.proto);
-		ip_frag_done(f);
+		ip_frag_done(&s->net->frags, f);
 		return;
 	}
 	net_deliver(s, &pkt, ih.proto);

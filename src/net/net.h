@@ -18,7 +18,6 @@
 
 #define NET_HDR_ROOM4 (14 + 20)
 #define NET_HDR_ROOM6 (14 + 40)
-#define NET_NEIGH_MAX 64
 #define NET_TSO_MAX 65535     /* largest IP datagram a TSO driver is given */
 #define NET_IPV6_MIN_MTU 1280 /* RFC 8200 §5: a link with less carries IPv4 only */
 
@@ -47,7 +46,6 @@ struct net_pkt {
 	bool csum_ok;      /* the driver vouched for the transport checksum */
 };
 
-#define NET_NEIGH_PENDING 16                /* frames waiting for ARP/ND, in all */
 #define NET_ARP_STALE (60 * 1000000000ull)  /* re-ask for a dynamic entry after this */
 #define NET_ARP_EXPIRE (90 * 1000000000ull) /* forget it if still unconfirmed by then */
 /* Resolution gives up this long after its first request (RFC 4861 §7.2.2:
@@ -83,22 +81,28 @@ struct neigh_pending {
 	struct ipaddr hop;
 	int iface;
 	uint64_t since;
+	uint64_t order; /* of arrival: the oldest goes first, even among frames of one instant */
 	size_t len;
 	struct ustcp_tx_meta meta; /* what the driver must finish (offloads) */
 	uint8_t *frame;            /* stack->frame_cap bytes */
 };
 
+/* The tables are sized by the config (neigh_max, neigh_pending, frag_max,
+ * frag_bytes) when the stack is made. */
 struct net {
 	struct ustcp_stack *stack;
-	struct neigh neigh[NET_NEIGH_MAX];
+	struct neigh *neigh;
+	uint32_t n_neigh;
 	uint32_t neigh_next; /* round-robin victim for a full table */
 	uint16_t ip_id;
 	uint32_t frag6_id;
-	struct neigh_pending pending[NET_NEIGH_PENDING];
+	struct neigh_pending *pending; /* frames waiting for ARP/ND, in all */
+	uint32_t n_pending;
+	uint64_t pending_order;    /* the next frame's neigh_pending.order */
 	struct tw_timer t_resolve; /* the next request, failed resolution or frame to drop */
 	uint32_t icmp6_err_tokens; /* ICMPv6 errors that may go now */
 	uint64_t icmp6_err_earned; /* when the bucket last gained a token */
-	struct ip_frag frags[IP_FRAG_MAX];
+	struct ip_frag_table frags;
 };
 
 int net_create(struct ustcp_stack *s);

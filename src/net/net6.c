@@ -534,11 +534,11 @@ void ipv6_input(struct ustcp_stack *s, int iface, const uint8_t *p, size_t len, 
 		.ttl = ih.hop_limit,
 	};
 	struct ip_frag *f =
-		ip_frag_input(s, s->net->frags, &in, p + ih.frag_end, end - ih.frag_end);
+		ip_frag_input(s, &s->net->frags, &in, p + ih.frag_end, end - ih.frag_end);
 	if (!f)
 		return;
 	pkt.l4 = f->buf;
 	pkt.l4len = f->total;
 	net_deliver(s, &pkt, ih.frag_next);
-	ip_frag_done(f);
+	ip_frag_done(&s->net->frags, f);
 }
