@@ -169,6 +169,8 @@ uint64_t ustcp_now(const struct ustcp_stack *s);
 	X(tcp_tlp_recoveries, "losses a tail loss probe repaired")                         \
 	X(tcp_rack_fallbacks, "full send maps: loss found by DupThresh instead of RACK")   \
 	X(tcp_orphans_reset, "connections reset on close: more orphans than max_orphans")  \
+	X(tcp_orphans_persist_ended,                                                       \
+	  "orphans ended: the peer kept its window shut through every probe")              \
 	X(tcp_timewait_recycled, "TIME-WAIT ended early: more than max_time_wait")         \
 	X(tcp_buffer_limit, "buffers refused: all buffers at max_buffer_bytes")            \
 	X(neigh_evicted, "neighbour entries given up for another: table full")             \

@@ -110,7 +110,7 @@ static void give_up(struct ustcp_sock *c)
 
 /* The persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): probe a zero
  * window, backing off like the RTO but never giving up while the peer
- * answers; or send what a small window holds back (RFC 1122 §4.2.3.4). */
+ * answers (unless the connection is an orphan); or send what a small window holds back (RFC 1122 §4.2.3.4). */
 static void persist_timeout(struct ustcp_sock *c)
 {
 	if (c->snd_wnd == 0) {
@@ -118,6 +118,17 @@ static void persist_timeout(struct ustcp_sock *c)
 		 * §4.2.2.17); a peer that stopped answering is gone, as after
 		 * R2 retransmissions. */
 		if (++c->probes_unanswered > c->stack->cfg.data_retries) {
+			give_up(c);
+			return;
+		}
+		/* An orphan (its user closed it) has nobody waiting for the
+		 * window to open, and a peer that answers with a shut window
+		 * for ever would hold it for ever: RFC 6429 lets the stack
+		 * reclaim it. As Linux's orphan retries, it ends after
+		 * data_retries backoffs of the probe, answered or not. */
+		if (c->kind == TCP_KIND_ORPHAN &&
+		    c->persist_backoff >= c->stack->cfg.data_retries) {
+			stat_inc(c->stack, USTCP_C_tcp_orphans_persist_ended);
 			give_up(c);
 			return;
 		}

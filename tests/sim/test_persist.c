@@ -115,6 +115,32 @@ static void persist_ends_when_the_peer_is_gone(void **state)
 	h_finish(n, l);
 }
 
+/* An orphan is not kept for ever by a peer that answers every probe with
+ * its window shut (RFC 6429): with its user gone, A gives up after
+ * data_retries backoffs of the probe and resets B, where a connection its
+ * user still holds probes on (above). */
+static void orphan_persist_ends_though_answered(void **state)
+{
+	(void)state;
+	struct ustcp_config ca;
+	h_init_cfg(&ca, 3);
+	ca.data_retries = 5;
+	struct ustcp_sock *a, *b, *l;
+	struct h_net *n = closed_window(&a, &b, &l, &ca);
+	assert_int_equal(ustcp_close(a), 0); /* data still queued: FIN-WAIT-1, orphaned */
+	struct ustcp_pool_usage u;
+	ustcp_pool_usage(n->st[H_A], &u);
+	assert_int_equal(u.orphans, 1);
+	h_run(n, 3 * 3600 * SEC);
+	ustcp_pool_usage(n->st[H_A], &u);
+	assert_int_equal(u.conns, 0);
+	assert_int_equal(ustcp_counter(n->st[H_A], USTCP_C_tcp_orphans_persist_ended), 1);
+	assert_int_equal(ustcp_sock_state(b), USTCP_CLOSED);
+	assert_int_equal(ustcp_sock_error(b), -ECONNRESET);
+	ustcp_close(b);
+	h_finish(n, l);
+}
+
 /* The user timeout (RFC 5482) counts a closed window from the first probe:
  * data not delivered within it ends the connection even though the peer
  * answers, and the probes stay a handful (no flood after the deadline). */
@@ -248,6 +274,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(acks_reach_a_peer_with_a_closed_window),
 	cmocka_unit_test(fin_into_a_closed_window),
 	cmocka_unit_test(persist_ends_when_the_peer_is_gone),
+	cmocka_unit_test(orphan_persist_ends_though_answered),
 	cmocka_unit_test(user_timeout_ends_a_closed_window),
 	cmocka_unit_test(user_timeout_in_syn_sent),
 	cmocka_unit_test(scaled_right_edge_never_moves_left),
