@@ -93,7 +93,9 @@ for f in device.pcapng any.pcapng any2.pcapng ustcp.pcap; do
 done
 
 # segments FILE FROM...: the TCP lines of FILE (those with a connection
-# number) sent from the addresses FROM, without the time.
+# number) sent from the addresses FROM, without the time or the connection's
+# number (a capture on "any" also holds connections on lo, such as tshark's
+# own probe of 127.0.0.1:5037, which number the others differently).
 segments() {
 	local file=$1
 	shift
@@ -101,7 +103,7 @@ segments() {
 		BEGIN { n = split(from, f, " ") }
 		$2 ~ /^#[0-9]+$/ {
 			for (i = 1; i <= n; i++)
-				if (index($3, f[i] ".") == 1) { sub(/^[^ ]+ /, ""); print; next }
+				if (index($3, f[i] ".") == 1) { sub(/^[^ ]+ #[0-9]+ /, ""); print; next }
 		}' "$file"
 }
 for side in ustcp kernel; do
