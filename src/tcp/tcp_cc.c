@@ -179,8 +179,8 @@ const struct tcp_cc_ops tcp_cc_newreno = {
 	.after_idle = newreno_after_idle,
 };
 
-static const struct tcp_cc_ops *const algorithms[] = {&tcp_cc_newreno};
-static const char *const names[] = {"newreno", NULL};
+static const struct tcp_cc_ops *const algorithms[] = {&tcp_cc_newreno, &tcp_cc_cubic};
+static const char *const names[] = {"newreno", "cubic", NULL};
 
 const struct tcp_cc_ops *tcp_cc_find(const char *name)
 {

@@ -46,6 +46,7 @@ void tcp_hystart_init(struct ustcp_sock *c);
 void tcp_hystart_slow_start(struct ustcp_sock *c, uint32_t acked);
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
+extern const struct tcp_cc_ops tcp_cc_cubic; /* RFC 9438 (tcp_cc_cubic.c) */
 
 /* The algorithm with this name, or NULL. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);

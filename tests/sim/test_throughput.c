@@ -141,6 +141,43 @@ static void gigabit_20ms_rtt_fills_the_link(void **state)
 	finish(n, a, b, l);
 }
 
+/* Payload Mbit/s of 20 MB over 100 Mbit/s, 40 ms RTT, with loss (in
+ * 1/1000 of the frames each way), under congestion control cc on A. */
+static double long_path_rate(const char *cc, double loss)
+{
+	const uint64_t rate = 100000000ull, owd = 20 * MS;
+	const uint32_t bdp = (uint32_t)(rate / 8 * 2 * owd / SEC); /* 500 KB */
+	struct h_net *n = path(rate, owd, bdp, true);
+	struct ustcp_impair imp = {
+		.delay = owd, .rate_bps = rate, .queue_bytes = bdp, .loss = loss};
+	for (int i = 0; i < 2; i++)
+		ustcp_sim_set_impair(n->sim, n->port[i], &imp);
+	struct ustcp_sock *a, *b, *l;
+	connect_with_buffers(n, 4 * bdp, &a, &b, &l);
+	assert_int_equal(ustcp_set_cc(a, cc), 0);
+	assert_string_equal(h_info(a).cc, cc);
+	struct bulk bk = {.bytes = 20u * 1000 * 1000};
+	uint64_t start = h_now(n);
+	bulk_run(n, a, b, &bk, 600 * SEC);
+	assert_int_equal(bk.got, bk.bytes);
+	double mbps = (double)bk.got * 8 / ((double)(bk.t_done - start) / 1e9) / 1e6;
+	print_message("%s, loss %.2f%%: %.2f Mbit/s, %u retransmits\n", cc, loss * 100, mbps,
+		      h_info(a).retransmits);
+	finish(n, a, b, l);
+	return mbps;
+}
+
+/* CUBIC (RFC 9438) on a 100 Mbit/s, 40 ms path: it fills the clean link as
+ * NewReno does, and with random loss its cubic growth after each loss
+ * moves more than NewReno's one segment per round trip (RFC 9438 §1). */
+static void cubic_on_a_long_path(void **state)
+{
+	(void)state;
+	assert_true(long_path_rate("cubic", 0) >= 80); /* slow start included */
+	double cubic = long_path_rate("cubic", 0.001), reno = long_path_rate("newreno", 0.001);
+	assert_true(cubic > 1.05 * reno);
+}
+
 /* Without window scaling the same path is held to 64 KiB per RTT. */
 static void without_window_scaling_64k_per_rtt(void **state)
 {
@@ -256,6 +293,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(tso_segments_fill_the_link),
 	cmocka_unit_test(gigabit_20ms_rtt_fills_the_link),
 	cmocka_unit_test(without_window_scaling_64k_per_rtt),
+	cmocka_unit_test(cubic_on_a_long_path),
 };
 
 USTCP_TEST_MAIN(tests)

@@ -353,7 +353,8 @@ static void cc_registry_finds_newreno(void **state)
 	assert_non_null(cc->after_recovery);
 	assert_non_null(cc->on_rto);
 	assert_non_null(cc->after_idle);
-	assert_null(tcp_cc_find("cubic"));
+	assert_ptr_equal(tcp_cc_find("cubic"), &tcp_cc_cubic);
+	assert_null(tcp_cc_find("bbr"));
 	assert_null(tcp_cc_find(""));
 	assert_null(tcp_cc_find("newrenoo"));
 	assert_null(tcp_cc_find("newren"));
