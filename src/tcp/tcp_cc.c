@@ -100,7 +100,7 @@ static void newreno_init(struct ustcp_sock *c)
  * limits the sender (here: at least half of it was in flight before this
  * ACK); a sender held back by the peer's window or the application would
  * otherwise grow cwnd without bound and without evidence. */
-static bool cwnd_limited(const struct ustcp_sock *c, uint32_t acked)
+bool tcp_cc_cwnd_limited(const struct ustcp_sock *c, uint32_t acked)
 {
 	uint64_t flight_before = (uint64_t)(c->snd_max - c->snd_una) + acked;
 	return 2 * flight_before >= c->cwnd;
@@ -109,7 +109,7 @@ static bool cwnd_limited(const struct ustcp_sock *c, uint32_t acked)
 static void newreno_on_ack(struct ustcp_sock *c, uint32_t acked)
 {
 	uint32_t mss = c->snd_mss;
-	if (!cwnd_limited(c, acked) || c->cwnd > UINT32_MAX / 4)
+	if (!tcp_cc_cwnd_limited(c, acked) || c->cwnd > UINT32_MAX / 4)
 		return;
 	if (c->cwnd < c->ssthresh) {
 		/* RFC 3465 §2.2: slow start by bytes acknowledged. */

@@ -48,6 +48,10 @@ void tcp_hystart_slow_start(struct ustcp_sock *c, uint32_t acked);
 extern const struct tcp_cc_ops tcp_cc_newreno;
 extern const struct tcp_cc_ops tcp_cc_cubic; /* RFC 9438 (tcp_cc_cubic.c) */
 
+/* RFC 5681 §3.1 and RFC 7661: whether the window is what limits the sender
+ * (at least half of it was in flight before this ACK); only then may it grow. */
+bool tcp_cc_cwnd_limited(const struct ustcp_sock *c, uint32_t acked);
+
 /* The algorithm with this name, or NULL. */
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
 

@@ -57,13 +57,6 @@ static void cubic_init(struct ustcp_sock *c)
 	c->cc_priv[0] = c->cc_priv[1] = c->cc_priv[2] = c->cc_priv[3] = 0;
 }
 
-/* Only a sender the window limits grows it (§5.8, RFC 7661), as NewReno. */
-static bool cwnd_limited(const struct ustcp_sock *c, uint32_t acked)
-{
-	uint64_t flight_before = (uint64_t)(c->snd_max - c->snd_una) + acked;
-	return 2 * flight_before >= c->cwnd;
-}
-
 /* §4.3: W_est grows by alpha_cubic segments per window of bytes acked;
  * alpha is 3(1-beta)/(1+beta) until W_est reaches W_max, then 1. */
 static uint32_t reno_friendly(struct ustcp_sock *c, uint32_t acked)
@@ -82,7 +75,8 @@ static uint32_t reno_friendly(struct ustcp_sock *c, uint32_t acked)
 
 static void cubic_on_ack(struct ustcp_sock *c, uint32_t acked)
 {
-	if (!cwnd_limited(c, acked) || c->cwnd > UINT32_MAX / 4)
+	/* Only a sender the window limits grows it (§5.8), as NewReno. */
+	if (!tcp_cc_cwnd_limited(c, acked) || c->cwnd > UINT32_MAX / 4)
 		return;
 	if (c->cwnd < c->ssthresh) {
 		tcp_hystart_slow_start(c, acked);

@@ -178,6 +178,78 @@ static void cubic_on_a_long_path(void **state)
 	assert_true(cubic > 1.05 * reno);
 }
 
+/* A second connection from A to the listener l, with buffers of buf bytes. */
+static struct ustcp_sock *connect_another(struct h_net *n, struct ustcp_sock *l, uint32_t buf,
+					  struct ustcp_sock **b)
+{
+	struct ustcp_sock *a;
+	struct ustcp_endpoint to = {.ip4 = ntohl(h_ip(H_B)), .port = PORT_B};
+	assert_int_equal(ustcp_socket(n->st[H_A], &a), 0);
+	assert_int_equal(ustcp_setsockopt(a, USTCP_SO_RCVBUF, buf), 0);
+	assert_int_equal(ustcp_setsockopt(a, USTCP_SO_SNDBUF, buf), 0);
+	assert_int_equal(ustcp_connect(a, to), -EINPROGRESS);
+	*b = NULL;
+	for (int i = 0; i < 1000 && !*b; i++) {
+		h_run(n, 1 * MS);
+		ustcp_accept(l, b);
+	}
+	assert_non_null(*b);
+	return a;
+}
+
+/* Keep every sender's buffer full and drain every receiver for dt, in
+ * 1 ms steps; adds what each receiver read to got[i]. */
+static void flows_run(struct h_net *n, struct ustcp_sock **a, struct ustcp_sock **b, int nflows,
+		      uint64_t *got, uint64_t dt)
+{
+	static uint8_t buf[256 * 1024];
+	for (uint64_t t = 0; t < dt; t += MS) {
+		for (int i = 0; i < nflows; i++)
+			while (ustcp_send(a[i], buf, sizeof(buf)) > 0)
+				;
+		h_run(n, 1 * MS);
+		for (int i = 0; i < nflows; i++) {
+			long r;
+			while ((r = ustcp_recv(b[i], buf, sizeof(buf))) > 0)
+				got[i] += (uint64_t)r;
+		}
+	}
+}
+
+/* RFC 9438's fairness: two CUBIC flows on a 20 Mbit/s, 40 ms bottleneck
+ * with a queue of one bandwidth-delay product, the second starting 5 s
+ * after the first, share the link within 10% of half each by 60 s later
+ * (measured over the last 10 s), and together keep it busy. */
+static void cubic_flows_converge_to_a_fair_share(void **state)
+{
+	(void)state;
+	const uint64_t rate = 20000000ull, owd = 20 * MS;
+	const uint32_t bdp = (uint32_t)(rate / 8 * 2 * owd / SEC); /* 100 KB */
+	struct h_net *n = path(rate, owd, bdp, true);
+	struct ustcp_sock *a[2], *b[2], *l;
+	connect_with_buffers(n, 8 * bdp, &a[0], &b[0], &l);
+	assert_int_equal(ustcp_set_cc(a[0], "cubic"), 0);
+	uint64_t got[2] = {0, 0};
+	flows_run(n, a, b, 1, got, 5 * SEC);
+	a[1] = connect_another(n, l, 8 * bdp, &b[1]);
+	assert_int_equal(ustcp_set_cc(a[1], "cubic"), 0);
+	flows_run(n, a, b, 2, got, 50 * SEC);
+	uint64_t before[2] = {got[0], got[1]};
+	flows_run(n, a, b, 2, got, 10 * SEC);
+	double x0 = (double)(got[0] - before[0]), x1 = (double)(got[1] - before[1]);
+	double share = x1 / (x0 + x1), mbps = (x0 + x1) * 8 / 10 / 1e6;
+	double jain = (x0 + x1) * (x0 + x1) / (2 * (x0 * x0 + x1 * x1));
+	print_message("last 10 s: %.2f Mbit/s together, the later flow's share %.3f, Jain %.4f\n",
+		      mbps, share, jain);
+	assert_true(share >= 0.45 && share <= 0.55);
+	assert_true(mbps >= 0.9 * (double)rate / 1e6 * 1448 / 1514);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ustcp_abort(a[i]), 0);
+		assert_int_equal(ustcp_abort(b[i]), 0);
+	}
+	h_finish(n, l);
+}
+
 /* Without window scaling the same path is held to 64 KiB per RTT. */
 static void without_window_scaling_64k_per_rtt(void **state)
 {
@@ -294,6 +366,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(gigabit_20ms_rtt_fills_the_link),
 	cmocka_unit_test(without_window_scaling_64k_per_rtt),
 	cmocka_unit_test(cubic_on_a_long_path),
+	cmocka_unit_test(cubic_flows_converge_to_a_fair_share),
 };
 
 USTCP_TEST_MAIN(tests)
