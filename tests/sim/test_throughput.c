@@ -250,6 +250,37 @@ static void cubic_flows_converge_to_a_fair_share(void **state)
 	h_finish(n, l);
 }
 
+/* RFC 9438 §4.3: on a short-RTT path CUBIC is in its Reno-friendly region,
+ * and a CUBIC flow beside a NewReno flow on 100 Mbit/s, 4 ms, started
+ * together, gets about what NewReno gets: neither takes more than 60% over
+ * the last 10 of 30 s, and the link stays full. */
+static void cubic_beside_newreno_on_a_short_path(void **state)
+{
+	(void)state;
+	const uint64_t rate = 100000000ull, owd = 2 * MS;
+	const uint32_t bdp = (uint32_t)(rate / 8 * 2 * owd / SEC); /* 50 KB */
+	struct h_net *n = path(rate, owd, bdp, true);
+	struct ustcp_sock *a[2], *b[2], *l;
+	connect_with_buffers(n, 16 * bdp, &a[0], &b[0], &l);
+	a[1] = connect_another(n, l, 16 * bdp, &b[1]);
+	assert_int_equal(ustcp_set_cc(a[0], "cubic"), 0);
+	assert_int_equal(ustcp_set_cc(a[1], "newreno"), 0);
+	uint64_t got[2] = {0, 0};
+	flows_run(n, a, b, 2, got, 20 * SEC);
+	uint64_t before[2] = {got[0], got[1]};
+	flows_run(n, a, b, 2, got, 10 * SEC);
+	double x0 = (double)(got[0] - before[0]), x1 = (double)(got[1] - before[1]);
+	double share = x0 / (x0 + x1), mbps = (x0 + x1) * 8 / 10 / 1e6;
+	print_message("last 10 s: %.2f Mbit/s together, CUBIC's share %.3f\n", mbps, share);
+	assert_true(share >= 0.4 && share <= 0.6);
+	assert_true(mbps >= 0.9 * (double)rate / 1e6 * 1448 / 1514);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ustcp_abort(a[i]), 0);
+		assert_int_equal(ustcp_abort(b[i]), 0);
+	}
+	h_finish(n, l);
+}
+
 /* Without window scaling the same path is held to 64 KiB per RTT. */
 static void without_window_scaling_64k_per_rtt(void **state)
 {
@@ -367,6 +398,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(without_window_scaling_64k_per_rtt),
 	cmocka_unit_test(cubic_on_a_long_path),
 	cmocka_unit_test(cubic_flows_converge_to_a_fair_share),
+	cmocka_unit_test(cubic_beside_newreno_on_a_short_path),
 };
 
 USTCP_TEST_MAIN(tests)
