@@ -28,6 +28,9 @@ struct tcp_cc_ops {
 	void (*on_rto)(struct ustcp_sock *c);
 	/* Sending again after an idle period longer than the RTO (RFC 5681 §4.1). */
 	void (*after_idle)(struct ustcp_sock *c);
+	/* The last fast recovery was spurious (D-SACK): cwnd and ssthresh are
+	 * back to before it; put the algorithm's own state back. May be NULL. */
+	void (*undo)(struct ustcp_sock *c);
 };
 
 /* HyStart++ (RFC 9406): leave the initial slow start when the RTT shows a

@@ -9,7 +9,8 @@
  * lives in cc_priv: [0] the start of the congestion avoidance epoch (0: none
  * yet), [1] W_max and W_last_max in bytes (low and high 32 bits), [2] K in
  * nanoseconds, [3] W_est in bytes and the bytes acknowledged towards its
- * next growth (low and high 32 bits). */
+ * next growth (low and high 32 bits), [4] [1] as it was before the last
+ * reduction (for its undo). */
 #include <math.h>
 
 #include "core/stack.h"
@@ -54,7 +55,8 @@ static void epoch_begin(struct ustcp_sock *c)
 static void cubic_init(struct ustcp_sock *c)
 {
 	tcp_cc_newreno.init(c);
-	c->cc_priv[0] = c->cc_priv[1] = c->cc_priv[2] = c->cc_priv[3] = 0;
+	for (int i = 0; i < 5; i++)
+		c->cc_priv[i] = 0;
 }
 
 /* §4.3: W_est grows by alpha_cubic segments per window of bytes acked;
@@ -108,6 +110,7 @@ static void reduce(struct ustcp_sock *c)
 {
 	uint32_t cwnd = c->cwnd, last = hi(c->cc_priv[1]);
 	uint32_t wmax = cwnd;
+	c->cc_priv[4] = c->cc_priv[1];
 	if (cwnd < last)
 		wmax = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
 	c->cc_priv[1] = pack(wmax, cwnd);
@@ -131,6 +134,16 @@ static void cubic_on_rto(struct ustcp_sock *c)
 	c->cwnd = c->snd_mss;
 }
 
+/* §4.9: a spurious fast retransmit found (D-SACK): the engine has put back
+ * cwnd and ssthresh; W_max and W_last_max go back too, and a new epoch
+ * starts from the restored window at the next ACK (K from where it is on
+ * the old curve). */
+static void cubic_undo(struct ustcp_sock *c)
+{
+	c->cc_priv[1] = c->cc_priv[4];
+	c->cc_priv[0] = 0;
+}
+
 /* Recovery ends as NewReno's does (RFC 6675 §5 / RFC 6582 §3.2). */
 static void cubic_after_recovery(struct ustcp_sock *c) { tcp_cc_newreno.after_recovery(c); }
 
@@ -138,9 +151,9 @@ static void cubic_after_idle(struct ustcp_sock *c)
 {
 	/* RFC 5681 §4.1 as NewReno, and §5.8: the idle time is no part of the
 	 * curve, so the epoch starts again. */
-	uint64_t keep[4] = {0, c->cc_priv[1], 0, 0};
+	uint64_t keep[5] = {0, c->cc_priv[1], 0, 0, c->cc_priv[4]};
 	tcp_cc_newreno.after_idle(c);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		c->cc_priv[i] = keep[i];
 }
 
@@ -152,4 +165,5 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 	.after_recovery = cubic_after_recovery,
 	.on_rto = cubic_on_rto,
 	.after_idle = cubic_after_idle,
+	.undo = cubic_undo,
 };

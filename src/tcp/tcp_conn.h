@@ -196,7 +196,7 @@ struct ustcp_sock {
 	/* Congestion control (RFC 5681) behind cc; loss recovery (RFC 6582). */
 	const struct tcp_cc_ops *cc;
 	uint32_t cwnd, ssthresh;
-	uint64_t cc_priv[4];
+	uint64_t cc_priv[5];
 	struct tcp_hystart hystart; /* RFC 9406 state of the initial slow start */
 	uint64_t ack_rtt;           /* RTT sample taken from the latest ACK, 0 if none */
 	uint32_t recover;           /* RFC 6582: snd_max when the phase began; it ends when acked */

@@ -29,6 +29,8 @@ void tcp_undo_recovery(struct ustcp_sock *c)
 {
 	c->cwnd = MAX(c->cwnd, c->prior_cwnd);
 	c->ssthresh = MAX(c->ssthresh, c->prior_ssthresh);
+	if (c->cc->undo)
+		c->cc->undo(c);
 	c->recovery = TCP_RECOVERY_NONE;
 	c->undo_ok = false;
 	if (c->reordering < 16)

@@ -152,6 +152,33 @@ static void cubic_fast_convergence(void **state)
 	conn_free(c);
 }
 
+/* §4.9: when the engine finds a fast retransmit spurious and puts cwnd
+ * and ssthresh back, W_max and W_last_max go back to before that
+ * reduction too (no fast convergence from a loss that was not), and the
+ * next ACK starts a new epoch from the restored window. */
+static void cubic_undo_restores_w_max(void **state)
+{
+	(void)state;
+	struct ustcp_sock *c = conn_new();
+	loss_at(c, 300);
+	run_for(c, 2 * USTCP_NS_PER_SEC);
+	assert_int_equal((uint32_t)c->cc_priv[1], 300 * MSS);
+	uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
+	loss_at(c, 280); /* below W_last_max: fast convergence */
+	assert_int_equal((uint32_t)c->cc_priv[1], (uint32_t)(280 * MSS * 0.85));
+	c->cwnd = cwnd; /* what tcp_undo_recovery does first */
+	c->ssthresh = ssthresh;
+	c->cc->undo(c);
+	assert_int_equal((uint32_t)c->cc_priv[1], 300 * MSS);
+	assert_int_equal((uint32_t)(c->cc_priv[1] >> 32), 300 * MSS);
+	assert_int_equal(c->cc_priv[0], 0);
+	c->snd_max = c->snd_una + c->cwnd;
+	c->cc->on_ack(c, MSS);
+	assert_true(c->cc_priv[0] != 0); /* the new epoch */
+	assert_true(c->cwnd >= cwnd);
+	conn_free(c);
+}
+
 /* §4.6: ssthresh = beta * flight; the timeout (§4.8) leaves one segment
  * and a repeated timeout of the same data keeps the first reduction. */
 static void cubic_decrease_and_timeout(void **state)
@@ -196,6 +223,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(cubic_follows_the_curve_after_a_loss),
 	cmocka_unit_test(cubic_reno_friendly_on_a_small_window),
 	cmocka_unit_test(cubic_fast_convergence),
+	cmocka_unit_test(cubic_undo_restores_w_max),
 	cmocka_unit_test(cubic_decrease_and_timeout),
 	cmocka_unit_test(cubic_no_growth_when_application_limited),
 };
